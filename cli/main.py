@@ -1,0 +1,34 @@
+"""The `poisonbench` command: one subcommand module per concern, composed here."""
+
+import argparse
+import sys
+
+from cli import CommandError, benchmarks_command, run_command
+
+SUBCOMMAND_MODULES = (run_command, benchmarks_command)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="poisonbench", description="Poison-robust learning benchmark under label-flip poisoning."
+    )
+    subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in SUBCOMMAND_MODULES:
+        module.register(subcommands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except CommandError as error:
+        print(f"poisonbench {args.command}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,264 @@
+"""The benchmark registry: every benchmark of every suite as plain, frozen data (imports no torch).
+
+A benchmark is keyed by (suite, name). Every suite carries the same three names, the official benchmarks of
+BENCHMARK.md; the `proxy` and `smoke` suites stand in for them on data that needs no download and no GPU.
+Each entry says what it departs from in `departures`.
+"""
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Suite(StrEnum):
+    OFFICIAL = "official"  # the published benchmark: real datasets, 100 epochs, a GPU
+    PROXY = "proxy"  # same architectures and recipe, scaled down, on scikit-learn's bundled digits (CPU, minutes)
+    SMOKE = "smoke"  # tiny synthetic data, seconds; for tests only
+
+
+# Losses schedule themselves by `epoch` as if training lasts this many epochs (BENCHMARK.md): a suite with fewer
+# real epochs passes the loss `epoch * OFFICIAL_EPOCHS // epochs`, so a 20-epoch proxy run passes 0, 5, ..., 95.
+OFFICIAL_EPOCHS = 100
+
+# Per-channel normalisation constants, (mean, std) on the [0, 1] scale, from the original harness's code.
+CIFAR10_NORM = ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010))
+CIFAR100_NORM = ((0.5071, 0.4867, 0.4408), (0.2675, 0.2565, 0.2761))
+FASHIONMNIST_NORM = ((0.2860,) * 3, (0.3530,) * 3)  # grey repeated to 3 channels
+# scikit-learn digits: mean and population std of every pixel of the proxy train split (1,297 images, split
+# seed 0) at the native 8x8, before any resize, of harness/datasets/digits.py's uint8 images divided by 255:
+DIGITS_NORM = ((0.3053,) * 3, (0.3758,) * 3)
+# Synthetic smoke images are drawn around 0.5 (harness/datasets/synthetic.py).
+SYNTHETIC_NORM = ((0.5,) * 3, (0.25,) * 3)
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """One benchmark: model, data, poisoning and the fixed training recipe. Units in the field comments."""
+
+    name: str
+    suite: Suite
+    architecture: str  # key of harness.models.ARCHITECTURES
+    dataset: str  # key of harness.datasets.DATASETS
+    num_classes: int
+    poison_rate: float  # fraction of training labels flipped y -> (y + 1) % C, exactly round(rate * n_train)
+    train_samples: int  # size of the training split the benchmark uses
+    test_samples: int  # size of the clean test split
+    epochs: int  # real training epochs
+    width_multiplier: float = 1.0  # channel width relative to the published architecture
+    image_size: int = 32  # pixels; every image is resized to image_size x image_size, 3 channels
+    crop_padding: int = 4  # pixels of zero padding before the random crop back to image_size
+    normalization: tuple[tuple[float, ...], tuple[float, ...]] = CIFAR10_NORM  # (mean, std) per channel
+    batch_size: int = 128  # images per step, shuffled, last partial batch kept
+    learning_rate: float = 0.1  # SGD, cosine-annealed to 0 over `epochs`, stepped once per epoch, no warm-up
+    momentum: float = 0.9  # no Nesterov
+    weight_decay: float = 5e-4  # on every parameter, BN and biases included
+    eval_batch_size: int = 1024  # evaluation only; does not change any metric
+    departures: str = ""  # where this entry departs from the original harness, and why
+
+    @property
+    def key(self) -> str:
+        return f"{self.suite}/{self.name}"
+
+    def official_epoch(self, epoch: int) -> int:
+        """The epoch as the loss sees it, on the official 100-epoch scale."""
+        return epoch * OFFICIAL_EPOCHS // self.epochs
+
+    def fingerprint(self) -> str:
+        """sha256 of every constant of this entry: stored with each result so a changed recipe is visible."""
+        blob = json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+# bf16 autocast and channels_last on CUDA: the original trained in fp32. bf16 keeps fp32's exponent range, so no
+# loss scaling is needed; the loss itself always receives float32 logits. Measured effect: docs/performance.md.
+_CUDA_FAST_PATH = "on CUDA the forward pass runs under bf16 autocast with channels_last (original: fp32)"
+_PROXY = (
+    "proxy: scikit-learn digits (8x8 grey, 1,797 images) upscaled and repeated to 3 channels instead of the "
+    "official dataset, fewer epochs; calibrated so cross-entropy memorises the flipped labels and generalized CE "
+    "does not (docs/proxy-calibration.md)"
+)
+
+_OFFICIAL = (
+    Benchmark(
+        name="resnet20-cifar10-labelflip",
+        suite=Suite.OFFICIAL,
+        architecture="resnet20",
+        dataset="cifar10",
+        num_classes=10,
+        poison_rate=0.10,
+        train_samples=50_000,
+        test_samples=10_000,
+        epochs=100,
+        normalization=CIFAR10_NORM,
+        departures=_CUDA_FAST_PATH,
+    ),
+    Benchmark(
+        name="vgg16bn-cifar100-labelflip",
+        suite=Suite.OFFICIAL,
+        architecture="vgg16bn",
+        dataset="cifar100",
+        num_classes=100,
+        poison_rate=0.10,
+        train_samples=50_000,
+        test_samples=10_000,
+        epochs=100,
+        normalization=CIFAR100_NORM,
+        departures=_CUDA_FAST_PATH,
+    ),
+    Benchmark(
+        name="mobilenetv2-fmnist-labelflip",
+        suite=Suite.OFFICIAL,
+        architecture="mobilenetv2",
+        dataset="fashionmnist",
+        num_classes=10,
+        poison_rate=0.15,
+        train_samples=60_000,
+        test_samples=10_000,
+        epochs=100,
+        normalization=FASHIONMNIST_NORM,
+        departures=_CUDA_FAST_PATH,
+    ),
+)
+
+# Proxy sizes: the whole suite must finish within 10 minutes on 2 CPU cores (docs/proxy-calibration.md).
+_PROXY_SUITE = (
+    Benchmark(
+        name="resnet20-cifar10-labelflip",
+        suite=Suite.PROXY,
+        architecture="resnet20",
+        dataset="digits",
+        num_classes=10,
+        poison_rate=0.10,
+        train_samples=1_297,
+        test_samples=500,
+        epochs=20,
+        image_size=16,
+        crop_padding=2,
+        normalization=DIGITS_NORM,
+        departures=_PROXY,
+    ),
+    Benchmark(
+        name="vgg16bn-cifar100-labelflip",
+        suite=Suite.PROXY,
+        architecture="vgg16bn",
+        dataset="digits",
+        num_classes=10,
+        poison_rate=0.10,
+        train_samples=1_297,
+        test_samples=500,
+        epochs=20,
+        width_multiplier=0.25,
+        normalization=DIGITS_NORM,
+        departures=_PROXY + "; a quarter of VGG-16-BN's width; 10 digit classes instead of CIFAR-100's 100",
+    ),
+    Benchmark(
+        name="mobilenetv2-fmnist-labelflip",
+        suite=Suite.PROXY,
+        architecture="mobilenetv2",
+        dataset="digits",
+        num_classes=10,
+        poison_rate=0.15,
+        train_samples=1_297,
+        test_samples=500,
+        epochs=20,
+        image_size=16,
+        crop_padding=2,
+        width_multiplier=0.5,
+        normalization=DIGITS_NORM,
+        departures=_PROXY,
+    ),
+)
+
+_SMOKE_DEPARTURES = "smoke: synthetic data, tiny widths and 2 epochs; exercises the code path, measures nothing"
+_SMOKE = (
+    Benchmark(
+        name="resnet20-cifar10-labelflip",
+        suite=Suite.SMOKE,
+        architecture="resnet20",
+        dataset="synthetic",
+        num_classes=10,
+        poison_rate=0.10,
+        train_samples=256,
+        test_samples=128,
+        epochs=2,
+        image_size=8,
+        crop_padding=1,
+        width_multiplier=0.25,
+        batch_size=64,
+        normalization=SYNTHETIC_NORM,
+        departures=_SMOKE_DEPARTURES,
+    ),
+    Benchmark(
+        name="vgg16bn-cifar100-labelflip",
+        suite=Suite.SMOKE,
+        architecture="vgg16bn",
+        dataset="synthetic",
+        num_classes=100,
+        poison_rate=0.10,
+        train_samples=256,
+        test_samples=128,
+        epochs=2,
+        image_size=32,
+        width_multiplier=0.0625,
+        batch_size=64,
+        normalization=SYNTHETIC_NORM,
+        departures=_SMOKE_DEPARTURES,
+    ),
+    Benchmark(
+        name="mobilenetv2-fmnist-labelflip",
+        suite=Suite.SMOKE,
+        architecture="mobilenetv2",
+        dataset="synthetic",
+        num_classes=10,
+        poison_rate=0.15,
+        train_samples=256,
+        test_samples=128,
+        epochs=2,
+        image_size=8,
+        crop_padding=1,
+        width_multiplier=0.25,
+        batch_size=64,
+        normalization=SYNTHETIC_NORM,
+        departures=_SMOKE_DEPARTURES,
+    ),
+)
+
+
+def _index(entries: tuple[Benchmark, ...]) -> dict[tuple[Suite, str], Benchmark]:
+    index: dict[tuple[Suite, str], Benchmark] = {}
+    for entry in entries:
+        if (entry.suite, entry.name) in index:
+            raise ValueError(f"duplicate benchmark {entry.key}")
+        index[(entry.suite, entry.name)] = entry
+    return index
+
+
+BENCHMARKS = _index(_OFFICIAL + _PROXY_SUITE + _SMOKE)
+
+
+class UnknownBenchmarkError(LookupError):
+    pass
+
+
+def get_benchmark(name: str, suite: Suite | str = Suite.OFFICIAL) -> Benchmark:
+    try:
+        suite = Suite(suite)
+    except ValueError:
+        raise UnknownBenchmarkError(
+            f"unknown suite {suite!r}; choose one of: {', '.join(s.value for s in Suite)}"
+        ) from None
+    try:
+        return BENCHMARKS[(suite, name)]
+    except KeyError:
+        known = ", ".join(benchmark_names(suite))
+        raise UnknownBenchmarkError(f"unknown benchmark {name!r} in suite {suite}; choose one of: {known}") from None
+
+
+def benchmarks_in(suite: Suite | str) -> list[Benchmark]:
+    return [b for (s, _), b in BENCHMARKS.items() if s == Suite(suite)]
+
+
+def benchmark_names(suite: Suite | str = Suite.OFFICIAL) -> list[str]:
+    return [b.name for b in benchmarks_in(suite)]
