@@ -35,8 +35,11 @@ def test_every_suite_stands_in_for_the_same_three_benchmarks():
 
 
 def test_a_suite_with_fewer_epochs_passes_the_loss_epochs_on_the_official_scale():
-    proxy = get_benchmark("resnet20-cifar10-labelflip", "proxy")
-    assert [proxy.official_epoch(e) for e in range(proxy.epochs)] == list(range(0, 100, 100 // proxy.epochs))
+    smoke = get_benchmark("resnet20-cifar10-labelflip", "smoke")
+    assert [smoke.official_epoch(e) for e in range(smoke.epochs)] == [0, 50]
+    proxy_vgg = get_benchmark("vgg16bn-cifar100-labelflip", "proxy")
+    assert proxy_vgg.epochs == 60
+    assert [proxy_vgg.official_epoch(e) for e in (0, 1, 30, 59)] == [0, 1, 50, 98]
     official = get_benchmark("resnet20-cifar10-labelflip")
     assert [official.official_epoch(e) for e in range(official.epochs)] == list(range(OFFICIAL_EPOCHS))
 
