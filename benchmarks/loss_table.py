@@ -1,0 +1,146 @@
+"""Run shipped loss files on every benchmark of a suite over several seeds; print a markdown table of the results.
+
+Makes the proxy calibration table (docs/proxy-calibration.md) and the reference-loss comparison
+(docs/reference-loss.md). Each run's result JSON is kept in --results-dir, so an interrupted experiment resumes
+where it stopped. Seed s is both the training seed and the poison seed of a run.
+
+    python benchmarks/loss_table.py --suite proxy --seeds 42 --out docs/proxy-baselines.md
+    python benchmarks/loss_table.py --suite proxy --seeds 1 2 3 4 5 --losses cross_entropy ... reference \
+        --reference reference --jobs 2
+"""
+
+import argparse
+import json
+import statistics
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from harness.losses import BASELINES, loss_path
+from harness.registry import benchmarks_in
+
+METRICS = ("test_acc", "poison_fit", "robust_score")
+
+
+def run_one(
+    suite: str, benchmark_name: str, loss: str, seed: int, results_dir: Path, data_root: Path, threads: int
+) -> Path:
+    """Train one (loss, benchmark, seed) unless its result file exists; returns the result file."""
+    import torch
+
+    from harness.datasets import load_splits
+    from harness.loss_file import load_loss, sha256_of
+    from harness.registry import get_benchmark
+    from harness.trainer import run
+
+    out = results_dir / suite / benchmark_name / f"{loss}-seed{seed}.json"
+    if out.exists():
+        return out
+    torch.set_num_threads(threads)
+    benchmark = get_benchmark(benchmark_name, suite)
+    source = loss_path(loss).read_text()
+    splits = load_splits(benchmark, data_root)
+    result = run(
+        benchmark,
+        load_loss(source, f"{loss}.py"),
+        splits,
+        seed=seed,
+        poison_seed=seed,
+        device=torch.device("cpu"),
+        loss_sha256=sha256_of(source),
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(result.to_json())
+    m = result.metrics
+    print(
+        f"{suite}/{benchmark_name} {loss} seed {seed}: test_acc {m.test_acc:.3f} poison_fit {m.poison_fit:.3f} "
+        f"robust_score {m.robust_score:.3f} ({result.wall_seconds:.0f} s)",
+        file=sys.stderr,
+        flush=True,
+    )
+    return out
+
+
+def load_metrics(path: Path) -> dict[str, float]:
+    return json.loads(path.read_text())["metrics"]
+
+
+def mean_std(values: list[float]) -> str:
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.3f} ± {spread:.3f}" if len(values) > 1 else f"{values[0]:.3f}"
+
+
+def results_table(results: dict[tuple[str, str], list[dict]], losses: list[str], benchmarks: list[str]) -> str:
+    """One row per loss: test_acc / poison_fit / robust_score per benchmark, then the suite's mean robust_score."""
+    header = "| loss | " + " | ".join(f"{b} (test_acc / poison_fit / robust_score)" for b in benchmarks)
+    lines = [header + " | mean robust_score |", "|---" * (len(benchmarks) + 2) + "|"]
+    for loss in losses:
+        cells, suite_scores = [], []
+        for benchmark in benchmarks:
+            runs = results[(loss, benchmark)]
+            cells.append(" / ".join(mean_std([r[metric] for r in runs]) for metric in METRICS))
+            suite_scores.append([r["robust_score"] for r in runs])
+        per_seed_mean = [statistics.mean(scores) for scores in zip(*suite_scores, strict=True)]
+        lines.append(f"| {loss} | " + " | ".join(cells) + f" | {mean_std(per_seed_mean)} |")
+    return "\n".join(lines)
+
+
+def paired_table(
+    results: dict[tuple[str, str], list[dict]], reference: str, losses: list[str], benchmarks: list[str]
+) -> str:
+    """Per benchmark and competitor: the reference's robust_score minus the competitor's, seed by seed."""
+    lines = [
+        "| benchmark | competitor | per-seed difference in robust_score | mean | seeds won |",
+        "|---|---|---|---|---|",
+    ]
+    for benchmark in benchmarks:
+        ours = [r["robust_score"] for r in results[(reference, benchmark)]]
+        for loss in (name for name in losses if name != reference):
+            theirs = [r["robust_score"] for r in results[(loss, benchmark)]]
+            differences = [a - b for a, b in zip(ours, theirs, strict=True)]
+            wins = sum(d > 0 for d in differences)
+            listed = ", ".join(f"{d:+.3f}" for d in differences)
+            lines.append(
+                f"| {benchmark} | {loss} | {listed} | {statistics.mean(differences):+.3f} | {wins}/{len(differences)} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", default="proxy", choices=["proxy", "smoke", "official"])
+    parser.add_argument("--losses", nargs="+", default=list(BASELINES), help="shipped loss names (harness/losses)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[42])
+    parser.add_argument("--reference", help="add a paired per-seed comparison of this loss against the others")
+    parser.add_argument("--results-dir", type=Path, default=Path("var/loss-table"))
+    parser.add_argument("--data-root", type=Path, default=Path("data"), help="for the official suite")
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel; torch threads = 2 // jobs, min 1")
+    parser.add_argument("--out", type=Path, help="also write the markdown here")
+    args = parser.parse_args()
+
+    benchmarks = [b.name for b in benchmarks_in(args.suite)]
+    threads = max(1, 2 // args.jobs)
+    jobs = [(loss, b, seed) for b in benchmarks for loss in args.losses for seed in args.seeds]
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {
+            job: pool.submit(run_one, args.suite, job[1], job[0], job[2], args.results_dir, args.data_root, threads)
+            for job in jobs
+        }
+        paths = {job: future.result() for job, future in futures.items()}
+    results = {
+        (loss, b): [load_metrics(paths[(loss, b, seed)]) for seed in args.seeds]
+        for loss in args.losses
+        for b in benchmarks
+    }
+    seeds = ", ".join(map(str, args.seeds))
+    text = f"Suite `{args.suite}`, seeds {seeds} (mean ± standard deviation over seeds).\n\n"
+    text += results_table(results, args.losses, benchmarks) + "\n"
+    if args.reference:
+        text += "\n" + paired_table(results, args.reference, args.losses, benchmarks) + "\n"
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
