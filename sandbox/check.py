@@ -1,0 +1,87 @@
+"""Validating a submission before it is queued: limits, shape, then a dry run in the sandbox, in seconds.
+
+The trusted side drives the dry run through the same protocol as training and judges the replies itself, so a
+hostile file cannot report a pass. Run as `python -m sandbox.check FILE --json` by the API (which imports no
+torch): it prints {"ok", "error", "sha256"} and exits 0 with a verdict either way, or 3 when the sandbox could
+not start (with {"ok": false, "error", "unavailable": true}).
+"""
+
+import argparse
+import hashlib
+import json
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from harness.contract import METHOD_NAME, LossContractError
+from harness.loss_file import decode_loss_source
+from harness.registry import OFFICIAL_EPOCHS
+from sandbox import SandboxUnavailableError
+from sandbox.client import DEFAULT_FILENAME, LossProcess
+from sandbox.config import SandboxConfig
+
+DRY_RUN_CLASSES = (10, 100)  # the official benchmarks' heads: CIFAR-10 and FashionMNIST, CIFAR-100
+DRY_RUN_EPOCHS = (0, OFFICIAL_EPOCHS // 2, OFFICIAL_EPOCHS - 1)  # first, middle, last: schedules use epoch
+DRY_RUN_BATCH = 128  # the registry's batch size
+DRY_RUN_SEED = 0
+UNAVAILABLE_EXIT_STATUS = 3
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    error: str | None  # one message saying what is wrong, with the line where there is one
+    sha256: str  # of the uploaded bytes
+
+
+def check_submission(raw: bytes, config: SandboxConfig, filename: str = DEFAULT_FILENAME) -> CheckResult:
+    """The verdict on an uploaded file; SandboxUnavailableError if the sandbox cannot start."""
+    sha256 = hashlib.sha256(raw).hexdigest()
+    try:
+        source = decode_loss_source(raw, filename)
+        with LossProcess.start(source, config, filename) as loss_process:
+            dry_run(loss_process)
+    except LossContractError as error:
+        return CheckResult(ok=False, error=str(error), sha256=sha256)
+    return CheckResult(ok=True, error=None, sha256=sha256)
+
+
+def dry_run(loss_process: LossProcess) -> None:
+    """compute_loss on random minibatches for each head and schedule phase; every reply must be usable.
+
+    LossProcess.call already demands a finite scalar loss and a finite gradient within the per-call time.
+    Here the loss must also depend on the logits: a gradient that is zero everywhere on every input means not.
+    """
+    generator = torch.Generator().manual_seed(DRY_RUN_SEED)
+    gradient_seen = False
+    for classes in DRY_RUN_CLASSES:
+        for epoch in DRY_RUN_EPOCHS:
+            logits = 2.0 * torch.randn(DRY_RUN_BATCH, classes, generator=generator)  # roughly a net's spread
+            labels = torch.randint(classes, (DRY_RUN_BATCH,), generator=generator)
+            _, gradient = loss_process.call(logits, labels, epoch)
+            gradient_seen = gradient_seen or bool(gradient.any())
+    if not gradient_seen:
+        raise LossContractError(
+            f"{loss_process.filename}: {METHOD_NAME}'s loss does not depend on the logits: its gradient was "
+            "zero on every dry-run minibatch; compute it from `logits` without .detach(), .item() or numpy"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox.check", description=__doc__.splitlines()[0])
+    parser.add_argument("loss_file", type=Path, metavar="FILE")
+    parser.add_argument("--json", action="store_true", required=True, help="print the verdict as JSON")
+    args = parser.parse_args(argv)
+    try:
+        result = check_submission(args.loss_file.read_bytes(), SandboxConfig(), args.loss_file.name)
+    except (SandboxUnavailableError, OSError) as error:
+        print(json.dumps({"ok": False, "error": str(error), "unavailable": True}))
+        return UNAVAILABLE_EXIT_STATUS
+    print(json.dumps(asdict(result)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""Validation before queueing: each way a file can be wrong gets one precise message; the baselines pass."""
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli.main import main as poisonbench
+from harness.contract import MAX_FILE_BYTES, SUBMISSION_TEMPLATE
+from harness.losses import BASELINES, loss_path
+from sandbox.check import check_submission
+
+HOSTILE = Path(__file__).parent / "hostile"
+HEADER = "import torch\nimport torch.nn.functional as F\n"
+
+
+def _loss(body: str) -> bytes:
+    """A file whose compute_loss has `body` (indented by the caller's own 8 spaces)."""
+    return (
+        HEADER + "class RobustLoss:\n    def compute_loss(self, logits, labels, epoch):\n" + body
+    ).encode()
+
+
+# Each invalid file and the message check gives it.
+INVALID = {
+    "too_large": (b"#" * (MAX_FILE_BYTES + 1), "65,537 bytes is over the 65,536-byte limit"),
+    "not_utf8": (b"class RobustLoss:\n    pass  # \xff\n", "not UTF-8 text \\(byte 30 is 0xff\\)"),
+    "syntax_error": (b"class RobustLoss:\n    def compute_loss(self:\n", "line 2: syntax error"),
+    "no_class": (
+        b"def compute_loss(logits, labels, epoch):\n    return logits.sum()\n",
+        "defines no class RobustLoss",
+    ),
+    "constructor_arguments": (
+        b"class RobustLoss:\n    def __init__(self, q):\n        self.q = q\n"
+        b"    def compute_loss(self, logits, labels, epoch):\n        return logits.sum()\n",
+        "RobustLoss\\(\\) raised TypeError.*the constructor must take no arguments",
+    ),
+    "wrong_signature": (
+        b"class RobustLoss:\n    def compute_loss(self, logits, labels):\n        return logits.sum()\n",
+        "line 2: RobustLoss.compute_loss\\(self, logits, labels\\) cannot be called as",
+    ),
+    "not_a_tensor": (_loss("        return 1.0\n"), "must return a torch.Tensor, got float"),
+    "nan_at_the_last_epoch": (
+        _loss("        return F.cross_entropy(logits, labels) / (99 - epoch)\n"),
+        "NaN or infinite loss at epoch 99",
+    ),
+    "only_ten_classes": (
+        _loss("        return -(F.one_hot(labels, 10) * logits.log_softmax(1)).sum(1).mean()\n"),
+        "line 5: compute_loss raised RuntimeError",
+    ),
+    "fakes_the_sandboxs_check": (  # the in-sandbox check is its own code to patch; the trusted side's is not
+        _loss("        import harness.contract\n        return (logits * 0).sum()\n"),
+        "gradient was zero on every dry-run minibatch",
+    ),
+    "slow": (
+        _loss("        import time\n        time.sleep(60)\n"),
+        "took more than 5 s on one minibatch at epoch 0",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def verdicts(sandbox_config, in_parallel) -> dict:
+    files = {name: raw for name, (raw, _) in INVALID.items()}
+    files |= {baseline: loss_path(baseline).read_bytes() for baseline in BASELINES}
+    results = in_parallel(lambda raw: check_submission(raw, sandbox_config), files.values())
+    return dict(zip(files, results, strict=True))
+
+
+@pytest.mark.parametrize("baseline", BASELINES)
+def test_every_baseline_passes_the_check(verdicts, baseline):
+    assert verdicts[baseline].ok, verdicts[baseline].error
+    assert verdicts[baseline].sha256 == hashlib.sha256(loss_path(baseline).read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("name", sorted(INVALID))
+def test_an_invalid_file_gets_one_precise_message(verdicts, name):
+    verdict = verdicts[name]
+    assert not verdict.ok
+    assert verdict.error.startswith("custom_robust_loss.py")
+    assert re.search(INVALID[name][1], verdict.error), verdict.error
+
+
+def test_a_file_without_the_class_is_shown_the_template(verdicts):
+    assert SUBMISSION_TEMPLATE in verdicts["no_class"].error
+
+
+def test_python_m_sandbox_check_prints_a_json_verdict_and_exits_0_either_way(tmp_path):
+    loss_file = tmp_path / "custom_robust_loss.py"
+    loss_file.write_bytes((HOSTILE / "raise_in_loss.py").read_bytes())
+    command = [sys.executable, "-m", "sandbox.check", str(loss_file), "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    verdict = json.loads(done.stdout)
+    assert verdict["ok"] is False
+    assert (
+        verdict["error"] == "custom_robust_loss.py, line 6: compute_loss raised ValueError: no loss for you"
+    )
+    assert len(verdict["sha256"]) == 64
+
+
+def test_poisonbench_check_prints_ok_for_a_valid_file_and_the_error_with_exit_1_for_an_invalid_one(
+    tmp_path, capsys
+):
+    valid = str(loss_path("generalized_ce"))
+    assert poisonbench(["check", valid, "--sandbox", "off"]) == 0
+    assert capsys.readouterr().out.startswith(f"ok: {valid} (sha256 ")
+    invalid = tmp_path / "mine.py"
+    invalid.write_bytes(INVALID["syntax_error"][0])
+    assert poisonbench(["check", str(invalid)]) == 1
+    assert capsys.readouterr().out == f"{invalid}, line 2: syntax error: '(' was never closed\n"
