@@ -3,9 +3,9 @@
 import argparse
 import sys
 
-from cli import CommandError, benchmarks_command, check_command, data_command, run_command
+from cli import CommandError, benchmarks_command, check_command, data_command, run_command, service_commands
 
-SUBCOMMAND_MODULES = (run_command, check_command, benchmarks_command, data_command)
+SUBCOMMAND_MODULES = (run_command, check_command, benchmarks_command, data_command, service_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -95,10 +95,9 @@ def open_loss(source: str, filename: str, sandbox_mode: str) -> Iterator[LossFn]
         print(f"warning: --sandbox off runs {filename} in this process with your privileges", file=sys.stderr)
         yield load_loss(source, filename)
         return
+    from sandbox import SandboxUnavailableError
     from sandbox.config import SandboxConfig
     from sandbox.proxy import open_sandboxed_loss
-
-    from sandbox import SandboxUnavailableError
 
     try:
         with open_sandboxed_loss(source, SandboxConfig(), filename=filename) as loss_fn:

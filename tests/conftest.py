@@ -1,7 +1,193 @@
-"""Options shared by every test folder."""
+"""Options and fixtures shared by every test folder: the service's databases, broker and row factories."""
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+import harness
+from db import queries
+from db.migrate import upgrade
+from db.models import Participant, RunStatus, Submission, SubmissionKind
+from db.session import get_engine
+from harness.registry import Suite, benchmark_names
+from settings import Settings
+
+# The servers CI and every developer machine run (docs/service.md, "Tests"): trust auth, no password.
+POSTGRES_ADMIN_URL = os.environ.get("POISONBENCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("POISONBENCH_TEST_REDIS", "redis://127.0.0.1:6379/15")  # a database of our own
+TEST_DATABASE = "poisonbench_test"
 
 
 def pytest_addoption(parser):
     parser.addoption(
-        "--accept-golden", action="store_true", help="rewrite golden files from the current code (review the diff)"
+        "--accept-golden",
+        action="store_true",
+        help="rewrite golden files from the current code (review the diff)",
     )
+
+
+def _admin_execute(*statements: str) -> None:
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        for statement in statements:
+            admin.execute(statement)
+
+
+@pytest.fixture(scope="session")
+def migrated_database() -> Iterator[Callable[[str], str]]:
+    """Creates a PostgreSQL database migrated to head (so the migrations run every time); returns its URL.
+
+    The name carries the process id, so two test sessions on one machine never drop each other's database.
+    Every database created is dropped when the session ends.
+    """
+    created: list[str] = []
+
+    def create(name: str) -> str:
+        name = f"{name}_{os.getpid()}"
+        _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+        created.append(name)
+        host_part = POSTGRES_ADMIN_URL.removeprefix("postgresql://").rsplit("/", 1)[0]
+        url = f"postgresql+psycopg://{host_part}/{name}"
+        upgrade(url)
+        return url
+
+    yield create
+    for name in created:
+        _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url(migrated_database) -> str:
+    return migrated_database(TEST_DATABASE)
+
+
+@pytest.fixture
+def session(postgres_url: str) -> Iterator[Session]:
+    """A session inside a transaction rolled back after the test; the code's own commits become savepoints."""
+    engine: Engine = get_engine(postgres_url)
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        with Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False) as s:
+            yield s
+        transaction.rollback()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_client() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, postgres_url: str) -> Settings:
+    """The service on the test PostgreSQL and Redis, running the smoke suite."""
+    return Settings(
+        suite=Suite.SMOKE,
+        database_url=postgres_url,
+        broker_url=REDIS_URL,
+        data_root=tmp_path / "var",
+        submissions_per_day=3,
+    )
+
+
+class Factory:
+    """Rows for tests, with defaults a test overrides only where it matters."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.count = 0
+
+    def participant(self, name: str | None = None, is_admin: bool = False) -> tuple[Participant, str]:
+        self.count += 1
+        return queries.create_participant(self.session, name or f"participant-{self.count}", is_admin)
+
+    def submission(
+        self,
+        participant: Participant | None = None,
+        code: str | None = None,
+        suite: Suite = Suite.SMOKE,
+        kind: SubmissionKind = SubmissionKind.SUBMISSION,
+        seeds: tuple[int, ...] = (42,),
+    ) -> Submission:
+        self.count += 1
+        participant = participant or self.participant()[0]
+        code = code or f"class RobustLoss:  # {self.count}\n    pass\n"
+        return queries.create_submission(
+            self.session,
+            participant,
+            name=f"submission-{self.count}",
+            code=code,
+            sha256=f"{self.count:064x}",
+            suite=suite,
+            benchmarks=benchmark_names(suite),
+            seeds=seeds,
+            kind=kind,
+        )
+
+    def result(self, robust_score: float = 0.8, harness_version: str = harness.HARNESS_VERSION) -> dict:
+        """A RunResult.to_dict() as the worker stores it, reduced to what the service reads."""
+        metrics = {
+            "test_acc": robust_score,
+            "poison_fit": 1 - robust_score,
+            "poison_fit_noaug": 1 - robust_score,
+            "clean_fit": 1.0,
+            "robust_score": robust_score,
+        }
+        curve = [{"epoch": 0, "official_epoch": 0, "train_loss": 1.0, "test_acc": robust_score}]
+        return {
+            "metrics": metrics,
+            "curve": curve,
+            "environment": {"device": "cpu"},
+            "harness_version": harness_version,
+        }
+
+    def finish(self, submission: Submission, robust_score: float = 0.8, **result: str) -> None:
+        """Every queued run of the submission claimed and succeeded."""
+        for run in submission.runs:
+            if run.status is not RunStatus.QUEUED:
+                continue
+            claimed = queries.claim_run(self.session, run.id, "test-worker")
+            queries.complete_run(
+                self.session, run.id, claimed.attempt, self.result(robust_score, **result), ""
+            )
+        self.session.expire(submission)
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def any_session(request, tmp_path: Path) -> Iterator[Session]:
+    """The same test on PostgreSQL (production, CI) and on SQLite (the embedded default)."""
+    if request.param == "postgresql":
+        yield request.getfixturevalue("session")
+        return
+    url = f"sqlite:///{tmp_path / 'poisonbench.sqlite3'}"
+    upgrade(url)
+    with Session(get_engine(url), expire_on_commit=False) as s:
+        yield s
+
+
+@pytest.fixture
+def factory(session: Session) -> Factory:
+    return Factory(session)
+
+
+@pytest.fixture
+def any_factory(any_session: Session) -> Factory:
+    return Factory(any_session)
+
+
+@pytest.fixture
+def factory_for() -> type[Factory]:
+    """Factories on a session of the test's choosing, e.g. one that commits for worker processes to see."""
+    return Factory

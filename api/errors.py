@@ -1,0 +1,52 @@
+"""Error bodies: every 4xx is JSON whose `detail` says what to fix; no request yields a 500."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """A refusal: a sentence for the client and, optionally, more JSON fields (the existing submission...)."""
+
+    def __init__(self, status_code: int, detail: str, headers: dict[str, str] | None = None, **extra: Any):
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+        self.headers = headers
+        self.extra = extra
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+async def _api_error(_request: Request, error: ApiError) -> JSONResponse:
+    return JSONResponse({"detail": error.detail, **error.extra}, error.status_code, headers=error.headers)
+
+
+async def _invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+    # FastAPI's default body echoes the offending input, which for an upload can be bytes that are not JSON.
+    problems = [
+        {"field": ".".join(str(part) for part in problem["loc"]), "message": problem["msg"]}
+        for problem in error.errors()
+    ]
+    summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+    return JSONResponse({"detail": f"invalid request: {summary}", "errors": problems}, 422)
+
+
+async def _http_error(_request: Request, error: HTTPException) -> JSONResponse:
+    return JSONResponse({"detail": error.detail}, error.status_code, headers=getattr(error, "headers", None))
+
+
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    return JSONResponse({"detail": "internal error; the administrators have the details in the logs"}, 500)

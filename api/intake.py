@@ -1,0 +1,102 @@
+"""Accepting an upload: size, encoding, duplicate and daily limit first (cheap), then the sandbox's check."""
+
+import logging
+from datetime import timedelta
+
+from celery import Celery
+from sqlalchemy.orm import Session
+
+from api.errors import ApiError
+from api.schemas import SubmissionCreate
+from api.validation import UPLOAD_FILENAME, CheckUnavailableError, LossChecker
+from db import queries
+from db.models import Participant, Submission, utcnow
+from harness.contract import LossContractError
+from harness.loss_file import decode_loss_source, sha256_of
+from harness.registry import benchmark_names
+from settings import Settings
+from worker.dispatch import dispatch_runs
+
+logger = logging.getLogger(__name__)
+
+LIMIT_WINDOW = timedelta(days=1)
+
+
+def read_upload(raw: bytes, max_bytes: int) -> str:
+    """The uploaded file as text; `raw` is at most max_bytes + 1 bytes: enough to see it is too large."""
+    if len(raw) > max_bytes:
+        raise ApiError(413, f"the file is over the {max_bytes:,}-byte limit; a loss is one short Python file")
+    if not raw.strip():
+        raise ApiError(422, "the file is empty; upload a Python file that defines class RobustLoss")
+    try:
+        return decode_loss_source(raw, UPLOAD_FILENAME)
+    except LossContractError as error:
+        raise ApiError(422, str(error)) from None
+
+
+def accept_submission(
+    session: Session,
+    participant: Participant,
+    form: SubmissionCreate,
+    code: str,
+    settings: Settings,
+    check: LossChecker,
+    celery: Celery,
+) -> Submission:
+    """Stores the submission and its queued runs and sends them to the broker, or raises an ApiError."""
+    sha256 = sha256_of(code)
+    _refuse_duplicate(session, participant, sha256, settings.suite)
+    _enforce_daily_limit(session, participant, settings.submissions_per_day)
+    _validate(code, check)
+    submission = queries.create_submission(
+        session,
+        participant,
+        name=form.name,
+        description=form.description,
+        code=code,
+        sha256=sha256,
+        suite=settings.suite,
+        benchmarks=benchmark_names(settings.suite),
+        seeds=settings.seeds,
+    )
+    session.commit()  # before sending: a worker must find the runs
+    dispatch_runs(celery, session, [run.id for run in submission.runs])
+    session.commit()
+    logger.info("submission %d queued for participant %d (%s)", submission.id, participant.id, sha256[:12])
+    return submission
+
+
+def _refuse_duplicate(session: Session, participant: Participant, sha256: str, suite: str) -> None:
+    existing = queries.find_duplicate(session, participant.id, sha256, suite)
+    if existing is not None:
+        raise ApiError(
+            409,
+            f"this exact file was already submitted as submission {existing.id} ({existing.name!r}, "
+            f"{existing.status}); change the code to submit again",
+            existing_submission_id=existing.id,
+        )
+
+
+def _enforce_daily_limit(session: Session, participant: Participant, per_day: int) -> None:
+    now = utcnow()
+    recent = queries.counted_submission_times(session, participant.id, now - LIMIT_WINDOW)
+    if len(recent) >= per_day:
+        free_at = recent[-per_day] + LIMIT_WINDOW
+        wait = max(1, int((free_at - now).total_seconds()))
+        raise ApiError(
+            429,
+            f"the limit of {per_day} submissions per day is reached; the next one is possible at "
+            f"{free_at:%Y-%m-%d %H:%M} UTC (cancelled submissions and infrastructure failures do not count)",
+            headers={"Retry-After": str(wait)},
+        )
+
+
+def _validate(code: str, check: LossChecker) -> None:
+    try:
+        verdict = check(code)
+    except CheckUnavailableError as error:
+        raise ApiError(
+            503, f"validation is unavailable right now ({error}); try again in a few minutes"
+        ) from None
+    if not verdict.ok:
+        raise ApiError(422, verdict.error or "the file did not pass validation")

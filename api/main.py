@@ -1,0 +1,38 @@
+"""The FastAPI application, built from the settings: `uvicorn --factory api.main:create_app`."""
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+import harness
+from api.body_limit import FORM_OVERHEAD, BodySizeLimit
+from api.errors import install_error_handlers
+from api.routes import health, leaderboard, submissions
+from api.validation import SandboxCheck
+from settings import Settings, get_settings
+from worker.celery_app import make_celery
+
+DESCRIPTION = """Upload a `RobustLoss` file; the service trains the suite's fixed models with it under
+label-flip poisoning and ranks it by robust_score = (test_acc + 1 - poison_fit) / 2 beside the published
+baselines. Send your token as `Authorization: Bearer <token>`."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    if settings.suite is None:
+        raise RuntimeError("POISONBENCH_SUITE is not set; `poisonbench serve` chooses it, or set it yourself")
+    app = FastAPI(title="PoisonBench", version=harness.HARNESS_VERSION, description=DESCRIPTION)
+    app.state.settings = settings
+    app.state.celery = make_celery(settings)
+    app.state.loss_checker = SandboxCheck(timeout=settings.check_timeout)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_file_bytes + FORM_OVERHEAD)
+    if settings.cors_origins:  # closed unless origins are named
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    for module in (submissions, leaderboard, health):
+        app.include_router(module.router)
+    return app

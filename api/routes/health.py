@@ -1,0 +1,41 @@
+"""/healthz (the process answers) and /readyz (the database and the broker answer too)."""
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from api.deps import CeleryDep, SessionDep
+
+router = APIRouter(tags=["health"])
+
+BROKER_TIMEOUT = 2.0  # seconds: a readiness probe must answer quickly
+
+
+@router.get("/healthz")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readiness(session: SessionDep, celery: CeleryDep) -> JSONResponse:
+    checks = {
+        "database": _probe(lambda: session.execute(text("SELECT 1"))),
+        "broker": _probe(lambda: _ping(celery)),
+    }
+    failing = [name for name, state in checks.items() if state != "ok"]
+    if failing:
+        return JSONResponse({"detail": f"not ready: {', '.join(failing)} unreachable", **checks}, 503)
+    return JSONResponse({"status": "ready", **checks})
+
+
+def _ping(celery: CeleryDep) -> None:
+    with celery.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT)
+
+
+def _probe(check) -> str:
+    try:
+        check()
+    except Exception as error:  # any failure means not ready; the kind is reported, not raised
+        return f"error: {type(error).__name__}"
+    return "ok"

@@ -1,0 +1,104 @@
+"""/api/submissions: upload, read, list and cancel one's own submissions."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+
+from api.deps import CeleryDep, LossCheckerDep, ParticipantDep, SessionDep, SettingsDep
+from api.errors import ApiError
+from api.intake import accept_submission, read_upload
+from api.schemas import (
+    Page,
+    RunPublic,
+    SubmissionAccepted,
+    SubmissionCreate,
+    SubmissionDetail,
+    SubmissionPublic,
+)
+from db import queries
+from db.models import Participant, Submission, SubmissionStatus
+
+router = APIRouter(prefix="/api/submissions", tags=["submissions"])
+
+
+@router.post("", status_code=202, response_model=SubmissionAccepted)
+def create_submission(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    participant: ParticipantDep,
+    settings: SettingsDep,
+    celery: CeleryDep,
+    check: LossCheckerDep,
+    form: Annotated[SubmissionCreate, Form()],
+    file: Annotated[UploadFile, File(description="the loss file, e.g. custom_robust_loss.py")],
+) -> SubmissionAccepted:
+    """Validates the file in the sandbox, stores it and queues one run per benchmark and seed."""
+    code = read_upload(file.file.read(settings.max_file_bytes + 1), settings.max_file_bytes)
+    submission = accept_submission(session, participant, form, code, settings, check, celery)
+    url = _url(request, submission)
+    response.headers["Location"] = url
+    return SubmissionAccepted(id=submission.id, url=url, status=submission.status)
+
+
+@router.get("", response_model=Page[SubmissionPublic])
+def list_own_submissions(
+    request: Request,
+    session: SessionDep,
+    participant: ParticipantDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    status: SubmissionStatus | None = None,
+) -> Page[SubmissionPublic]:
+    """The caller's own submissions, newest first."""
+    submissions, count = queries.list_submissions(
+        session, participant_id=participant.id, offset=offset, limit=limit, status=status
+    )
+    return Page(data=[_public(request, s) for s in submissions], count=count)
+
+
+@router.get("/{submission_id}", response_model=SubmissionDetail)
+def read_submission(
+    request: Request, session: SessionDep, participant: ParticipantDep, submission_id: int
+) -> SubmissionDetail:
+    """Status, queue position and estimated start, each run's progress, metrics and errors."""
+    return _detail(request, session, _visible(session, submission_id, participant))
+
+
+@router.post("/{submission_id}/cancel", response_model=SubmissionDetail)
+def cancel_submission(
+    request: Request, session: SessionDep, participant: ParticipantDep, submission_id: int
+) -> SubmissionDetail:
+    """Cancels the queued runs and stops the running ones (at their next heartbeat or epoch)."""
+    submission = _visible(session, submission_id, participant)
+    if submission.status not in (SubmissionStatus.QUEUED, SubmissionStatus.RUNNING):
+        raise ApiError(409, f"submission {submission.id} has already {submission.status}; nothing to cancel")
+    queries.cancel_submission(session, submission)
+    session.commit()
+    return _detail(request, session, submission)
+
+
+def _visible(session: SessionDep, submission_id: int, participant: Participant) -> Submission:
+    submission = queries.submission_for(session, submission_id, participant)
+    if submission is None:
+        raise ApiError(404, f"no submission {submission_id} of yours; GET /api/submissions lists them")
+    return submission
+
+
+def _url(request: Request, submission: Submission) -> str:
+    return str(request.url_for("read_submission", submission_id=submission.id))
+
+
+def _public(request: Request, submission: Submission) -> SubmissionPublic:
+    return SubmissionPublic.from_row(submission, _url(request, submission))
+
+
+def _detail(request: Request, session: SessionDep, submission: Submission) -> SubmissionDetail:
+    estimate = queries.queue_estimate(session, submission)
+    return SubmissionDetail.from_row(
+        submission,
+        _url(request, submission),
+        queue_position=estimate.position if estimate else None,
+        estimated_start=estimate.estimated_start if estimate else None,
+        runs=[RunPublic.model_validate(run) for run in submission.runs],
+    )

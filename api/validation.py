@@ -1,0 +1,56 @@
+"""Validating an upload with the sandbox's `check` as a subprocess: the API process never imports torch."""
+
+import json
+import logging
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+logger = logging.getLogger(__name__)
+
+UPLOAD_FILENAME = "custom_robust_loss.py"  # the name the checker's messages cite
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    error: str  # what is wrong with the file, in the checker's words; empty when ok
+
+
+class CheckUnavailableError(Exception):
+    """The sandbox could not start or answer: the service's fault, not the upload's."""
+
+
+class LossChecker(Protocol):
+    def __call__(self, code: str) -> Verdict: ...
+
+
+@dataclass(frozen=True)
+class SandboxCheck:
+    """`python -m sandbox.check FILE --json`: exit 0 with a verdict either way; else unavailable."""
+
+    timeout: float  # seconds
+
+    def __call__(self, code: str) -> Verdict:
+        with tempfile.TemporaryDirectory(prefix="poisonbench-check-") as folder:
+            path = Path(folder) / UPLOAD_FILENAME
+            path.write_text(code, encoding="utf-8")
+            command = [sys.executable, "-m", "sandbox.check", str(path), "--json"]
+            try:
+                done = subprocess.run(command, capture_output=True, text=True, timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                raise CheckUnavailableError(
+                    f"validation did not finish within {self.timeout:.0f} s"
+                ) from None
+        if done.returncode != 0:
+            logger.error("sandbox check exited %d: %s", done.returncode, done.stderr[-2000:])
+            raise CheckUnavailableError("the sandbox could not start")
+        try:
+            answer = json.loads(done.stdout)
+            return Verdict(ok=bool(answer["ok"]), error=str(answer.get("error") or ""))
+        except (ValueError, KeyError, TypeError):
+            logger.error("sandbox check printed no verdict: %r", done.stdout[-2000:])
+            raise CheckUnavailableError("the sandbox gave no verdict") from None

@@ -1,0 +1,307 @@
+"""`poisonbench serve`, `worker` and `admin ...`: the service, composed from its parts."""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+
+from sqlalchemy.orm import Session
+
+from cli import CommandError
+from db import queries
+from db.migrate import upgrade
+from db.models import Participant, Submission
+from db.session import session_scope
+from harness.registry import Suite, benchmark_names
+from settings import get_settings
+from worker.baselines import missing_baselines, queue_baselines
+
+# FastAPI, uvicorn, Celery and torch are imported inside the commands that need them: `poisonbench run` and
+# the admin commands start without loading them.
+
+WORKER_STOP_SECONDS = 30  # how long `serve` waits for its workers to finish a clean shutdown
+SHOWN_LOG_LINES = 20  # of a failed run's log tail, in `admin submissions show`
+
+
+def register(subcommands: argparse._SubParsersAction) -> None:
+    serve = subcommands.add_parser(
+        "serve", help="the API and its workers together (embedded: SQLite, no servers)"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument(
+        "--suite",
+        choices=[s.value for s in Suite],
+        help="default: POISONBENCH_SUITE, else official with CUDA",
+    )
+    serve.set_defaults(handler=serve_all)
+
+    worker = subcommands.add_parser("worker", help="a Celery worker: runs one run at a time (one per GPU)")
+    worker.add_argument(
+        "--maintenance",
+        action="store_true",
+        help="instead of runs, run the reaper on its schedule; start exactly one such worker per deployment",
+    )
+    worker.set_defaults(handler=start_worker)
+
+    admin = subcommands.add_parser("admin", help="participants, baselines, submissions and the database")
+    _register_admin(admin.add_subparsers(dest="admin_command", required=True, metavar="COMMAND"))
+
+
+def _register_admin(commands: argparse._SubParsersAction) -> None:
+    participant = commands.add_parser("participant", help="create participants, rotate their tokens")
+    actions = participant.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser("create", help="create a participant and print their token (shown once)")
+    create.add_argument("name", help="display name, unique")
+    create.add_argument("--admin", action="store_true", help="may see every submission")
+    create.set_defaults(handler=create_participant)
+    rotate = actions.add_parser("rotate-token", help="replace a participant's token and print the new one")
+    rotate.add_argument("name")
+    rotate.set_defaults(handler=rotate_token)
+    actions.add_parser("list", help="every participant").set_defaults(handler=list_participants)
+
+    baselines = commands.add_parser("baselines", help="the four published baselines")
+    rerun = baselines.add_subparsers(dest="action", required=True, metavar="ACTION").add_parser(
+        "rerun", help="queue the baselines again; earlier results stay as history"
+    )
+    rerun.add_argument("--suite", choices=[s.value for s in Suite], help="default: the service's suite")
+    rerun.add_argument("--benchmark", choices=benchmark_names(), help="only this benchmark")
+    rerun.set_defaults(handler=rerun_baselines)
+
+    _register_submission_commands(commands)
+
+    database = commands.add_parser("db", help="the database schema")
+    database.add_subparsers(dest="action", required=True, metavar="ACTION").add_parser(
+        "upgrade", help="apply the migrations (idempotent)"
+    ).set_defaults(handler=upgrade_database)
+
+
+def _register_submission_commands(commands: argparse._SubParsersAction) -> None:
+    submissions = commands.add_parser("submissions", help="list, show, rerun, cancel, hide submissions")
+    actions = submissions.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="newest first")
+    listing.add_argument("--status", choices=["queued", "running", "succeeded", "failed", "cancelled"])
+    listing.add_argument("--limit", type=int, default=50)
+    listing.set_defaults(handler=list_submissions)
+    for name, handler, help_text in (
+        ("show", show_submission, "status, runs and errors of one submission"),
+        ("rerun", rerun_submission, "queue its runs again; earlier results stay as history"),
+        ("cancel", cancel_submission, "cancel its queued and running runs"),
+        ("hide", hide_submission, "hide it from the leaderboard (--undo to show it again)"),
+    ):
+        action = actions.add_parser(name, help=help_text)
+        action.add_argument("id", type=int)
+        action.set_defaults(handler=handler)
+    actions.choices["rerun"].add_argument(
+        "--benchmark", choices=benchmark_names(), help="only this benchmark"
+    )
+    actions.choices["hide"].add_argument(
+        "--undo", action="store_true", help="show it on the leaderboard again"
+    )
+
+
+# ---------------------------------------------------------------- serve and worker
+
+
+def serve_all(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from api.main import create_app
+
+    _choose_suite(args.suite)
+    settings = get_settings()
+    settings.data_root.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.sqlalchemy_url)
+    _queue_missing_baselines()
+    workers = [_spawn_worker(), _spawn_worker("--maintenance")]
+    # uvicorn re-raises the SIGTERM it shut down on; exiting through Python lets `finally` stop the workers.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port)
+    finally:
+        _stop(workers)
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _choose_suite(suite: str | None) -> None:
+    """The suite goes into the environment, so the API here and the worker processes agree on it."""
+    if suite:
+        os.environ["POISONBENCH_SUITE"] = suite
+    elif not os.environ.get("POISONBENCH_SUITE"):
+        import torch
+
+        if torch.cuda.is_available():
+            os.environ["POISONBENCH_SUITE"] = Suite.OFFICIAL
+        else:
+            print("no CUDA device: serving the proxy suite (pass --suite to choose)", file=sys.stderr)
+            os.environ["POISONBENCH_SUITE"] = Suite.PROXY
+    get_settings.cache_clear()
+
+
+def _queue_missing_baselines() -> None:
+    settings = get_settings()
+    with _session() as session:
+        if not missing_baselines(session, settings.suite):
+            return
+        run_ids = queue_baselines(session, settings.suite, settings.seeds)
+    _dispatch(run_ids)
+    print(f"first start: queued the baselines of the {settings.suite} suite ({len(run_ids)} runs)")
+
+
+def _spawn_worker(*options: str) -> subprocess.Popen:
+    # A session of its own: a Ctrl-C in the terminal reaches `serve` only, which stops the worker in order
+    # (a signal sent straight to Celery's pool process leaves the worker hanging).
+    return subprocess.Popen([sys.executable, "-m", "cli.main", "worker", *options], start_new_session=True)
+
+
+def _stop(workers: Sequence[subprocess.Popen]) -> None:
+    for worker in workers:
+        worker.terminate()  # Celery's warm shutdown: lets the running run finish
+    for worker in workers:
+        try:
+            worker.wait(WORKER_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            # The worker's whole process group: its pool and beat processes too. An unfinished run is requeued
+            # by the reaper once its heartbeat is stale.
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+
+
+def start_worker(args: argparse.Namespace) -> None:
+    from worker.celery_app import MAINTENANCE_QUEUE, RUNS_QUEUE, make_celery
+
+    settings = get_settings()
+    settings.data_root.mkdir(parents=True, exist_ok=True)  # the beat schedule lives there
+    if args.maintenance:
+        options = ["--queues", MAINTENANCE_QUEUE, "--beat", "--hostname", "maintenance@%h"]
+    else:
+        options = ["--queues", RUNS_QUEUE, "--hostname", "runs@%h"]
+    make_celery(settings).worker_main(["worker", "--loglevel", "INFO", "--concurrency", "1", *options])
+
+
+# ---------------------------------------------------------------- admin
+
+
+def _session() -> AbstractContextManager[Session]:
+    return session_scope(get_settings().sqlalchemy_url)
+
+
+def _dispatch(run_ids: list[int]) -> None:
+    from worker.celery_app import make_celery
+    from worker.dispatch import dispatch_runs
+
+    with _session() as session:
+        if not dispatch_runs(make_celery(get_settings()), session, run_ids):
+            print("broker unreachable: the runs stay queued and the reaper sends them later", file=sys.stderr)
+
+
+def create_participant(args: argparse.Namespace) -> None:
+    with _session() as session:
+        if queries.participant_by_name(session, args.name) is not None:
+            raise CommandError(f"a participant named {args.name!r} exists; rotate its token instead")
+        participant, token = queries.create_participant(session, args.name, args.admin)
+        print(f"participant {participant.id} {participant.display_name!r}{' (admin)' if args.admin else ''}")
+    print(f"token (shown once, store it now): {token}")
+
+
+def rotate_token(args: argparse.Namespace) -> None:
+    with _session() as session:
+        token = queries.rotate_token(session, _participant(session, args.name))
+    print(f"new token for {args.name!r} (the old one no longer works): {token}")
+
+
+def list_participants(_args: argparse.Namespace) -> None:
+    with _session() as session:
+        for p in queries.list_participants(session):
+            print(f"{p.id:>5}  {p.display_name:30}  {'admin' if p.is_admin else ''}")
+
+
+def _participant(session: Session, name: str) -> Participant:
+    participant = queries.participant_by_name(session, name)
+    if participant is None:
+        raise CommandError(f"no participant named {name!r}; `poisonbench admin participant list` shows them")
+    return participant
+
+
+def rerun_baselines(args: argparse.Namespace) -> None:
+    settings = get_settings()
+    suite = args.suite or settings.suite
+    if suite is None:
+        raise CommandError("pass --suite (or set POISONBENCH_SUITE)")
+    with _session() as session:
+        run_ids = queue_baselines(
+            session, suite, settings.seeds, [args.benchmark] if args.benchmark else None
+        )
+    _dispatch(run_ids)
+    print(f"queued {len(run_ids)} baseline runs on the {suite} suite")
+
+
+def list_submissions(args: argparse.Namespace) -> None:
+    with _session() as session:
+        submissions, count = queries.list_submissions(
+            session, participant_id=None, limit=args.limit, status=args.status
+        )
+        for s in submissions:
+            owner, hidden = s.participant.display_name, " hidden" if s.hidden else ""
+            print(f"{s.id:>6}  {s.status:9}  {s.suite:8}  {s.kind:10}  {owner:20}  {s.name}{hidden}")
+    print(f"{len(submissions)} of {count}")
+
+
+def show_submission(args: argparse.Namespace) -> None:
+    with _session() as session:
+        s = _submission(session, args.id)
+        print(f"submission {s.id} {s.name!r} by {s.participant.display_name} ({s.kind}, {s.suite})")
+        hidden = " hidden" if s.hidden else ""
+        print(f"status {s.status}{hidden}; sha256 {s.sha256}; created {s.created_at:%F %T} UTC")
+        if s.error:
+            print(f"error ({s.failure_cause}): {s.error}")
+        for run in s.runs:
+            score = f"robust_score {run.metrics['robust_score']:.4f}" if run.metrics else ""
+            progress = f"{run.epochs_done}/{run.epochs_total or '?'} epochs"
+            print(
+                f"  run {run.id:>6} {run.benchmark:30} seed {run.seed:<4} {run.status:9} "
+                f"attempts {run.attempts} {progress} {score} {run.error or ''}"
+            )
+            if (
+                run.error and run.log_tail
+            ):  # the worker's last lines: the traceback of an infrastructure failure
+                print("    " + "\n    ".join(run.log_tail.splitlines()[-SHOWN_LOG_LINES:]))
+
+
+def rerun_submission(args: argparse.Namespace) -> None:
+    with _session() as session:
+        benchmarks = [args.benchmark] if args.benchmark else None
+        run_ids = queries.rerun_submission(session, _submission(session, args.id), benchmarks)
+    _dispatch(run_ids)
+    print(f"submission {args.id}: {len(run_ids)} runs queued again")
+
+
+def cancel_submission(args: argparse.Namespace) -> None:
+    with _session() as session:
+        cancelled = queries.cancel_submission(session, _submission(session, args.id))
+    print(f"submission {args.id}: {len(cancelled)} runs cancelled")
+
+
+def hide_submission(args: argparse.Namespace) -> None:
+    with _session() as session:
+        queries.set_hidden(session, _submission(session, args.id), not args.undo)
+    print(f"submission {args.id} is {'shown on' if args.undo else 'hidden from'} the leaderboard")
+
+
+def _submission(session: Session, submission_id: int) -> Submission:
+    submission = queries.get_submission(session, submission_id)
+    if submission is None:
+        raise CommandError(f"no submission {submission_id}")
+    return submission
+
+
+def upgrade_database(_args: argparse.Namespace) -> None:
+
+    upgrade(get_settings().sqlalchemy_url)
+    print("database schema is up to date")

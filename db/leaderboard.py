@@ -1,0 +1,84 @@
+"""The leaderboard's arithmetic: per-benchmark metrics, the suite's mean robust_score and the average rank."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from statistics import fmean
+
+from db.models import Submission
+
+METRIC_NAMES = ("test_acc", "poison_fit", "poison_fit_noaug", "clean_fit", "robust_score")
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One succeeded run's metrics, as the leaderboard query returns it."""
+
+    submission: Submission
+    participant: str
+    benchmark: str
+    metrics: dict[str, float]
+
+
+@dataclass
+class LeaderboardEntry:
+    submission: Submission
+    participant: str
+    benchmarks: dict[str, dict[str, float]]  # benchmark -> metric -> mean over seeds
+    mean_robust_score: float = 0.0  # the suite's headline score
+    average_rank: float = 0.0  # mean over benchmarks of the rank by robust_score, ties sharing the mean rank
+    rank: int = 0  # by mean_robust_score, then average_rank
+
+
+def rank_entries(rows: Sequence[MetricRow], benchmarks: Sequence[str]) -> list[LeaderboardEntry]:
+    """Entries for the submissions with a result on every benchmark, best first."""
+    entries = [entry for entry in _entries(rows) if set(benchmarks) <= entry.benchmarks.keys()]
+    for entry in entries:
+        entry.mean_robust_score = fmean(entry.benchmarks[b]["robust_score"] for b in benchmarks)
+    ranks: dict[int, list[float]] = defaultdict(list)
+    for benchmark in benchmarks:
+        for submission_id, rank in _ranks(entries, benchmark).items():
+            ranks[submission_id].append(rank)
+    for entry in entries:
+        entry.average_rank = fmean(ranks[entry.submission.id])
+    entries.sort(key=lambda e: (-e.mean_robust_score, e.average_rank, e.submission.id))
+    for position, entry in enumerate(entries, start=1):
+        entry.rank = position
+    return entries
+
+
+def _entries(rows: Sequence[MetricRow]) -> list[LeaderboardEntry]:
+    """One entry per submission, each benchmark's metrics averaged over its seeds."""
+    runs: dict[int, dict[str, list[dict[str, float]]]] = defaultdict(lambda: defaultdict(list))
+    first: dict[int, MetricRow] = {}
+    for row in rows:
+        runs[row.submission.id][row.benchmark].append(row.metrics)
+        first.setdefault(row.submission.id, row)
+    return [
+        LeaderboardEntry(
+            submission=first[submission_id].submission,
+            participant=first[submission_id].participant,
+            benchmarks={b: _mean_metrics(results) for b, results in by_benchmark.items()},
+        )
+        for submission_id, by_benchmark in runs.items()
+    ]
+
+
+def _mean_metrics(results: list[dict[str, float]]) -> dict[str, float]:
+    return {name: fmean(result[name] for result in results) for name in METRIC_NAMES if name in results[0]}
+
+
+def _ranks(entries: Sequence[LeaderboardEntry], benchmark: str) -> dict[int, float]:
+    """Rank 1 for the best robust_score on `benchmark`; tied entries share the mean of the ranks they span."""
+    ordered = sorted(entries, key=lambda e: -e.benchmarks[benchmark]["robust_score"])
+    ranks: dict[int, float] = {}
+    start = 0
+    while start < len(ordered):
+        score = ordered[start].benchmarks[benchmark]["robust_score"]
+        end = start
+        while end < len(ordered) and ordered[end].benchmarks[benchmark]["robust_score"] == score:
+            end += 1
+        for entry in ordered[start:end]:
+            ranks[entry.submission.id] = (start + 1 + end) / 2
+        start = end
+    return ranks

@@ -1,0 +1,158 @@
+"""The tables: participants, their submissions, the runs (submission x benchmark x seed) measuring them."""
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, String, Text, TypeDecorator, false, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on both engines: SQLite stores naive ones, so the zone is put back on reading."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class SubmissionKind(StrEnum):
+    BASELINE = "baseline"  # one of the four published losses, queued by the service itself
+    REFERENCE = "reference"  # the project's own loss, shown beside the baselines
+    SUBMISSION = "submission"  # a participant's upload
+
+
+class SubmissionStatus(StrEnum):
+    """Follows the submission's runs (db.status.submission_status); never set by hand."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class RunStatus(StrEnum):
+    """Changed only through db.status.transition_run, which guards every move."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class FailureCause(StrEnum):
+    LOSS = "loss"  # the submitted loss broke the contract or ran out of time: final, the participant's
+    INFRASTRUCTURE = "infrastructure"  # a worker, the sandbox or the broker failed: retried, not held against
+
+
+def _enum(cls: type[StrEnum]) -> Enum:
+    # Stored as plain strings (no database ENUM type): adding a member needs no migration of the type.
+    return Enum(cls, native_enum=False, length=16, values_callable=lambda members: [m.value for m in members])
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict: JSON, list: JSON}
+
+
+class Participant(Base):
+    __tablename__ = "participants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(100), unique=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)  # the token itself is never stored
+    is_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    submissions: Mapped[list["Submission"]] = relationship(back_populates="participant")
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+    __table_args__ = (
+        Index("ix_submissions_participant_created", "participant_id", "created_at"),
+        Index("ix_submissions_participant_sha256", "participant_id", "sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    code: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    suite: Mapped[str] = mapped_column(
+        String(16), index=True
+    )  # harness.registry.Suite; db/ imports no harness
+    kind: Mapped[SubmissionKind] = mapped_column(_enum(SubmissionKind), default=SubmissionKind.SUBMISSION)
+    status: Mapped[SubmissionStatus] = mapped_column(_enum(SubmissionStatus), default=SubmissionStatus.QUEUED)
+    error: Mapped[str | None] = mapped_column(Text)
+    failure_cause: Mapped[FailureCause | None] = mapped_column(_enum(FailureCause))
+    hidden: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    participant: Mapped[Participant] = relationship(back_populates="submissions")
+    # The current runs only; superseded ones stay in the table as history.
+    runs: Mapped[list["Run"]] = relationship(
+        primaryjoin="and_(Run.submission_id == Submission.id, Run.superseded_at.is_(None))",
+        order_by="Run.id",
+        viewonly=True,
+    )
+
+
+class Run(Base):
+    """One benchmark x seed of a submission. A rerun supersedes the row with a new one: history is kept."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        # At most one current run per submission, benchmark and seed; superseded ones are history.
+        Index(
+            "uq_runs_current",
+            "submission_id",
+            "benchmark",
+            "seed",
+            unique=True,
+            postgresql_where=text("superseded_at IS NULL"),
+            sqlite_where=text("superseded_at IS NULL"),
+        ),
+        Index("ix_runs_status_queued_at", "status", "queued_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    benchmark: Mapped[str] = mapped_column(String(100))
+    seed: Mapped[int]
+    status: Mapped[RunStatus] = mapped_column(_enum(RunStatus), default=RunStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(default=0)  # starts so far; the worker's claim increments it
+    worker: Mapped[str | None] = mapped_column(
+        String(200)
+    )  # hostname of the Celery worker of the last attempt
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    dispatched_at: Mapped[datetime | None]  # when its broker message was last sent; None: not sent yet
+    started_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    superseded_at: Mapped[datetime | None]  # set when a rerun replaced this run
+    epochs_done: Mapped[int] = mapped_column(default=0)
+    epochs_total: Mapped[int | None]
+    curve: Mapped[list] = mapped_column(default=list)  # per-epoch records, written as training goes
+    metrics: Mapped[dict | None]  # harness.result.Metrics as a dict
+    environment: Mapped[dict | None]
+    result: Mapped[dict | None]  # the whole RunResult.to_dict(): configuration, provenance, timing
+    harness_version: Mapped[str | None] = mapped_column(
+        String(32)
+    )  # of the worker's harness that produced it
+    error: Mapped[str | None] = mapped_column(Text)
+    failure_cause: Mapped[FailureCause | None] = mapped_column(_enum(FailureCause))
+    log_tail: Mapped[str | None] = mapped_column(Text)
+
+    submission: Mapped[Submission] = relationship()

@@ -1,0 +1,87 @@
+"""The service's one settings object (api/, db/, worker/, `serve`), read once from POISONBENCH_* variables."""
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, PositiveInt, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from harness.contract import MAX_FILE_BYTES
+from harness.registry import Suite
+
+__all__ = ["Environment", "Settings", "get_settings"]
+
+PUBLISHED_POISON_SEED = 42  # the original harness's seed: its poisoned indices are public
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"  # a laptop: embedded SQLite and broker, unsafe defaults allowed
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. Empty URLs mean the embedded default: SQLite files under `data_root`."""
+
+    model_config = SettingsConfigDict(env_prefix="POISONBENCH_", frozen=True)
+
+    environment: Environment = Environment.DEVELOPMENT
+    data_root: Path = Path("var")  # the embedded database and broker, the beat schedule
+    datasets_dir: Path = Path("data")  # where the harness finds (official) datasets
+    database_url: str = ""  # e.g. postgresql+psycopg://user:pass@host/db; empty: SQLite in data_root
+    broker_url: str = ""  # e.g. redis://host:6379/0; empty: kombu's SQLAlchemy transport on SQLite
+    # None: official when the serving host has a CUDA device, else proxy; `poisonbench serve` decides.
+    suite: Suite | None = None
+    seeds: tuple[int, ...] = (42,)  # training seeds: one run per benchmark and seed
+    # Keep the poison seed secret in production, or a loss can learn which labels were flipped.
+    poison_seed: int = PUBLISHED_POISON_SEED
+    max_file_bytes: PositiveInt = Field(MAX_FILE_BYTES, le=MAX_FILE_BYTES)  # the sandbox refuses more anyway
+    submissions_per_day: PositiveInt = 5  # per participant; infrastructure failures, cancelled ones are free
+    max_attempts: PositiveInt = 3  # starts of one run before an infrastructure failure is final
+    run_time_limit: PositiveInt = 3600  # seconds of wall time per run; an official run takes ~15 min on a GPU
+    heartbeat_interval: PositiveInt = 15  # seconds between a running run's heartbeats
+    heartbeat_timeout: PositiveInt = 120  # seconds of silence after which the reaper requeues a run
+    reaper_interval: PositiveInt = 30  # seconds between two passes of the reaper
+    # Redis redelivers an unacknowledged message after this many seconds: it must outlast the longest run, or
+    # a run still training is delivered a second time (the guarded claim drops it, but a worker is held up).
+    broker_visibility_timeout: PositiveInt = 3 * 3600
+    check_timeout: PositiveInt = 60  # seconds the sandbox's validation of an upload may take
+    cors_origins: tuple[str, ...] = ()  # closed by default: the API is used with curl and from its own pages
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.broker_visibility_timeout <= self.run_time_limit:
+            raise ValueError(
+                "broker_visibility_timeout must exceed run_time_limit, or a running run is delivered twice"
+            )
+        if self.heartbeat_timeout <= 2 * self.heartbeat_interval:
+            raise ValueError("heartbeat_timeout must be more than twice heartbeat_interval")
+        if self.environment is Environment.PRODUCTION:
+            self._refuse_unsafe_values()
+        return self
+
+    def _refuse_unsafe_values(self) -> None:
+        if self.poison_seed == PUBLISHED_POISON_SEED:
+            raise ValueError(
+                "set POISONBENCH_POISON_SEED to a secret: the published seed's poisoned set is public"
+            )
+        if "*" in self.cors_origins:
+            raise ValueError("POISONBENCH_CORS_ORIGINS may not be '*' in production; name the origins")
+        if self.suite is None:
+            raise ValueError("set POISONBENCH_SUITE (official, proxy or smoke) in production")
+        if not self.database_url or not self.broker_url:
+            raise ValueError("set POISONBENCH_DATABASE_URL and POISONBENCH_BROKER_URL in production")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_root / 'poisonbench.sqlite3'}"
+
+    @property
+    def celery_broker_url(self) -> str:
+        return self.broker_url or f"sqla+sqlite:///{self.data_root / 'broker.sqlite3'}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,80 @@
+"""An API client on the test database (rolled back per test) and the test Redis, with a stand-in checker."""
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from api.deps import get_loss_checker, get_session
+from api.main import create_app
+from api.validation import CheckUnavailableError, Verdict
+
+VALID_LOSS = """import torch.nn.functional as F
+
+
+class RobustLoss:
+    def compute_loss(self, logits, labels, epoch):
+        return F.cross_entropy(logits, labels)
+"""
+
+
+ACCEPTED = Verdict(ok=True, error="")
+
+
+class StandInCheck:
+    """Answers like the sandbox's check without starting it; `verdict` None means the sandbox is down."""
+
+    def __init__(self, verdict: Verdict | None = ACCEPTED):
+        self.verdict = verdict
+        self.calls = 0
+
+    def __call__(self, code: str) -> Verdict:
+        self.calls += 1
+        if self.verdict is None:
+            raise CheckUnavailableError("the sandbox could not start")
+        return self.verdict
+
+
+@pytest.fixture
+def check() -> StandInCheck:
+    return StandInCheck()
+
+
+@pytest.fixture
+def app(settings, session, redis_client, check) -> FastAPI:
+    app = create_app(settings)
+    app.dependency_overrides[get_session] = lambda: session
+    app.dependency_overrides[get_loss_checker] = lambda: check
+    return app
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def token(factory) -> str:
+    return factory.participant()[1]
+
+
+@pytest.fixture
+def auth(token) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def upload(client, auth) -> Callable[..., Response]:
+    """POST /api/submissions with a loss file (by default a valid one) as the `auth` participant."""
+
+    def post(code: str | bytes = VALID_LOSS, name: str = "my loss", headers: dict | None = None, **form: str):
+        files = {"file": ("custom_robust_loss.py", code, "text/x-python")}
+        data = {"name": name, **form}
+        return client.post(
+            "/api/submissions", headers=auth if headers is None else headers, files=files, data=data
+        )
+
+    return post

@@ -1,0 +1,168 @@
+"""Uploading, reading, listing and cancelling submissions through HTTP, and every way an upload is refused."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.deps import get_loss_checker, get_session
+from api.main import create_app
+from api.validation import Verdict
+from db import queries
+from db.models import SubmissionStatus
+from harness.registry import Suite, benchmark_names
+
+
+def test_an_accepted_upload_answers_202_with_its_url_and_queues_one_message_per_run(
+    upload, redis_client, client, auth
+):
+    response = upload(description="cross-entropy, nothing more")
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["status"] == "queued" and body["url"].endswith(f"/api/submissions/{body['id']}")
+    assert response.headers["location"] == body["url"]
+    assert redis_client.llen("runs") == len(benchmark_names(Suite.SMOKE))
+    detail = client.get(body["url"], headers=auth).json()
+    assert detail["description"] == "cross-entropy, nothing more" and detail["suite"] == "smoke"
+    assert detail["queue_position"] == 1 and len(detail["runs"]) == 3
+    assert {run["status"] for run in detail["runs"]} == {"queued"}
+
+
+def test_a_request_without_a_token_is_refused_with_a_bearer_challenge(upload):
+    response = upload(headers={})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert "Authorization: Bearer" in response.json()["detail"]
+
+
+def test_a_wrong_token_is_refused(upload):
+    response = upload(headers={"Authorization": "Bearer pb_not-a-token"})
+    assert response.status_code == 401 and "invalid token" in response.json()["detail"]
+
+
+def test_a_file_over_the_size_limit_is_refused_before_validation(upload, settings, check):
+    response = upload(code="#" * (settings.max_file_bytes + 1))
+    assert response.status_code == 413 and "byte limit" in response.json()["detail"]
+    assert check.calls == 0
+
+
+def test_a_body_far_over_the_limit_is_refused_before_it_is_read(upload, settings):
+    response = upload(code="#" * (settings.max_file_bytes * 4))
+    assert response.status_code == 413 and "request body" in response.json()["detail"]
+
+
+def test_a_file_that_is_not_utf8_is_refused_with_the_offending_byte(upload):
+    response = upload(code=b"class RobustLoss:\n    pass  # caf\xe9\n")
+    assert response.status_code == 422
+    assert "not UTF-8" in response.json()["detail"] and "0xe9" in response.json()["detail"]
+
+
+def test_an_empty_file_is_refused(upload):
+    assert upload(code=b"  \n").status_code == 422
+
+
+def test_the_checkers_verdict_is_passed_on_as_a_422(upload, check):
+    check.verdict = Verdict(ok=False, error="custom_robust_loss.py: defines no class RobustLoss")
+    response = upload()
+    assert response.status_code == 422
+    assert response.json()["detail"] == "custom_robust_loss.py: defines no class RobustLoss"
+
+
+def test_a_sandbox_that_cannot_start_answers_503_and_stores_nothing(upload, check, client, auth):
+    check.verdict = None
+    response = upload()
+    assert response.status_code == 503 and "try again" in response.json()["detail"]
+    assert client.get("/api/submissions", headers=auth).json()["count"] == 0
+
+
+def test_identical_code_is_refused_with_409_naming_the_existing_submission(upload):
+    first = upload().json()
+    response = upload(name="the same again")
+    assert response.status_code == 409
+    assert response.json()["existing_submission_id"] == first["id"]
+    assert f"submission {first['id']}" in response.json()["detail"]
+
+
+def test_the_daily_limit_answers_429_with_when_to_retry(upload, settings):
+    for n in range(settings.submissions_per_day):
+        assert upload(code=f"# {n}\nclass RobustLoss: ...\n").status_code == 202
+    response = upload(code="# one more\nclass RobustLoss: ...\n")
+    assert response.status_code == 429
+    assert int(response.headers["retry-after"]) > 0
+    assert f"limit of {settings.submissions_per_day} submissions per day" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("form", "files", "field"),
+    [
+        ({}, {"file": ("a.py", b"x")}, "body.name"),
+        ({"name": "x"}, None, "body.file"),
+        ({"name": " "}, {"file": ("a.py", b"x")}, "body.name"),
+        ({"name": "x" * 101}, {"file": ("a.py", b"x")}, "body.name"),
+    ],
+)
+def test_malformed_uploads_get_a_422_naming_the_field(client, auth, form, files, field):
+    response = client.post("/api/submissions", headers=auth, data=form, files=files)
+    assert response.status_code == 422
+    assert field in [problem["field"] for problem in response.json()["errors"]]
+
+
+def test_a_json_body_instead_of_a_form_is_a_422_not_a_500(client, auth):
+    response = client.post("/api/submissions", headers=auth, json={"name": "x", "file": "code"})
+    assert response.status_code == 422 and response.json()["detail"].startswith("invalid request")
+
+
+def test_a_participant_lists_only_their_own_submissions(upload, client, auth, factory):
+    mine = upload().json()
+    other_token = factory.participant()[1]
+    upload(code="# other\nclass RobustLoss: ...\n", headers={"Authorization": f"Bearer {other_token}"})
+    page = client.get("/api/submissions", headers=auth).json()
+    assert page["count"] == 1 and [s["id"] for s in page["data"]] == [mine["id"]]
+    assert "code" not in page["data"][0]
+
+
+def test_another_participants_submission_is_not_found(upload, client, factory):
+    submission = upload().json()
+    other = {"Authorization": f"Bearer {factory.participant()[1]}"}
+    assert client.get(submission["url"], headers=other).status_code == 404
+    assert client.post(f"{submission['url']}/cancel", headers=other).status_code == 404
+
+
+def test_an_unknown_or_malformed_submission_id_is_a_clear_4xx(client, auth):
+    assert client.get("/api/submissions/999999", headers=auth).status_code == 404
+    response = client.get("/api/submissions/abc", headers=auth)
+    assert response.status_code == 422 and "submission_id" in response.json()["detail"]
+
+
+def test_cancelling_stops_every_run_and_a_second_cancel_is_a_409(upload, client, auth):
+    submission = upload().json()
+    response = client.post(f"{submission['url']}/cancel", headers=auth)
+    assert response.status_code == 200
+    assert response.json()["status"] == SubmissionStatus.CANCELLED
+    assert {run["status"] for run in response.json()["runs"]} == {"cancelled"}
+    again = client.post(f"{submission['url']}/cancel", headers=auth)
+    assert again.status_code == 409 and "already cancelled" in again.json()["detail"]
+
+
+def test_a_cancelled_submission_does_not_count_against_the_daily_limit_nor_as_a_duplicate(
+    upload, client, auth, settings
+):
+    cancelled = upload().json()
+    client.post(f"{cancelled['url']}/cancel", headers=auth)
+    assert upload().status_code == 202
+
+
+def test_an_upload_while_the_broker_is_down_is_stored_and_left_for_the_reaper(
+    settings, session, check, factory
+):
+    app = create_app(settings.model_copy(update={"broker_url": "redis://127.0.0.1:1/0"}))
+    app.dependency_overrides[get_session] = lambda: session
+    app.dependency_overrides[get_loss_checker] = lambda: check
+    token = factory.participant()[1]
+    with TestClient(app) as client:
+        response = client.post(
+            "/api/submissions",
+            headers={"Authorization": f"Bearer {token}"},
+            files={"file": ("loss.py", "class RobustLoss: ...\n")},
+            data={"name": "while down"},
+        )
+    assert response.status_code == 202
+    assert len(queries.undispatched_runs(session)) == len(benchmark_names(Suite.SMOKE))

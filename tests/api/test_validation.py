@@ -1,0 +1,57 @@
+"""The sandbox's check as the API runs it: a subprocess whose verdict becomes a 422, or a 503 if it fails."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from api.deps import get_loss_checker
+from api.validation import CheckUnavailableError, SandboxCheck
+
+SYNTAX_ERROR = "class RobustLoss:\n    def compute_loss(self, logits, labels, epoch)\n"
+NO_ROBUST_LOSS = "import torch\n"
+
+
+def _answer(monkeypatch, returncode: int, stdout: str) -> None:
+    def run(command, **_kwargs):
+        assert command[:3] == [sys.executable, "-m", "sandbox.check"] and command[-1] == "--json"
+        return subprocess.CompletedProcess(
+            command, returncode, stdout, "bwrap: setting up uid map: Permission denied"
+        )
+
+    monkeypatch.setattr(subprocess, "run", run)
+
+
+def test_a_negative_verdict_carries_the_checkers_message(monkeypatch):
+    _answer(monkeypatch, 0, json.dumps({"ok": False, "error": "line 2: syntax error", "sha256": "ab"}))
+    verdict = SandboxCheck(timeout=5)("code")
+    assert not verdict.ok and verdict.error == "line 2: syntax error"
+
+
+@pytest.mark.parametrize(("returncode", "stdout"), [(1, ""), (0, "not json"), (0, "{}")])
+def test_a_checker_that_cannot_start_or_answer_is_unavailable(monkeypatch, returncode, stdout):
+    _answer(monkeypatch, returncode, stdout)
+    with pytest.raises(CheckUnavailableError):
+        SandboxCheck(timeout=5)("code")
+
+
+def test_a_checker_that_hangs_is_unavailable(monkeypatch):
+    def hang(command, **kwargs):
+        raise subprocess.TimeoutExpired(command, kwargs["timeout"])
+
+    monkeypatch.setattr(subprocess, "run", hang)
+    with pytest.raises(CheckUnavailableError, match="did not finish within 5 s"):
+        SandboxCheck(timeout=5)("code")
+
+
+@pytest.mark.parametrize(
+    ("code", "message"), [(SYNTAX_ERROR, "syntax error"), (NO_ROBUST_LOSS, "RobustLoss")]
+)
+def test_uploads_the_real_sandbox_rejects_are_refused_with_its_message(client, auth, app, code, message):
+    pytest.importorskip("sandbox.check", reason="the sandbox is not there yet")
+    del app.dependency_overrides[get_loss_checker]
+    response = client.post(
+        "/api/submissions", headers=auth, files={"file": ("loss.py", code)}, data={"name": "bad"}
+    )
+    assert response.status_code == 422 and message in response.json()["detail"]
