@@ -129,6 +129,8 @@ def _bubblewrap(config: SandboxConfig, seccomp_fd: int) -> list[str]:
     ]
     for name, value in LOSS_PROCESS_ENV.items():
         command += ["--setenv", name, value]
+    # The scratch /tmp first: mounts made after it stay visible when the project itself lives under /tmp.
+    command += ["--size", str(config.scratch_bytes), "--tmpfs", "/tmp"]
     for path in config.read_only_paths:
         command += ["--ro-bind", str(path), str(path)]
     for name in HOST_SYMLINKS:
@@ -136,7 +138,7 @@ def _bubblewrap(config: SandboxConfig, seccomp_fd: int) -> list[str]:
         if link.is_symlink():
             command += ["--symlink", os.readlink(link), str(link)]
     command += ["--proc", "/proc", "--dev", "/dev"]  # the new pid namespace's procfs; null, zero, urandom
-    command += ["--size", str(config.scratch_bytes), "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    command += ["--chdir", "/tmp"]
     # The root and /dev are tmpfs without a size limit: read-only, so the sized /tmp is the only scratch.
     command += ["--remount-ro", "/dev", "--remount-ro", "/"]
     return [*command, "--seccomp", str(seccomp_fd), "--"]
