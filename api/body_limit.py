@@ -1,10 +1,14 @@
-"""Refusing a request body larger than any valid upload before it is read (an ASGI middleware)."""
+"""Refusing a request body larger than any valid upload, by its declared length or as it streams in (ASGI)."""
 
 import json
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 FORM_OVERHEAD = 16 * 1024  # bytes of multipart framing, name and description beside the file
+# The client may still be sending: closing the connection after the 413 stops it, where keep-alive would make
+# the server read (and discard) the rest of the body.
+CLOSE_CONNECTION = {"Connection": "close"}
 
 
 class BodySizeLimit:
@@ -12,20 +16,38 @@ class BodySizeLimit:
         self.app = app
         self.max_bytes = max_bytes
 
+    @property
+    def detail(self) -> str:
+        return f"the request body is over {self.max_bytes:,} bytes; a loss is one short Python file"
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self._declared_length(scope) > self.max_bytes:
-            detail = f"the request body is over {self.max_bytes:,} bytes; a loss is one short Python file"
-            body = json.dumps({"detail": detail}).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 413,
-                    "headers": [(b"content-type", b"application/json")],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
-            return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+        elif self._declared_length(scope) > self.max_bytes:
+            await self._refuse(send)
+        else:
+            await self.app(scope, self._counting(receive), send)
+
+    def _counting(self, receive: Receive) -> Receive:
+        """`receive` that stops a body without (or lying about) its length once it passes the limit."""
+        received = 0
+
+        async def receive_within_limit() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # FastAPI passes an HTTPException from the body's parser on; the error handler answers it.
+                    raise HTTPException(413, self.detail, headers=CLOSE_CONNECTION)
+            return message
+
+        return receive_within_limit
+
+    async def _refuse(self, send: Send) -> None:
+        headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": json.dumps({"detail": self.detail}).encode()})
 
     @staticmethod
     def _declared_length(scope: Scope) -> int:

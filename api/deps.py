@@ -1,13 +1,14 @@
-"""What routes depend on, as annotated aliases: settings, session, caller, broker, loss checker."""
+"""What routes depend on, as annotated aliases: settings, session, caller, broker, loss checker, path ids."""
 
 from collections.abc import Iterator
 from typing import Annotated
 
 from celery import Celery
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from api.auth_rate_limit import AuthFailureLimiter
 from api.errors import ApiError
 from api.validation import LossChecker
 from db import queries
@@ -44,19 +45,42 @@ def get_loss_checker(request: Request) -> LossChecker:
 
 LossCheckerDep = Annotated[LossChecker, Depends(get_loss_checker)]
 
+# Ids are PostgreSQL integers: a larger number is no id at all, answered 422 rather than a database error.
+SubmissionIdPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="the submission's id")]
+
 _bearer = HTTPBearer(auto_error=False)
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-def get_participant(
-    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Participant:
+CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def get_participant(request: Request, session: SessionDep, credentials: CredentialsDep) -> Participant:
     if credentials is None:
         raise ApiError(401, "missing token: send the header 'Authorization: Bearer <your token>'", _CHALLENGE)
-    participant = queries.participant_by_token(session, credentials.credentials)
+    return _authenticate(request, session, credentials.credentials)
+
+
+ParticipantDep = Annotated[Participant, Depends(get_participant)]
+
+
+def get_optional_participant(
+    request: Request, session: SessionDep, credentials: CredentialsDep
+) -> Participant | None:
+    """None for an anonymous caller; a token that is sent must still be valid."""
+    return None if credentials is None else _authenticate(request, session, credentials.credentials)
+
+
+def _authenticate(request: Request, session: Session, token: str) -> Participant:
+    """The token's participant; a wrong token counts against the caller's address (api/auth_rate_limit.py)."""
+    limiter: AuthFailureLimiter = request.app.state.auth_failures
+    address = request.client.host if request.client else "unknown"
+    limiter.refuse_if_blocked(address)
+    participant = queries.participant_by_token(session, token)
     if participant is None:
+        limiter.record_failure(address)
         raise ApiError(401, "invalid token: check it, or ask an administrator for a new one", _CHALLENGE)
     return participant
 
 
-ParticipantDep = Annotated[Participant, Depends(get_participant)]
+OptionalParticipantDep = Annotated[Participant | None, Depends(get_optional_participant)]

@@ -6,9 +6,35 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
 logger = logging.getLogger(__name__)
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx and 503: a sentence saying what to fix, sometimes with more fields (`errors`, ...)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    detail: str
+
+
+REFUSALS = {
+    401: "no token, or a wrong one",
+    404: "no such resource, or not yours",
+    409: "in conflict with what is stored",
+    413: "the request body is over the upload limit",
+    415: "not a multipart/form-data upload",
+    422: "a malformed or invalid parameter or field; `errors` lists them",
+    429: "too many requests; `Retry-After` says when to try again",
+    503: "a service the request needs is down; try again later",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses=` of a route that can refuse with these statuses."""
+    return {status: {"model": ErrorBody, "description": REFUSALS[status]} for status in statuses}
 
 
 class ApiError(Exception):
@@ -36,7 +62,11 @@ async def _api_error(_request: Request, error: ApiError) -> JSONResponse:
 async def _invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
     # FastAPI's default body echoes the offending input, which for an upload can be bytes that are not JSON.
     problems = [
-        {"field": ".".join(str(part) for part in problem["loc"]), "message": problem["msg"]}
+        {
+            "field": ".".join(str(part) for part in problem["loc"]),
+            # Our validators' sentences come prefixed with pydantic's "Value error, ": the sentence is enough.
+            "message": problem["msg"].removeprefix("Value error, "),
+        }
         for problem in error.errors()
     ]
     summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)

@@ -1,9 +1,10 @@
-"""Accepting an upload: size, encoding, duplicate and daily limit first (cheap), then the sandbox's check."""
+"""Accepting an upload: form, size, encoding, duplicate and daily limit first (cheap), then the sandbox's check."""
 
 import logging
 from datetime import timedelta
 
 from celery import Celery
+from fastapi import Request
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError
@@ -20,6 +21,22 @@ from worker.dispatch import dispatch_runs
 logger = logging.getLogger(__name__)
 
 LIMIT_WINDOW = timedelta(days=1)
+UPLOAD_FIELDS = ("name", "description", "file")
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")  # a urlencoded form lacks the file: 422
+
+
+async def require_multipart_form(request: Request) -> None:
+    """A form body with each field once (a dependency: FastAPI has already parsed the form)."""
+    if not request.headers.get("content-type", "").lower().startswith(FORM_TYPES):
+        raise ApiError(
+            415,
+            "the body is not multipart/form-data; send the file and its name as form fields, "
+            "e.g. curl -F file=@custom_robust_loss.py -F name='my loss'",
+        )
+    form = await request.form()
+    for field in UPLOAD_FIELDS:
+        if (count := len(form.getlist(field))) > 1:
+            raise ApiError(422, f"the form field {field!r} was sent {count} times; send it once")
 
 
 def read_upload(raw: bytes, max_bytes: int) -> str:
@@ -29,9 +46,12 @@ def read_upload(raw: bytes, max_bytes: int) -> str:
     if not raw.strip():
         raise ApiError(422, "the file is empty; upload a Python file that defines class RobustLoss")
     try:
-        return decode_loss_source(raw, UPLOAD_FILENAME)
+        code = decode_loss_source(raw, UPLOAD_FILENAME)
     except LossContractError as error:
         raise ApiError(422, str(error)) from None
+    if "\x00" in code:  # Python refuses to compile it, and PostgreSQL cannot store it
+        raise ApiError(422, f"the file contains a NUL byte (at byte {raw.index(0)}); save it as plain UTF-8 text")
+    return code
 
 
 def accept_submission(

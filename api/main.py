@@ -4,9 +4,13 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 import harness
+from api.auth_rate_limit import AuthFailureLimiter
 from api.body_limit import FORM_OVERHEAD, BodySizeLimit
 from api.errors import install_error_handlers
+from api.leaderboard_cache import LeaderboardCache
+from api.pages import install_pages
 from api.routes import health, leaderboard, submissions
+from api.security_headers import SecurityHeaders
 from api.validation import SandboxCheck
 from settings import Settings, get_settings
 from worker.celery_app import make_celery
@@ -24,6 +28,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.celery = make_celery(settings)
     app.state.loss_checker = SandboxCheck(timeout=settings.check_timeout)
+    app.state.auth_failures = AuthFailureLimiter(settings.auth_failures_allowed, settings.auth_failure_window)
+    app.state.leaderboard_cache = LeaderboardCache()
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_file_bytes + FORM_OVERHEAD)
     if settings.cors_origins:  # closed unless origins are named
@@ -33,6 +39,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    app.add_middleware(SecurityHeaders, hsts_max_age=settings.hsts_max_age)  # outermost: on every answer
     for module in (submissions, leaderboard, health):
         app.include_router(module.router)
+    install_pages(app)
     return app

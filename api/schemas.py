@@ -1,14 +1,33 @@
 """What the API reads and answers, split by direction: tables never leak, nor anyone's code."""
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Generic, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from db.models import FailureCause, RunStatus, Submission, SubmissionKind, SubmissionStatus
 
-SubmissionName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+
+def _one_printable_line(text: str) -> str:
+    if any(unicodedata.category(character) == "Cc" for character in text):
+        raise ValueError("control characters (newline, tab, escape, NUL...) are not allowed; use one plain line")
+    return text
+
+
+def _printable_text(text: str) -> str:
+    # PostgreSQL cannot store NUL in text, and other control characters only garble a page; lines and tabs stay.
+    if any(unicodedata.category(character) == "Cc" and character not in "\n\r\t" for character in text):
+        raise ValueError("control characters other than newline and tab are not allowed (NUL, escape...)")
+    return text
+
+
+SubmissionName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_one_printable_line)
+]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_printable_text)
+]
 
 
 class SubmissionCreate(BaseModel):
@@ -24,20 +43,28 @@ class SubmissionAccepted(BaseModel):
     status: SubmissionStatus
 
 
-class RunPublic(BaseModel):
+class RunProgressPublic(BaseModel):
+    """What anyone may see of a run: its progress, curve and metrics; never its error or log."""
+
     model_config = ConfigDict(from_attributes=True)
 
     benchmark: str
     seed: int
     status: RunStatus
-    attempts: int
     epochs_done: int
     epochs_total: int | None
     curve: list[dict]
     metrics: dict[str, float] | None
+
+
+class RunPublic(RunProgressPublic):
+    """The owner's (and admins') view of a run: its attempts, error and log tail too."""
+
+    attempts: int
     harness_version: str | None
     error: str | None
     failure_cause: FailureCause | None
+    log_tail: str | None
     started_at: datetime | None
     finished_at: datetime | None
 
@@ -72,6 +99,28 @@ class SubmissionDetail(SubmissionPublic):
     queue_position: int | None  # 1 = next to start; None when no run is waiting
     estimated_start: datetime | None  # None without a queue or without finished runs to time
     runs: list[RunPublic]
+
+
+class SubmissionProgressPublic(BaseModel):
+    """What anyone may see of a visible submission; its code, description, errors and logs are its owner's."""
+
+    id: int
+    name: str
+    participant: str
+    suite: str
+    kind: SubmissionKind
+    status: SubmissionStatus
+    created_at: datetime
+    finished_at: datetime | None
+    runs: list[RunProgressPublic]
+
+
+class SubmissionCode(BaseModel):
+    """The uploaded file, for its owner and admins only."""
+
+    id: int
+    sha256: str
+    code: str
 
 
 T = TypeVar("T")

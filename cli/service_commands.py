@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 
 from sqlalchemy.orm import Session
 
-from cli import CommandError
+from cli import CommandError, export_command
 from db import queries
 from db.migrate import upgrade
 from db.models import Participant, Submission
@@ -47,7 +47,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     )
     worker.set_defaults(handler=start_worker)
 
-    admin = subcommands.add_parser("admin", help="participants, baselines, submissions and the database")
+    admin = subcommands.add_parser("admin", help="participants, baselines, submissions, export and the database")
     _register_admin(admin.add_subparsers(dest="admin_command", required=True, metavar="COMMAND"))
 
 
@@ -63,15 +63,16 @@ def _register_admin(commands: argparse._SubParsersAction) -> None:
     rotate.set_defaults(handler=rotate_token)
     actions.add_parser("list", help="every participant").set_defaults(handler=list_participants)
 
-    baselines = commands.add_parser("baselines", help="the four published baselines")
+    baselines = commands.add_parser("baselines", help="the four published baselines and the reference loss")
     rerun = baselines.add_subparsers(dest="action", required=True, metavar="ACTION").add_parser(
-        "rerun", help="queue the baselines again; earlier results stay as history"
+        "rerun", help="queue the baselines and the reference again; earlier results stay as history"
     )
     rerun.add_argument("--suite", choices=[s.value for s in Suite], help="default: the service's suite")
     rerun.add_argument("--benchmark", choices=benchmark_names(), help="only this benchmark")
     rerun.set_defaults(handler=rerun_baselines)
 
     _register_submission_commands(commands)
+    export_command.register_admin(commands)
 
     database = commands.add_parser("db", help="the database schema")
     database.add_subparsers(dest="action", required=True, metavar="ACTION").add_parser(
@@ -151,7 +152,7 @@ def _queue_missing_baselines() -> None:
             return
         run_ids = queue_baselines(session, settings.suite, settings.seeds)
     _dispatch(run_ids)
-    print(f"first start: queued the baselines of the {settings.suite} suite ({len(run_ids)} runs)")
+    print(f"first start: queued the baselines and the reference of the {settings.suite} suite ({len(run_ids)} runs)")
 
 
 def _spawn_worker(*options: str) -> subprocess.Popen:
@@ -177,7 +178,7 @@ def start_worker(args: argparse.Namespace) -> None:
     from worker.celery_app import MAINTENANCE_QUEUE, RUNS_QUEUE, make_celery
 
     settings = get_settings()
-    settings.data_root.mkdir(parents=True, exist_ok=True)  # the beat schedule lives there
+    settings.data_root.mkdir(parents=True, exist_ok=True)  # the embedded database and broker live there
     if args.maintenance:
         options = ["--queues", MAINTENANCE_QUEUE, "--beat", "--hostname", "maintenance@%h"]
     else:
@@ -239,7 +240,7 @@ def rerun_baselines(args: argparse.Namespace) -> None:
             session, suite, settings.seeds, [args.benchmark] if args.benchmark else None
         )
     _dispatch(run_ids)
-    print(f"queued {len(run_ids)} baseline runs on the {suite} suite")
+    print(f"queued {len(run_ids)} runs of the baselines and the reference on the {suite} suite")
 
 
 def list_submissions(args: argparse.Namespace) -> None:

@@ -80,6 +80,8 @@ class Submission(Base):
     __table_args__ = (
         Index("ix_submissions_participant_created", "participant_id", "created_at"),
         Index("ix_submissions_participant_sha256", "participant_id", "sha256"),
+        # The leaderboard cache's marker, the suite's sum of leaderboard_revision, read from the index alone.
+        Index("ix_submissions_suite_leaderboard_revision", "suite", "leaderboard_revision"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -96,6 +98,9 @@ class Submission(Base):
     error: Mapped[str | None] = mapped_column(Text)
     failure_cause: Mapped[FailureCause | None] = mapped_column(_enum(FailureCause))
     hidden: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Counts the times it went on or off the leaderboard (reached or left succeeded, hidden or shown again);
+    # the suite's sum moves with every such change, in whatever order transactions commit (api/leaderboard_cache.py).
+    leaderboard_revision: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import Session, load_only, selectinload
 
 from db.leaderboard import LeaderboardEntry, MetricRow, rank_entries
 from db.models import (
@@ -108,9 +108,39 @@ def get_submission(session: Session, submission_id: int) -> Submission | None:
 def submission_for(session: Session, submission_id: int, viewer: Participant) -> Submission | None:
     """The submission if `viewer` may see it: its owner or an admin. Others are told it does not exist."""
     submission = get_submission(session, submission_id)
-    if submission is None or not (viewer.is_admin or submission.participant_id == viewer.id):
+    if submission is None or not _owned_by(submission, viewer):
         return None
     return submission
+
+
+def public_submission(session: Session, submission_id: int, viewer: Participant | None) -> Submission | None:
+    """The submission if anyone may see its public parts; a hidden one only for its owner or an admin."""
+    submission = session.get(
+        Submission,
+        submission_id,
+        options=[selectinload(Submission.runs), selectinload(Submission.participant)],
+    )
+    if submission is None or (submission.hidden and not _owned_by(submission, viewer)):
+        return None
+    return submission
+
+
+def _owned_by(submission: Submission, viewer: Participant | None) -> bool:
+    return viewer is not None and (viewer.is_admin or submission.participant_id == viewer.id)
+
+
+def submissions_in_progress(session: Session, suite: str) -> Sequence[Submission]:
+    """The suite's visible queued and running submissions, oldest first, with their runs and participant."""
+    return session.scalars(
+        select(Submission)
+        .where(
+            Submission.suite == suite,
+            Submission.hidden.is_(False),
+            Submission.status.in_((SubmissionStatus.QUEUED, SubmissionStatus.RUNNING)),
+        )
+        .options(selectinload(Submission.runs), selectinload(Submission.participant))
+        .order_by(Submission.id)
+    ).all()
 
 
 def list_submissions(
@@ -178,6 +208,7 @@ def latest_submission_named(
 
 def set_hidden(session: Session, submission: Submission, hidden: bool) -> None:
     submission.hidden = hidden
+    submission.leaderboard_revision = Submission.leaderboard_revision + 1
     session.flush()
 
 
@@ -281,11 +312,15 @@ def refresh_submission(session: Session, submission_id: int) -> None:
     finished = status not in (SubmissionStatus.QUEUED, SubmissionStatus.RUNNING)
     started = [run.started_at for run in runs if run.started_at is not None]
     ended = [run.finished_at for run in runs if run.finished_at is not None]
+    was_succeeded = Submission.status == SubmissionStatus.SUCCEEDED  # in SET, the row's value before the update
+    goes_on_or_off_the_leaderboard = ~was_succeeded if status is SubmissionStatus.SUCCEEDED else was_succeeded
     session.execute(
         update(Submission)
         .where(Submission.id == submission_id)
         .values(
             status=status,
+            leaderboard_revision=Submission.leaderboard_revision
+            + case((goes_on_or_off_the_leaderboard, 1), else_=0),
             failure_cause=failure_cause(outcomes),
             error=f"{failed[0].benchmark}: {failed[0].error}" if failed else None,
             started_at=min(started, default=None),
@@ -507,8 +542,11 @@ def leaderboard(
 
     Older results (superseded runs, other harness versions) stay in the table as history, left out here.
     """
+    # Only the columns the leaderboard shows: the full rows would bring every submission's code along.
+    shown = load_only(Submission.name, Submission.kind, Submission.created_at)
     rows = session.execute(
         select(Submission, Participant.display_name, Run.benchmark, Run.metrics)
+        .options(shown)
         .join(Participant, Submission.participant_id == Participant.id)
         .join(Run, Run.submission_id == Submission.id)
         .where(
@@ -522,3 +560,30 @@ def leaderboard(
     ).all()
     metric_rows = [MetricRow(row.Submission, row.display_name, row.benchmark, row.metrics) for row in rows]
     return rank_entries(metric_rows, benchmarks)
+
+
+def leaderboard_marker(session: Session, suite: str) -> int:
+    """Moves whenever a submission of the suite goes on or off the leaderboard, and only then.
+
+    The sum of the suite's `leaderboard_revision`s: each change adds one to a row, so the sum grows with every
+    committed change whatever the order of the commits (a latest timestamp would miss an earlier-stamped commit
+    that lands later).
+    """
+    return session.scalar(
+        select(func.coalesce(func.sum(Submission.leaderboard_revision), 0)).where(Submission.suite == suite)
+    )
+
+
+# ---------------------------------------------------------------- export
+
+
+def every_submission_with_runs(session: Session) -> Sequence[tuple[Submission, Sequence[Run]]]:
+    """Every submission, oldest first, with its participant and all its runs, superseded ones included."""
+    submissions = session.scalars(
+        select(Submission).options(selectinload(Submission.participant)).order_by(Submission.id)
+    ).all()
+    runs: dict[int, list[Run]] = {submission.id: [] for submission in submissions}
+    for run in session.scalars(select(Run).order_by(Run.submission_id, Run.id)):
+        if run.submission_id in runs:  # not a submission stored since the first query
+            runs[run.submission_id].append(run)
+    return [(submission, runs[submission.id]) for submission in submissions]

@@ -10,13 +10,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_SECONDS = 30  # how long a writer waits for another process's write lock before failing
+# FastAPI runs sync routes on AnyIO's thread pool of 40: with as many connections, a request under overload waits
+# for a thread, never for a connection (a pool timeout would be a 500). 5 stay open, the rest close when idle.
+POOL_SIZE, POOL_OVERFLOW = 5, 35
 
 
 @lru_cache
 def get_engine(url: str) -> Engine:
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
 
 def _sqlite_engine(url: str) -> Engine:

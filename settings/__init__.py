@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Self
 
-from pydantic import Field, PositiveInt, model_validator
+from pydantic import Field, NonNegativeInt, PositiveInt, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from harness.contract import MAX_FILE_BYTES
@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="POISONBENCH_", frozen=True)
 
     environment: Environment = Environment.DEVELOPMENT
-    data_root: Path = Path("var")  # the embedded database and broker, the beat schedule
+    data_root: Path = Path("var")  # the embedded database and broker
     datasets_dir: Path = Path("data")  # where the harness finds (official) datasets
     database_url: str = ""  # e.g. postgresql+psycopg://user:pass@host/db; empty: SQLite in data_root
     broker_url: str = ""  # e.g. redis://host:6379/0; empty: kombu's SQLAlchemy transport on SQLite
@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     broker_visibility_timeout: PositiveInt = 3 * 3600
     check_timeout: PositiveInt = 60  # seconds the sandbox's validation of an upload may take
     cors_origins: tuple[str, ...] = ()  # closed by default: the API is used with curl and from its own pages
+    # Failed token checks from one client address within the window before it is answered 429 (api/auth_rate_limit.py)
+    auth_failures_allowed: PositiveInt = 10
+    auth_failure_window: PositiveInt = 600  # seconds
+    hsts_max_age: NonNegativeInt = 0  # seconds of Strict-Transport-Security; set it only when served over HTTPS
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -1,13 +1,17 @@
-"""Options and fixtures shared by every test folder: the service's databases, broker and row factories."""
+"""Options and fixtures shared by every test folder: the service's databases, broker, row factories and
+processes."""
 
 import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 import redis
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 import harness
@@ -22,6 +26,7 @@ from settings import Settings
 POSTGRES_ADMIN_URL = os.environ.get("POISONBENCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("POISONBENCH_TEST_REDIS", "redis://127.0.0.1:6379/15")  # a database of our own
 TEST_DATABASE = "poisonbench_test"
+COMMITTED_DATABASE = "poisonbench_worker_test"
 
 
 def pytest_addoption(parser):
@@ -191,3 +196,104 @@ def any_factory(any_session: Session) -> Factory:
 def factory_for() -> type[Factory]:
     """Factories on a session of the test's choosing, e.g. one that commits for worker processes to see."""
     return Factory
+
+
+# ---------------------------------------------------------------- the service as real processes
+
+
+@pytest.fixture(scope="session")
+def worker_postgres_url(migrated_database) -> str:
+    return migrated_database(COMMITTED_DATABASE)
+
+
+@pytest.fixture
+def committed_postgres_url(worker_postgres_url: str) -> Iterator[str]:
+    """A database that other processes see (no rolled-back transaction), emptied after the test."""
+    yield worker_postgres_url
+    with get_engine(worker_postgres_url).begin() as connection:
+        connection.execute(text("TRUNCATE runs, submissions, participants RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def service_settings(committed_postgres_url: str, redis_url: str, redis_client, tmp_path: Path) -> Settings:
+    """PostgreSQL and Redis for worker processes; heartbeats short for a test, long enough for a busy CPU."""
+    return Settings(
+        suite=Suite.SMOKE,
+        database_url=committed_postgres_url,
+        broker_url=redis_url,
+        data_root=tmp_path / "var",
+        heartbeat_interval=1,
+        heartbeat_timeout=6,
+    )
+
+
+@pytest.fixture
+def service_environment(service_settings: Settings) -> dict[str, str]:
+    """The environment a service process reads `service_settings` from."""
+    return {
+        **os.environ,
+        "POISONBENCH_DATABASE_URL": service_settings.database_url,
+        "POISONBENCH_BROKER_URL": service_settings.broker_url,
+        "POISONBENCH_DATA_ROOT": str(service_settings.data_root),
+        "POISONBENCH_SUITE": Suite.SMOKE,
+        "POISONBENCH_HEARTBEAT_INTERVAL": str(service_settings.heartbeat_interval),
+        "POISONBENCH_HEARTBEAT_TIMEOUT": str(service_settings.heartbeat_timeout),
+        "POISONBENCH_REAPER_INTERVAL": "1",
+    }
+
+
+class ServiceProcesses:
+    """Python processes of the service, each in a process group of its own; all killed after the test."""
+
+    def __init__(self, cwd: Path):
+        self.cwd = cwd
+        self.started: list[subprocess.Popen] = []
+
+    def start(
+        self, *args: str, env: dict[str, str], pass_fds: tuple[int, ...] = (), log: Path | None = None
+    ) -> subprocess.Popen:
+        """`python ARGS`, e.g. ("-m", "cli.main", "worker"); `pass_fds` are inherited (a bound socket); `log`
+        receives its stdout and stderr, for a test that reads what the process did."""
+        with open(log or os.devnull, "ab") as output:
+            process = subprocess.Popen(
+                [sys.executable, *args],
+                env=env,
+                cwd=self.cwd,
+                start_new_session=True,
+                pass_fds=pass_fds,
+                stdout=output if log else None,
+                stderr=output if log else None,
+            )
+        self.started.append(process)
+        return process
+
+    @staticmethod
+    def kill(process: subprocess.Popen, sig: signal.Signals = signal.SIGKILL) -> None:
+        # The whole group: killing it kills Celery's pool child too, as a crash of the machine would.
+        if process.poll() is None:
+            os.killpg(process.pid, sig)
+        process.wait(60)
+
+
+@pytest.fixture
+def service_processes(tmp_path: Path) -> Iterator[ServiceProcesses]:
+    processes = ServiceProcesses(tmp_path)
+    yield processes
+    for process in processes.started:
+        processes.kill(process)
+
+
+@pytest.fixture
+def start_worker(
+    service_environment: dict[str, str], service_processes: ServiceProcesses
+) -> Callable[..., subprocess.Popen]:
+    """Starts `poisonbench worker [OPTIONS]` on `service_settings`.
+
+    The environment is asked for first, so the processes are killed before the database is emptied: a
+    process still reading it would deadlock the TRUNCATE.
+    """
+
+    def start(*options: str, log: Path | None = None) -> subprocess.Popen:
+        return service_processes.start("-m", "cli.main", "worker", *options, env=service_environment, log=log)
+
+    return start

@@ -1,4 +1,5 @@
-"""The published baselines as service submissions: queued on first start, rerun by the admin command."""
+"""The published baselines and our reference loss as service submissions: queued on first start, rerun by the admin
+command."""
 
 from collections.abc import Sequence
 
@@ -7,23 +8,29 @@ from sqlalchemy.orm import Session
 from db import queries
 from db.models import Participant, SubmissionKind
 from harness.loss_file import sha256_of
-from harness.losses import BASELINES, loss_path
+from harness.losses import BASELINES, REFERENCE, loss_path
 from harness.registry import benchmark_names
 
 SERVICE_PARTICIPANT = "PoisonBench"  # owns the baselines; its token is never shown, so nobody signs in as it
+
+# Every loss the service queues itself, with its kind and the description the leaderboard shows.
+SERVICE_LOSSES = {
+    **{name: (SubmissionKind.BASELINE, "published baseline (BENCHMARK.md)") for name in BASELINES},
+    REFERENCE: (SubmissionKind.REFERENCE, "PoisonBench's reference loss, the bar to beat (docs/reference-loss.md)"),
+}
 
 
 def queue_baselines(
     session: Session, suite: str, seeds: Sequence[int], benchmarks: Sequence[str] | None = None
 ) -> list[int]:
-    """Queues every baseline on `benchmarks` (default: the suite's); returns the new runs' ids to dispatch.
+    """Queues every baseline and the reference on `benchmarks` (default: the suite's); returns the new runs' ids.
 
     A baseline whose file is unchanged is rerun, its previous runs kept as history. A changed file becomes a
     new submission on every benchmark, and the old one is hidden from the leaderboard.
     """
     owner = _service_participant(session)
     run_ids: list[int] = []
-    for name in BASELINES:
+    for name, (kind, description) in SERVICE_LOSSES.items():
         code = loss_path(name).read_text()
         existing = queries.latest_submission_named(session, owner.id, name, suite)
         if existing is not None and existing.sha256 == sha256_of(code):
@@ -35,13 +42,13 @@ def queue_baselines(
             session,
             owner,
             name=name,
-            description="published baseline (BENCHMARK.md)",
+            description=description,
             code=code,
             sha256=sha256_of(code),
             suite=suite,
             benchmarks=benchmark_names(suite),
             seeds=seeds,
-            kind=SubmissionKind.BASELINE,
+            kind=kind,
         )
         run_ids += [run.id for run in submission.runs]
     return run_ids
@@ -50,8 +57,8 @@ def queue_baselines(
 def missing_baselines(session: Session, suite: str) -> list[str]:
     owner = queries.participant_by_name(session, SERVICE_PARTICIPANT)
     if owner is None:
-        return list(BASELINES)
-    return [n for n in BASELINES if queries.latest_submission_named(session, owner.id, n, suite) is None]
+        return list(SERVICE_LOSSES)
+    return [n for n in SERVICE_LOSSES if queries.latest_submission_named(session, owner.id, n, suite) is None]
 
 
 def _service_participant(session: Session) -> Participant:

@@ -34,7 +34,9 @@ def make_celery(settings: Settings) -> Celery:
         task_publish_retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
         broker_connection_retry_on_startup=True,
         beat_schedule={"reap": {"task": REAP, "schedule": float(settings.reaper_interval)}},
-        beat_schedule_filename=str(settings.data_root / "celerybeat-schedule"),
+        # Kept in memory: the reaper's interval needs no state across restarts, and beat's default shelve file
+        # made the beat thread die on a full data root ("No space left on device"), silently ending the reaper.
+        beat_scheduler="celery.beat:Scheduler",
     )
     if settings.celery_broker_url.startswith(("redis://", "rediss://")):
         # Redis redelivers an unacknowledged message after this long; the SQLAlchemy transport has none.

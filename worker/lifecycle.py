@@ -6,10 +6,14 @@ the participant; any other failure is the infrastructure's, retried while attemp
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from typing import TypeVar
 
 from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 import harness
 from db import queries
@@ -26,6 +30,8 @@ from worker.heartbeat import Heartbeat
 from worker.log_tail import LogTail, capture_log_tail
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
+RECONNECT_INTERVAL = 1.0  # seconds between two tries of a write while the database is unreachable
 
 # Opens a loss file's source as a LossFn for the duration of the block: the sandbox in service.
 LossOpener = Callable[[str], AbstractContextManager[LossFn]]
@@ -84,8 +90,12 @@ def train(claimed: ClaimedRun, settings: Settings, heartbeat: Heartbeat, open_lo
 
     def on_epoch(record: EpochRecord) -> None:
         curve.append(dataclasses.asdict(record))
-        with session_scope(settings.sqlalchemy_url) as session:
-            owned = queries.record_progress(session, claimed.run_id, claimed.attempt, curve, benchmark.epochs)
+        owned = _write_patiently(
+            settings,
+            lambda session: queries.record_progress(
+                session, claimed.run_id, claimed.attempt, curve, benchmark.epochs
+            ),
+        )
         if heartbeat.lost.is_set() or not owned:
             raise RunAbandoned
         logger.info(
@@ -112,9 +122,27 @@ def train(claimed: ClaimedRun, settings: Settings, heartbeat: Heartbeat, open_lo
     return {**result.to_dict(), "poison_seed": None}
 
 
+def _write_patiently(settings: Settings, write: Callable[[Session], T]) -> T:
+    """The write in a transaction of its own, tried again while the database cannot be reached (a restart, a
+    failover) for up to heartbeat_timeout seconds: the run's progress and result are not thrown away for a
+    blip. Longer than that, the reaper may have given the run to another worker, so the attempt gives up."""
+    deadline = time.monotonic() + settings.heartbeat_timeout
+    while True:
+        try:
+            with session_scope(settings.sqlalchemy_url) as session:
+                return write(session)
+        except OperationalError as error:
+            if time.monotonic() > deadline:
+                raise
+            logger.warning("the database is unreachable, writing again in %.0f s: %s", RECONNECT_INTERVAL, error.orig)
+            time.sleep(RECONNECT_INTERVAL)
+
+
 def _store(settings: Settings, claimed: ClaimedRun, result: dict, log_tail: LogTail) -> None:
-    with session_scope(settings.sqlalchemy_url) as session:
-        stored = queries.complete_run(session, claimed.run_id, claimed.attempt, result, log_tail.text())
+    stored = _write_patiently(
+        settings,
+        lambda session: queries.complete_run(session, claimed.run_id, claimed.attempt, result, log_tail.text()),
+    )
     metrics = result["metrics"]
     if stored:
         logger.info("run %d succeeded: robust_score %.4f", claimed.run_id, metrics["robust_score"])

@@ -5,6 +5,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api.deps import CeleryDep, SessionDep
+from api.errors import error_responses
 
 router = APIRouter(tags=["health"])
 
@@ -16,7 +17,7 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses=error_responses(503))
 def readiness(session: SessionDep, celery: CeleryDep) -> JSONResponse:
     checks = {
         "database": _probe(lambda: session.execute(text("SELECT 1"))),

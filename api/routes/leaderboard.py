@@ -1,11 +1,16 @@
-"""/api/leaderboard and /api/benchmarks: public, no token needed."""
+"""/api/leaderboard (JSON and CSV) and /api/benchmarks: public, no token needed."""
 
+import csv
+import io
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy.orm import Session
 
 import harness
 from api.deps import SessionDep, SettingsDep
+from api.errors import error_responses
+from api.leaderboard_cache import CachedLeaderboard, LeaderboardCache
 from api.schemas import BenchmarkPublic, LeaderboardEntryPublic, LeaderboardPublic, Page
 from db import queries
 from harness.registry import BENCHMARKS, Suite, benchmark_names
@@ -15,14 +20,26 @@ router = APIRouter(prefix="/api", tags=["leaderboard"])
 SuiteQuery = Annotated[
     Suite | None, Query(description="official, proxy or smoke; default: the suite this service runs")
 ]
+MAX_LEADERBOARD_PAGE = 1_000
+MAX_LEADERBOARD_OFFSET = 2**31 - 1  # beyond any board; bounded so that a huge number is a 422, not an error
+CSV_METRICS = ("test_acc", "poison_fit", "robust_score")  # per benchmark, as on the leaderboard page
+# A spreadsheet runs a cell that starts with one of these as a formula: a submission name could carry one.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-@router.get("/leaderboard", response_model=LeaderboardPublic)
-def read_leaderboard(
-    session: SessionDep, settings: SettingsDep, suite: SuiteQuery = None
-) -> LeaderboardPublic:
-    """Complete submissions of the current harness version, best mean robust_score first, baselines marked."""
+def get_leaderboard(
+    request: Request, session: SessionDep, settings: SettingsDep, suite: SuiteQuery = None
+) -> CachedLeaderboard:
+    """The suite's leaderboard from the app's cache, computed again only after a submission went on or off it."""
     suite = suite or settings.suite
+    cache: LeaderboardCache = request.app.state.leaderboard_cache
+    return cache.get(session, suite, lambda: _compute_leaderboard(session, suite))
+
+
+LeaderboardDep = Annotated[CachedLeaderboard, Depends(get_leaderboard)]
+
+
+def _compute_leaderboard(session: Session, suite: Suite) -> LeaderboardPublic:
     benchmarks = benchmark_names(suite)
     entries = queries.leaderboard(session, suite, benchmarks, harness.HARNESS_VERSION)
     data = [
@@ -48,7 +65,51 @@ def read_leaderboard(
     )
 
 
-@router.get("/benchmarks", response_model=Page[BenchmarkPublic])
+@router.get("/leaderboard", response_model=LeaderboardPublic, responses=error_responses(422))
+async def read_leaderboard(
+    leaderboard: LeaderboardDep,
+    offset: Annotated[int, Query(ge=0, le=MAX_LEADERBOARD_OFFSET, description="entries to skip")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LEADERBOARD_PAGE, description="entries to return")] = 100,
+) -> Response:
+    """Complete submissions of the current harness version, best mean robust_score first, baselines marked.
+
+    A page of `limit` entries from rank `offset + 1`; `count` is the whole board's, and the CSV has every entry.
+    """
+    # async: nothing here blocks, and a request holding a pooled connection (taken by the dependency) must not
+    # queue for a worker thread behind requests that hold threads waiting for connections (measured: a stall).
+    return Response(leaderboard.page_json(offset, limit), media_type="application/json")
+
+
+@router.get(
+    "/leaderboard.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}, **error_responses(422)},
+)
+def read_leaderboard_csv(leaderboard: LeaderboardDep) -> Response:
+    """The leaderboard as CSV: rank, name, participant, kind, each benchmark's metrics, mean robust_score."""
+    board = leaderboard.board
+    columns = [f"{benchmark} {metric}" for benchmark in board.benchmarks for metric in CSV_METRICS]
+    table = io.StringIO()
+    writer = csv.writer(table)
+    writer.writerow(["rank", "name", "participant", "kind", *columns, "mean robust_score"])
+    for entry in board.data:
+        metrics = [entry.benchmarks[benchmark][metric] for benchmark in board.benchmarks for metric in CSV_METRICS]
+        text = [_inert(entry.name), _inert(entry.participant)]
+        writer.writerow([entry.rank, *text, entry.kind, *metrics, entry.mean_robust_score])
+    filename = f"poisonbench-leaderboard-{board.suite}.csv"
+    return Response(
+        table.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _inert(text: str) -> str:
+    """`text` as a spreadsheet shows it, never runs it (OWASP's advice: a leading apostrophe)."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+@router.get("/benchmarks", response_model=Page[BenchmarkPublic], responses=error_responses(422))
 def list_benchmarks(
     suite: Annotated[Suite | None, Query(description="only this suite")] = None,
 ) -> Page[BenchmarkPublic]:

@@ -1,18 +1,29 @@
-"""/api/submissions: upload, read, list and cancel one's own submissions."""
+"""/api/submissions: upload, read, list and cancel one's own submissions; anyone reads a visible one's progress."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 
-from api.deps import CeleryDep, LossCheckerDep, ParticipantDep, SessionDep, SettingsDep
-from api.errors import ApiError
-from api.intake import accept_submission, read_upload
+from api.deps import (
+    CeleryDep,
+    LossCheckerDep,
+    OptionalParticipantDep,
+    ParticipantDep,
+    SessionDep,
+    SettingsDep,
+    SubmissionIdPath,
+)
+from api.errors import ApiError, error_responses
+from api.intake import accept_submission, read_upload, require_multipart_form
 from api.schemas import (
     Page,
+    RunProgressPublic,
     RunPublic,
     SubmissionAccepted,
+    SubmissionCode,
     SubmissionCreate,
     SubmissionDetail,
+    SubmissionProgressPublic,
     SubmissionPublic,
 )
 from db import queries
@@ -21,7 +32,13 @@ from db.models import Participant, Submission, SubmissionStatus
 router = APIRouter(prefix="/api/submissions", tags=["submissions"])
 
 
-@router.post("", status_code=202, response_model=SubmissionAccepted)
+@router.post(
+    "",
+    status_code=202,
+    response_model=SubmissionAccepted,
+    dependencies=[Depends(require_multipart_form)],
+    responses=error_responses(401, 409, 413, 415, 422, 429, 503),
+)
 def create_submission(
     request: Request,
     response: Response,
@@ -41,12 +58,12 @@ def create_submission(
     return SubmissionAccepted(id=submission.id, url=url, status=submission.status)
 
 
-@router.get("", response_model=Page[SubmissionPublic])
+@router.get("", response_model=Page[SubmissionPublic], responses=error_responses(401, 422, 429))
 def list_own_submissions(
     request: Request,
     session: SessionDep,
     participant: ParticipantDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,  # beyond: a database error, not an empty page
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     status: SubmissionStatus | None = None,
 ) -> Page[SubmissionPublic]:
@@ -57,17 +74,56 @@ def list_own_submissions(
     return Page(data=[_public(request, s) for s in submissions], count=count)
 
 
-@router.get("/{submission_id}", response_model=SubmissionDetail)
+@router.get("/{submission_id}", response_model=SubmissionDetail, responses=error_responses(401, 404, 422, 429))
 def read_submission(
-    request: Request, session: SessionDep, participant: ParticipantDep, submission_id: int
+    request: Request, session: SessionDep, participant: ParticipantDep, submission_id: SubmissionIdPath
 ) -> SubmissionDetail:
     """Status, queue position and estimated start, each run's progress, metrics and errors."""
     return _detail(request, session, _visible(session, submission_id, participant))
 
 
-@router.post("/{submission_id}/cancel", response_model=SubmissionDetail)
+@router.get(
+    "/{submission_id}/public",
+    response_model=SubmissionProgressPublic,
+    responses=error_responses(401, 404, 422, 429),
+)
+def read_public_progress(
+    session: SessionDep, viewer: OptionalParticipantDep, submission_id: SubmissionIdPath
+) -> SubmissionProgressPublic:
+    """Anyone: name, participant, status, each run's progress, curve and metrics; no code, error or log.
+
+    A hidden submission answers only its owner and admins (with their token), like one that does not exist.
+    """
+    submission = queries.public_submission(session, submission_id, viewer)
+    if submission is None:
+        raise ApiError(404, f"no visible submission {submission_id}; the leaderboard at / lists them")
+    return SubmissionProgressPublic(
+        id=submission.id,
+        name=submission.name,
+        participant=submission.participant.display_name,
+        suite=submission.suite,
+        kind=submission.kind,
+        status=submission.status,
+        created_at=submission.created_at,
+        finished_at=submission.finished_at,
+        runs=[RunProgressPublic.model_validate(run) for run in submission.runs],
+    )
+
+
+@router.get("/{submission_id}/code", response_model=SubmissionCode, responses=error_responses(401, 404, 422, 429))
+def read_code(
+    session: SessionDep, participant: ParticipantDep, submission_id: SubmissionIdPath
+) -> SubmissionCode:
+    """The uploaded file, for its owner and admins."""
+    submission = _visible(session, submission_id, participant)
+    return SubmissionCode(id=submission.id, sha256=submission.sha256, code=submission.code)
+
+
+@router.post(
+    "/{submission_id}/cancel", response_model=SubmissionDetail, responses=error_responses(401, 404, 409, 422, 429)
+)
 def cancel_submission(
-    request: Request, session: SessionDep, participant: ParticipantDep, submission_id: int
+    request: Request, session: SessionDep, participant: ParticipantDep, submission_id: SubmissionIdPath
 ) -> SubmissionDetail:
     """Cancels the queued runs and stops the running ones (at their next heartbeat or epoch)."""
     submission = _visible(session, submission_id, participant)

@@ -6,6 +6,8 @@ LOSS_DIR = Path(__file__).parent
 
 # Published baselines, constants of the original harness's code (BENCHMARK.md, "Baselines").
 BASELINES = ("cross_entropy", "generalized_ce", "symmetric_ce", "bootstrap")
+# The project's own loss that participants must beat (docs/reference-loss.md).
+REFERENCE = "reference"
 
 
 def loss_path(name: str) -> Path:

@@ -62,3 +62,26 @@ def test_tied_scores_share_the_mean_of_the_ranks_they_span(factory):
     ]
     ranks = _ranks(entries, "b")
     assert [ranks[e.submission.id] for e in entries] == [2.5, 1.0, 2.5]
+
+
+def test_the_marker_moves_when_a_submission_goes_on_or_off_the_leaderboard_and_only_then(any_factory):
+    session = any_factory.session
+    marker = lambda: queries.leaderboard_marker(session, Suite.SMOKE)  # noqa: E731
+    submission = any_factory.submission()
+    queued = marker()
+    claimed = queries.claim_run(session, submission.runs[0].id, "worker")
+    assert marker() == queued  # queued -> running: still off the leaderboard
+    queries.complete_run(session, claimed.run_id, claimed.attempt, any_factory.result(), "")
+    assert marker() == queued  # one run of three: still off the leaderboard
+    any_factory.finish(submission)
+    on_board = marker()
+    assert on_board > queued
+    queries.set_hidden(session, submission, True)
+    hidden = marker()
+    assert hidden > on_board
+    queries.set_hidden(session, submission, False)
+    assert marker() > hidden
+    shown = marker()
+    queries.rerun_submission(session, submission)  # succeeded -> queued: off the leaderboard
+    assert marker() > shown
+    assert queries.leaderboard_marker(session, Suite.PROXY) == 0

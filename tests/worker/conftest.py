@@ -1,29 +1,12 @@
 """Worker tests commit for real (the worker opens its own sessions): own databases, emptied after each."""
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from db.migrate import upgrade
-from db.session import get_engine
 from harness.registry import Suite
 from settings import Settings
-
-WORKER_DATABASE = "poisonbench_worker_test"
-
-
-@pytest.fixture(scope="session")
-def worker_postgres_url(migrated_database) -> str:
-    return migrated_database(WORKER_DATABASE)
-
-
-@pytest.fixture
-def committed_postgres_url(worker_postgres_url: str) -> Iterator[str]:
-    yield worker_postgres_url
-    with get_engine(worker_postgres_url).begin() as connection:
-        connection.execute(text("TRUNCATE runs, submissions, participants RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -52,9 +35,3 @@ def worker_settings(database_url: str, redis_url: str, redis_client, tmp_path: P
     return _settings(
         database_url, redis_url, tmp_path, max_attempts=2, heartbeat_interval=1, heartbeat_timeout=3
     )
-
-
-@pytest.fixture
-def service_settings(committed_postgres_url: str, redis_url: str, redis_client, tmp_path: Path) -> Settings:
-    """PostgreSQL and Redis for worker processes; heartbeats short for a test, long enough for a busy CPU."""
-    return _settings(committed_postgres_url, redis_url, tmp_path, heartbeat_interval=1, heartbeat_timeout=6)

@@ -8,78 +8,24 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from api.main import create_app
 from db import queries
-from db.models import Run, RunStatus, Submission, SubmissionKind
-from db.session import get_engine, session_scope
+from db.models import Submission, SubmissionKind
+from db.session import session_scope
 from harness.losses import BASELINES, loss_path
 from harness.registry import Suite, benchmark_names
-from settings import Settings
 from worker.baselines import queue_baselines
 
 pytest.importorskip("sandbox.proxy", reason="the sandbox is not there yet")
 pytestmark = pytest.mark.timeout(600)
 
 SMOKE_RUNS = len(benchmark_names(Suite.SMOKE))
-SLOW_LOSS = """import time
-
-import torch.nn.functional as F
-
-
-class RobustLoss:
-    def compute_loss(self, logits, labels, epoch):
-        time.sleep(0.5)  # slow enough to be killed mid-run
-        return F.cross_entropy(logits, labels)
-"""
-
-
-def _service_environment(settings: Settings) -> dict[str, str]:
-    return {
-        **os.environ,
-        "POISONBENCH_DATABASE_URL": settings.database_url,
-        "POISONBENCH_BROKER_URL": settings.broker_url,
-        "POISONBENCH_DATA_ROOT": str(settings.data_root),
-        "POISONBENCH_SUITE": Suite.SMOKE,
-        "POISONBENCH_HEARTBEAT_INTERVAL": str(settings.heartbeat_interval),
-        "POISONBENCH_HEARTBEAT_TIMEOUT": str(settings.heartbeat_timeout),
-        "POISONBENCH_REAPER_INTERVAL": "1",
-    }
-
-
-def _poisonbench(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen:
-    # A process group of its own: killing it kills Celery's pool child too, as a crash of the machine would.
-    return subprocess.Popen(
-        [sys.executable, "-m", "cli.main", *args], env=env, cwd=cwd, start_new_session=True
-    )
-
-
-def _kill(process: subprocess.Popen, sig: signal.Signals = signal.SIGKILL) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, sig)
-    process.wait(60)
-
-
-@pytest.fixture
-def start_worker(service_settings, tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
-    processes: list[subprocess.Popen] = []
-
-    def start(*options: str) -> subprocess.Popen:
-        environment = _service_environment(service_settings)
-        processes.append(_poisonbench("worker", *options, env=environment, cwd=tmp_path))
-        return processes[-1]
-
-    yield start
-    for process in processes:
-        _kill(process)
-
-
 @pytest.fixture
 def client(service_settings) -> Iterator[TestClient]:
     with TestClient(create_app(service_settings)) as client:  # the real sandbox check, the real database
@@ -122,8 +68,8 @@ def test_an_upload_is_validated_queued_trained_in_the_sandbox_and_ranked_beside_
     # takes, and twelve more sandboxed runs would only make this test four times slower.
     with session_scope(service_settings.sqlalchemy_url) as session:
         queue_baselines(session, Suite.SMOKE, service_settings.seeds)
-        for baseline in session.scalars(select(Submission).where(Submission.kind == SubmissionKind.BASELINE)):
-            factory_for(session).finish(baseline, robust_score=0.5)
+        for service_loss in session.scalars(select(Submission).where(Submission.kind != SubmissionKind.SUBMISSION)):
+            factory_for(session).finish(service_loss, robust_score=0.5)
     workers = [start_worker(), start_worker("--maintenance")]
     code = loss_path("generalized_ce").read_text() + "\n# mine\n"
     accepted = client.post(
@@ -138,42 +84,9 @@ def test_an_upload_is_validated_queued_trained_in_the_sandbox_and_ranked_beside_
     assert all(run["metrics"]["robust_score"] > 0 and run["epochs_done"] == 2 for run in detail["runs"])
     board = client.get("/api/leaderboard").json()
     kinds = sorted(entry["kind"] for entry in board["data"])
-    assert kinds == ["baseline"] * 4 + ["submission"]
+    assert kinds == ["baseline"] * 4 + ["reference", "submission"]
     mine = next(entry for entry in board["data"] if entry["kind"] == "submission")
     assert mine["submission_id"] == accepted.json()["id"] and len(mine["benchmarks"]) == SMOKE_RUNS
-
-
-def test_a_worker_killed_mid_run_loses_nothing_and_the_run_completes_once_on_a_new_worker(
-    service_settings, client, auth, start_worker
-):
-    first, maintenance = start_worker(), start_worker("--maintenance")
-    accepted = client.post(
-        "/api/submissions", headers=auth, files={"file": ("loss.py", SLOW_LOSS)}, data={"name": "slow"}
-    )
-    assert accepted.status_code == 202, accepted.text
-    submission_id = accepted.json()["id"]
-    engine = get_engine(service_settings.sqlalchemy_url)
-
-    def running_run() -> int | None:
-        with engine.connect() as connection:
-            return connection.scalar(
-                text(
-                    "SELECT id FROM runs WHERE submission_id = :s AND status = 'running' AND epochs_done >= 1"
-                ),
-                {"s": submission_id},
-            )
-
-    killed_run = _wait_until(running_run, 240, "a run to be mid-training", [first, maintenance])
-    _kill(first)
-    second = start_worker()
-    recovered = _finished(lambda u: client.get(u, headers=auth), accepted.json()["url"])
-    detail = _wait_until(recovered, 300, "recovery", [maintenance, second])
-    assert detail["status"] == "succeeded", detail
-    with session_scope(service_settings.sqlalchemy_url) as session:
-        rows = session.execute(select(Run).where(Run.submission_id == submission_id)).scalars().all()
-        assert len(rows) == SMOKE_RUNS  # exactly one result per benchmark: no duplicate row, none superseded
-        assert {row.status for row in rows} == {RunStatus.SUCCEEDED}
-        assert next(row for row in rows if row.id == killed_run).attempts == 2
 
 
 def _free_port() -> int:
@@ -182,7 +95,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_the_embedded_default_serves_the_same_flow_with_no_server_at_all(tmp_path):
+def test_the_embedded_default_serves_the_same_flow_with_no_server_at_all(tmp_path, service_processes):
     env = {k: v for k, v in os.environ.items() if not k.startswith("POISONBENCH_")}
     env["POISONBENCH_SUITE"] = Suite.SMOKE  # the embedded default would choose proxy on a CPU: minutes
 
@@ -193,7 +106,7 @@ def test_the_embedded_default_serves_the_same_flow_with_no_server_at_all(tmp_pat
         ).stdout
 
     port = _free_port()
-    server = _poisonbench("serve", "--port", str(port), env=env, cwd=tmp_path)
+    server = service_processes.start("-m", "cli.main", "serve", "--port", str(port), env=env)
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_until(lambda: _ready(base), 120, "the server", [server])
@@ -201,11 +114,10 @@ def test_the_embedded_default_serves_the_same_flow_with_no_server_at_all(tmp_pat
             tmp_path / "var" / "broker.sqlite3"
         ).exists()
         first_start = admin("submissions", "list")
-        assert first_start.count(" baseline ") == len(BASELINES)  # queued on first start
-        for baseline_id in range(
-            1, len(BASELINES) + 1
-        ):  # not trained here: the upload need not wait for them
-            admin("submissions", "cancel", str(baseline_id))
+        # Queued on first start, and cancelled: the upload need not wait for them.
+        assert first_start.count(" baseline ") == len(BASELINES) and first_start.count(" reference ") == 1
+        for service_loss_id in range(1, len(BASELINES) + 2):
+            admin("submissions", "cancel", str(service_loss_id))
         auth = {"Authorization": f"Bearer {admin('participant', 'create', 'ada').split()[-1]}"}
         code = loss_path("symmetric_ce").read_text() + "\n# mine\n"
         accepted = httpx.post(
@@ -222,7 +134,7 @@ def test_the_embedded_default_serves_the_same_flow_with_no_server_at_all(tmp_pat
         board = httpx.get(f"{base}/api/leaderboard", timeout=30).json()
         assert [entry["submission_id"] for entry in board["data"]] == [accepted.json()["id"]]
     finally:
-        _kill(server, signal.SIGTERM)
+        service_processes.kill(server, signal.SIGTERM)
 
 
 def _ready(base: str) -> bool:

@@ -1,0 +1,40 @@
+"""The leaderboard page's table: its columns (metric, direction) and the best value of each."""
+
+from dataclasses import dataclass
+
+from api.schemas import LeaderboardPublic
+
+
+@dataclass(frozen=True)
+class MetricColumn:
+    metric: str
+    higher_is_better: bool
+
+    @property
+    def arrow(self) -> str:
+        return "↑" if self.higher_is_better else "↓"
+
+    def best(self, values: list[float]) -> float | None:
+        if not values:
+            return None
+        return max(values) if self.higher_is_better else min(values)
+
+
+# The paper's three columns per benchmark, in its order.
+BENCHMARK_COLUMNS = (
+    MetricColumn("test_acc", higher_is_better=True),
+    MetricColumn("poison_fit", higher_is_better=False),
+    MetricColumn("robust_score", higher_is_better=True),
+)
+MEAN_COLUMN = MetricColumn("mean_robust_score", higher_is_better=True)
+
+
+def best_values(board: LeaderboardPublic) -> dict[tuple[str, str], float | None]:
+    """(benchmark, metric) -> the best value in that column; ("", "mean_robust_score") for the suite's mean."""
+    best = {
+        (benchmark, column.metric): column.best([entry.benchmarks[benchmark][column.metric] for entry in board.data])
+        for benchmark in board.benchmarks
+        for column in BENCHMARK_COLUMNS
+    }
+    best[("", MEAN_COLUMN.metric)] = MEAN_COLUMN.best([entry.mean_robust_score for entry in board.data])
+    return best

@@ -1,0 +1,47 @@
+"""The HTML routes, thin: the leaderboard (/), a submission's page and the submit form."""
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from api.deps import SessionDep, SettingsDep, SubmissionIdPath
+from api.pages.leaderboard_table import BENCHMARK_COLUMNS, MEAN_COLUMN, best_values
+from api.routes.leaderboard import LeaderboardDep
+from db import queries
+from harness.registry import Suite, benchmarks_in
+
+templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+
+@router.get("/")
+def leaderboard_page(request: Request, session: SessionDep, settings: SettingsDep, leaderboard: LeaderboardDep):
+    board = leaderboard.board
+    context = {
+        "board": board,
+        "best": best_values(board),
+        "columns": BENCHMARK_COLUMNS,
+        "mean_column": MEAN_COLUMN,
+        "suites": list(Suite),
+        "default_suite": settings.suite,
+        "in_progress": queries.submissions_in_progress(session, board.suite),
+        "epochs": {benchmark.name: benchmark.epochs for benchmark in benchmarks_in(board.suite)},  # before a start
+    }
+    return templates.TemplateResponse(request, "leaderboard.html", context)
+
+
+@router.get("/submissions/{submission_id}")
+def submission_page(request: Request, session: SessionDep, submission_id: SubmissionIdPath):
+    """Public parts are rendered by the page's script from the public JSON; the owner's from the owner's."""
+    submission = queries.public_submission(session, submission_id, viewer=None)
+    context = {"submission_id": submission_id, "submission": submission}
+    # A hidden submission is a 404 to this anonymous request; the owner's script fetches it with a token.
+    status = 200 if submission is not None else 404
+    return templates.TemplateResponse(request, "submission.html", context, status_code=status)
+
+
+@router.get("/submit")
+def submit_page(request: Request, settings: SettingsDep):
+    return templates.TemplateResponse(request, "submit.html", {"max_file_bytes": settings.max_file_bytes})

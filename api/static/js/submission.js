@@ -1,0 +1,186 @@
+"use strict";
+// A submission's page: public progress polled from /api/submissions/{id}/public and drawn (Chart.js); for its
+// owner (token in this tab) also the code, errors and log tails, from the owner-only endpoints.
+(() => {
+  const POLL_MS = 2000;
+  const ACTIVE = new Set(["queued", "running"]);
+  const root = document.getElementById("submission");
+  const id = root.dataset.submissionId;
+  const charts = new Map();
+  const $ = (elementId) => document.getElementById(elementId);
+
+  function element(tag, text, className) {
+    const made = document.createElement(tag);
+    if (text !== undefined) made.textContent = text;
+    if (className) made.className = className;
+    return made;
+  }
+
+  async function fetchPublic() {
+    let response = await fetch(`/api/submissions/${id}/public`, { headers: participantToken.headers() });
+    if (response.status === 401) {
+      participantToken.forget(); // a stale token must not hide what anyone may see
+      response = await fetch(`/api/submissions/${id}/public`);
+    }
+    return response.ok ? response.json() : null;
+  }
+
+  async function fetchOwn(path) {
+    if (!participantToken.get()) return null;
+    const response = await fetch(`/api/submissions/${id}${path}`, { headers: participantToken.headers() });
+    return response.ok ? response.json() : null; // 404: not the owner's, nothing more to show
+  }
+
+  function renderFacts(submission) {
+    document.title = `${submission.name} · PoisonBench`;
+    $("submission-name").textContent = submission.name;
+    $("participant").textContent = submission.participant;
+    $("kind").textContent = submission.kind;
+    $("kind").className = `kind kind-${submission.kind}`;
+    $("suite").textContent = submission.suite;
+    $("status").textContent = submission.status;
+    $("status").className = `status status-${submission.status}`;
+    $("created").textContent = new Date(submission.created_at).toLocaleString();
+    $("not-found").hidden = true;
+    $("facts").hidden = false;
+  }
+
+  function metricCell(run, metric) {
+    const value = run.metrics ? run.metrics[metric].toFixed(3) : "—";
+    return element("td", value, "num");
+  }
+
+  function progressCell(run) {
+    const cell = element("td");
+    const total = run.epochs_total;
+    if (total === null) {
+      cell.textContent = run.status === "queued" ? "waiting to start" : "—";
+      return cell;
+    }
+    const bar = element("progress");
+    bar.max = total;
+    bar.value = run.epochs_done;
+    bar.setAttribute("aria-label", `${run.benchmark} seed ${run.seed}`);
+    cell.append(bar, element("span", ` epoch ${run.epochs_done} of ${total}`, "progress-text"));
+    return cell;
+  }
+
+  function renderRuns(runs) {
+    const rows = runs.map((run) => {
+      const row = element("tr");
+      row.dataset.benchmark = run.benchmark;
+      const status = element("td");
+      status.append(element("span", run.status, `status status-${run.status}`));
+      row.append(element("th", run.benchmark), element("td", String(run.seed)), status, progressCell(run));
+      row.cells[0].scope = "row";
+      row.append(metricCell(run, "test_acc"), metricCell(run, "poison_fit"), metricCell(run, "robust_score"));
+      return row;
+    });
+    $("runs").tBodies[0].replaceChildren(...rows);
+    $("runs-section").hidden = false;
+  }
+
+  function chartFor(run, label) {
+    const key = `${run.benchmark}/${run.seed}`;
+    if (charts.has(key)) return charts.get(key);
+    const figure = element("figure", undefined, "curve");
+    const canvas = element("canvas");
+    canvas.setAttribute("role", "img");
+    figure.append(canvas, element("figcaption", label));
+    $("curves").append(figure);
+    const chart = new Chart(canvas, {
+      type: "line",
+      data: {
+        labels: [],
+        datasets: [
+          { label: "test_acc ↑", data: [], borderColor: "#1f5fa8", backgroundColor: "#1f5fa8" },
+          { label: "poison_fit ↓", data: [], borderColor: "#b3261e", backgroundColor: "#b3261e", borderDash: [6, 3] },
+        ],
+      },
+      options: {
+        animation: false,
+        maintainAspectRatio: false,
+        color: "#1b1b1f", // Chart.js's default grey is too faint on white
+        plugins: { legend: { labels: { usePointStyle: true, pointStyle: "line" } } },
+        scales: {
+          x: { title: { display: true, text: "epoch" } },
+          y: { min: 0, max: 1, title: { display: true, text: "fraction" } },
+        },
+      },
+    });
+    charts.set(key, { chart, canvas });
+    return charts.get(key);
+  }
+
+  function renderCurves(runs) {
+    const several = new Set(runs.map((run) => run.seed)).size > 1;
+    const drawn = runs.filter((run) => run.curve.length > 0);
+    for (const run of drawn) {
+      const label = several ? `${run.benchmark} (seed ${run.seed})` : run.benchmark;
+      const { chart, canvas } = chartFor(run, label);
+      chart.data.labels = run.curve.map((record) => record.epoch + 1);
+      chart.data.datasets[0].data = run.curve.map((record) => record.test_acc);
+      chart.data.datasets[1].data = run.curve.map((record) => record.poison_fit);
+      chart.update();
+      const last = run.curve[run.curve.length - 1];
+      canvas.setAttribute(
+        "aria-label",
+        `${label}: after epoch ${last.epoch + 1}, test_acc ${last.test_acc.toFixed(3)}, ` +
+          `poison_fit ${last.poison_fit.toFixed(3)}`,
+      );
+    }
+    $("curves-section").hidden = drawn.length === 0;
+  }
+
+  async function renderOwnErrors() {
+    const detail = await fetchOwn("");
+    const failed = detail ? detail.runs.filter((run) => run.status === "failed") : [];
+    const blocks = failed.map((run) => {
+      const block = element("div", undefined, "run-error");
+      block.append(element("h3", `${run.benchmark} (seed ${run.seed}): ${run.failure_cause || "failed"}`));
+      block.append(element("p", run.error || "no error message was recorded", "error-message"));
+      if (run.log_tail) {
+        const log = element("details");
+        log.open = true;
+        log.append(element("summary", "Log tail"), element("pre", run.log_tail, "log-tail"));
+        block.append(log);
+      }
+      return block;
+    });
+    $("errors").replaceChildren(...blocks);
+    $("error-section").hidden = blocks.length === 0;
+  }
+
+  async function renderOwnCode() {
+    const submission = await fetchOwn("/code");
+    if (!submission) return;
+    $("code").textContent = submission.code;
+    $("code-sha256").textContent = `sha256 ${submission.sha256}`;
+    hljs.highlightElement($("code"));
+    $("code-section").hidden = false;
+  }
+
+  async function poll() {
+    let submission;
+    try {
+      submission = await fetchPublic();
+    } catch {
+      setTimeout(poll, POLL_MS); // the service restarting or the network blinking: try again
+      return;
+    }
+    if (!submission) {
+      $("not-found").hidden = false;
+      return;
+    }
+    renderFacts(submission);
+    renderRuns(submission.runs);
+    renderCurves(submission.runs);
+    if (ACTIVE.has(submission.status)) {
+      setTimeout(poll, POLL_MS);
+    } else {
+      await renderOwnErrors();
+    }
+  }
+
+  poll().then(renderOwnCode);
+})();

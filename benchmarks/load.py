@@ -1,0 +1,411 @@
+"""Load test of the service on loopback: leaderboard and status reads at fixed rates while participants upload.
+
+Creates a fresh PostgreSQL database (127.0.0.1:5432, trust auth) holding 1,000 finished submissions x 3
+benchmarks of the smoke suite with realistic metrics and curves, starts `poisonbench serve` on it (the API, a
+worker and the maintenance worker, as real processes, on Redis), then for `--seconds` sends open-loop traffic
+(each request leaves at its scheduled time whether or not earlier ones have answered, and its latency counts
+from that time): the leaderboard at `--rate` requests/s, owners' status reads, and uploads from 50 participants
+through the real sandbox check. Prints requests/s and p50/p95/p99 latency per endpoint, waits (bounded) for
+every accepted upload to finish, checks that each succeeded one is on the leaderboard at once, and exits 1 on
+any 5xx, transport error or unfinished upload. Figures: docs/reliability.md, "Load".
+
+    python benchmarks/load.py --seconds 30 --rate 200
+"""
+
+import argparse
+import asyncio
+import itertools
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import psycopg
+import redis
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+import harness
+from db import queries
+from db.migrate import upgrade
+from db.models import Run, RunStatus, Submission, SubmissionStatus, utcnow
+from db.session import session_scope
+from harness.losses import BASELINES, loss_path
+from harness.registry import BENCHMARKS, Suite, benchmark_names
+from worker.baselines import queue_baselines
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DATABASE = "poisonbench_load"
+REDIS_URL = "redis://127.0.0.1:6379/14"  # a database of its own: the tests use 15
+SUITE = Suite.SMOKE  # uploads are trained for real, so the suite whose runs take seconds
+PARTICIPANTS = 50
+SUBMISSIONS = 1_000  # finished, visible, on every benchmark of the suite: all on the leaderboard
+STATUS_RATE = 20.0  # owners' status reads per second
+UPLOAD_INTERVAL = 5.0  # seconds between uploads: each costs ~3 s of sandbox check on one of the 2 cores
+REQUEST_TIMEOUT = 30.0  # seconds
+CONNECTIONS = 50  # at most in flight at once; the rest wait in this client (open_loop)
+READY_SECONDS = 120  # for the server to answer /readyz
+DRAIN_SECONDS = 900  # for the worker to finish every accepted upload (a smoke run takes seconds)
+FINAL_STATUSES = {SubmissionStatus.SUCCEEDED, SubmissionStatus.FAILED, SubmissionStatus.CANCELLED}
+
+
+# ---------------------------------------------------------------- the database
+
+
+def create_database() -> str:
+    """A fresh, migrated database; returns its SQLAlchemy URL."""
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{DATABASE}"')
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{DATABASE}"
+    upgrade(url)
+    return url
+
+
+def drop_database() -> None:
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+
+
+def fill_database(url: str, rng: random.Random) -> dict[str, tuple[str, list[int]]]:
+    """The baselines, finished, and SUBMISSIONS finished submissions spread over the participants.
+
+    Returns each participant's token and submission ids.
+    """
+    with session_scope(url) as session:
+        _finish_baselines(session, rng)
+        participants = [queries.create_participant(session, f"load-{n:02d}") for n in range(PARTICIPANTS)]
+        owners = [participant for participant, _ in participants for _ in range(SUBMISSIONS // PARTICIPANTS)]
+        submission_ids = _insert_finished_submissions(session, [p.id for p in owners], rng)
+        owned: dict[str, tuple[str, list[int]]] = {p.display_name: (token, []) for p, token in participants}
+        for owner, submission_id in zip(owners, submission_ids, strict=True):
+            owned[owner.display_name][1].append(submission_id)
+    return owned
+
+
+def _finish_baselines(session: Session, rng: random.Random) -> None:
+    """What `serve` queues on its first start, finished through the worker's own queries."""
+    for run_id in queue_baselines(session, SUITE, (42,)):
+        claimed = queries.claim_run(session, run_id, "load-fill")
+        queries.complete_run(session, run_id, claimed.attempt, _result(claimed.benchmark, rng), "")
+
+
+def _insert_finished_submissions(session: Session, owner_ids: list[int], rng: random.Random) -> list[int]:
+    # Submitted over the past month, none in the last day: the uploads are not held back by the daily limit.
+    now = utcnow()
+    code = loss_path(BASELINES[0]).read_text()
+    rows = []
+    for n, owner_id in enumerate(owner_ids):
+        created = now - timedelta(days=rng.uniform(1, 30))
+        rows.append(
+            {
+                "participant_id": owner_id,
+                "name": f"loss {n}",
+                "description": "",
+                "code": f"{code}\n# variant {n}\n",
+                "sha256": f"{n:064x}",
+                "suite": SUITE,
+                "status": SubmissionStatus.SUCCEEDED,
+                "created_at": created,
+                "started_at": created,
+                "finished_at": created + timedelta(minutes=30),
+            }
+        )
+    ids = list(session.scalars(insert(Submission).returning(Submission.id, sort_by_parameter_order=True), rows))
+    runs = []
+    for submission_id, row in zip(ids, rows, strict=True):
+        for benchmark in benchmark_names(SUITE):
+            result = _result(benchmark, rng)
+            runs.append(
+                {
+                    "submission_id": submission_id,
+                    "benchmark": benchmark,
+                    "seed": 42,
+                    "status": RunStatus.SUCCEEDED,
+                    "attempts": 1,
+                    "queued_at": row["created_at"],
+                    "started_at": row["started_at"],
+                    "finished_at": row["finished_at"],
+                    "epochs_done": len(result["curve"]),
+                    "epochs_total": len(result["curve"]),
+                    "curve": result["curve"],
+                    "metrics": result["metrics"],
+                    "environment": result["environment"],
+                    "result": result,
+                    "harness_version": harness.HARNESS_VERSION,
+                }
+            )
+    session.execute(insert(Run), runs)
+    return ids
+
+
+def _result(benchmark: str, rng: random.Random) -> dict:
+    """A RunResult.to_dict() as the worker stores it, reduced to what the service reads, with plausible numbers."""
+    epochs = BENCHMARKS[(SUITE, benchmark)].epochs
+    test_acc, poison_fit = rng.uniform(0.3, 0.9), rng.uniform(0.05, 0.95)
+    metrics = {
+        "test_acc": test_acc,
+        "poison_fit": poison_fit,
+        "poison_fit_noaug": min(1.0, poison_fit * rng.uniform(0.9, 1.1)),
+        "clean_fit": rng.uniform(0.6, 1.0),
+        "robust_score": (test_acc + 1 - poison_fit) / 2,
+    }
+    curve = [
+        {
+            "epoch": epoch,
+            "official_epoch": epoch * 100 // epochs,
+            "train_loss": 2.3 * (1 - (epoch + 1) / (epochs + 1)),
+            "test_acc": test_acc * (epoch + 1) / epochs,
+            "poison_fit": poison_fit * (epoch + 1) / epochs,
+            "train_seconds": 1.5 * (epoch + 1),
+        }
+        for epoch in range(epochs)
+    ]
+    return {
+        "metrics": metrics,
+        "curve": curve,
+        "environment": {"device": "cpu"},
+        "harness_version": harness.HARNESS_VERSION,
+    }
+
+
+# ---------------------------------------------------------------- the service
+
+
+def start_service(database_url: str, data_root: Path, port: int) -> subprocess.Popen:
+    """`poisonbench serve` (the API, a worker, the maintenance worker), its output in data_root/serve.log."""
+    redis.Redis.from_url(REDIS_URL).flushdb()  # no broker messages left by an earlier load run
+    env = {
+        **os.environ,
+        "POISONBENCH_DATABASE_URL": database_url,
+        "POISONBENCH_BROKER_URL": REDIS_URL,
+        "POISONBENCH_DATA_ROOT": str(data_root),
+    }
+    log = (data_root / "serve.log").open("w")
+    command = [sys.executable, "-m", "cli.main", "serve", "--suite", SUITE, "--port", str(port)]
+    return subprocess.Popen(command, env=env, cwd=REPOSITORY, stdout=log, stderr=log, start_new_session=True)
+
+
+def stop_service(server: subprocess.Popen) -> None:
+    server.send_signal(signal.SIGTERM)  # `serve` stops its workers in order
+    try:
+        server.wait(60)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
+def wait_until_ready(base: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + READY_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server exited with {server.returncode} before it was ready")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"the server was not ready within {READY_SECONDS} s")
+
+
+# ---------------------------------------------------------------- the traffic
+
+
+@dataclass
+class Endpoint:
+    """What one endpoint answered: latency from each request's scheduled time, status codes, errors."""
+
+    latencies: list[float] = field(default_factory=list)  # seconds
+    statuses: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    errors: list[str] = field(default_factory=list)
+
+
+async def open_loop(
+    rate: float,
+    seconds: float,
+    endpoint: Endpoint,
+    send: Callable[[], Awaitable[httpx.Response]],
+    in_flight: asyncio.Semaphore,
+) -> list[httpx.Response]:
+    """Sends at `rate` per second for `seconds`, each at its scheduled time; returns the responses.
+
+    Requests beyond `in_flight` wait here, their latency counting: httpx's pool slows down quadratically
+    with the requests queued inside it, which made this client, not the server, the bottleneck.
+    """
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+
+    async def timed(due: float) -> httpx.Response | None:
+        try:
+            async with in_flight:
+                response = await send()
+        except httpx.HTTPError as error:
+            endpoint.errors.append(repr(error))
+            return None
+        endpoint.latencies.append(loop.time() - due)
+        endpoint.statuses[response.status_code] += 1
+        return response
+
+    tasks = []
+    for n in range(int(rate * seconds)):
+        due = start + n / rate
+        await asyncio.sleep(max(0.0, due - loop.time()))
+        tasks.append(asyncio.create_task(timed(due)))
+    return [response for response in await asyncio.gather(*tasks) if response is not None]
+
+
+async def run_traffic(
+    base: str, seconds: float, rate: float, owned: dict[str, tuple[str, list[int]]], rng: random.Random
+) -> tuple[dict[str, Endpoint], list[tuple[str, int]]]:
+    """Returns each endpoint's record and the accepted uploads as (token, submission id)."""
+    endpoints = {name: Endpoint() for name in ("GET /api/leaderboard", "GET /api/submissions/{id}", "POST upload")}
+    tokens = [token for token, _ in owned.values()]
+    uploaders = itertools.cycle(tokens)
+    code = loss_path("generalized_ce").read_text()
+    uploads = itertools.count()
+    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+    in_flight = asyncio.Semaphore(CONNECTIONS)
+    async with httpx.AsyncClient(base_url=base, timeout=REQUEST_TIMEOUT, limits=limits) as client:
+
+        def read_leaderboard() -> Awaitable[httpx.Response]:
+            return client.get("/api/leaderboard")
+
+        def read_status() -> Awaitable[httpx.Response]:
+            token, submission_ids = rng.choice(list(owned.values()))
+            return client.get(f"/api/submissions/{rng.choice(submission_ids)}", headers=_auth(token))
+
+        def upload() -> Awaitable[httpx.Response]:
+            n = next(uploads)
+            files = {"file": ("custom_robust_loss.py", f"{code}\n# load upload {n}\n")}
+            return client.post("/api/submissions", headers=_auth(next(uploaders)), files=files, data={"name": f"u{n}"})
+
+        _, _, answered = await asyncio.gather(
+            open_loop(rate, seconds, endpoints["GET /api/leaderboard"], read_leaderboard, in_flight),
+            open_loop(STATUS_RATE, seconds, endpoints["GET /api/submissions/{id}"], read_status, in_flight),
+            open_loop(1 / UPLOAD_INTERVAL, seconds, endpoints["POST upload"], upload, in_flight),
+        )
+    accepted = [
+        (response.request.headers["Authorization"].removeprefix("Bearer "), response.json()["id"])
+        for response in answered
+        if response.status_code == 202
+    ]
+    return endpoints, accepted
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def report(endpoints: dict[str, Endpoint], seconds: float) -> None:
+    print(f"{'endpoint':28} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}  statuses")
+    for name, endpoint in endpoints.items():
+        answered = len(endpoint.latencies)
+        cuts = statistics.quantiles(endpoint.latencies, n=100) if answered > 1 else [float("nan")] * 99
+        statuses = " ".join(f"{code}x{count}" for code, count in sorted(endpoint.statuses.items()))
+        errors = f" transport errors x{len(endpoint.errors)}" if endpoint.errors else ""
+        print(
+            f"{name:28} {answered:>8} {answered / seconds:>7.1f} {cuts[49] * 1e3:>8.1f} {cuts[94] * 1e3:>8.1f} "
+            f"{cuts[98] * 1e3:>8.1f}  {statuses}{errors}"
+        )
+
+
+# ---------------------------------------------------------------- after the traffic
+
+
+def wait_for_uploads(base: str, accepted: list[tuple[str, int]]) -> dict[int, str]:
+    """Each accepted upload's last status, polled until all are final or DRAIN_SECONDS pass."""
+    statuses: dict[int, str] = {}
+    deadline = time.monotonic() + DRAIN_SECONDS
+    with httpx.Client(base_url=base, timeout=REQUEST_TIMEOUT) as client:
+        while True:
+            for token, submission_id in accepted:
+                if statuses.get(submission_id) not in FINAL_STATUSES:
+                    answer = _get_json(client, f"/api/submissions/{submission_id}", _auth(token))
+                    statuses[submission_id] = answer["status"] if answer else "unanswered"
+            if all(status in FINAL_STATUSES for status in statuses.values()) or time.monotonic() > deadline:
+                return statuses
+            time.sleep(2)
+
+
+def _get_json(client: httpx.Client, url: str, headers: dict[str, str] | None = None) -> dict | None:
+    """The answer's JSON, or None when the server did not answer 200 in time (it may still be catching up)."""
+    try:
+        answer = client.get(url, headers=headers)
+    except httpx.HTTPError:
+        return None
+    return answer.json() if answer.status_code == 200 else None
+
+
+def failures(base: str, endpoints: dict[str, Endpoint], uploads: dict[int, str]) -> list[str]:
+    found = []
+    for name, endpoint in endpoints.items():
+        server_errors = sum(count for code, count in endpoint.statuses.items() if code >= 500)
+        if server_errors:
+            found.append(f"{name}: {server_errors} answers 5xx")
+        if endpoint.errors:
+            found.append(f"{name}: {len(endpoint.errors)} transport errors, e.g. {endpoint.errors[0]}")
+    if not uploads:
+        found.append("no upload was accepted: nothing went through the worker")
+    unfinished = {i: s for i, s in uploads.items() if s not in FINAL_STATUSES}
+    if unfinished:
+        found.append(f"uploads not final after {DRAIN_SECONDS} s: {unfinished}")
+    with httpx.Client(base_url=base, timeout=REQUEST_TIMEOUT) as client:
+        pages = [_get_json(client, f"/api/leaderboard?offset={offset}&limit=1000") for offset in (0, 1000)]
+    if None in pages:
+        return [*found, "the leaderboard did not answer 200 after the traffic"]
+    listed = {entry["submission_id"] for page in pages for entry in page["data"]}
+    missing = [i for i, s in uploads.items() if s == SubmissionStatus.SUCCEEDED and i not in listed]
+    if missing:
+        found.append(f"succeeded uploads missing from the leaderboard: {missing}")
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30, help="how long the traffic lasts (default 30)")
+    parser.add_argument("--rate", type=float, default=200, help="leaderboard requests per second (default 200)")
+    parser.add_argument("--port", type=int, default=8765, help="loopback port of the server (default 8765)")
+    args = parser.parse_args()
+    rng = random.Random(0)
+    base = f"http://127.0.0.1:{args.port}"
+
+    began = time.monotonic()
+    database_url = create_database()
+    owned = fill_database(database_url, rng)
+    print(f"filled {DATABASE}: {SUBMISSIONS} submissions x 3 runs in {time.monotonic() - began:.1f} s")
+    with tempfile.TemporaryDirectory(prefix="poisonbench-load-") as data_root:
+        server = start_service(database_url, Path(data_root), args.port)
+        try:
+            wait_until_ready(base, server)
+            print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            endpoints, accepted = asyncio.run(run_traffic(base, args.seconds, args.rate, owned, rng))
+            print(f"load average after {args.seconds:.0f} s: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            report(endpoints, args.seconds)
+            print(f"waiting for the worker to finish {len(accepted)} accepted uploads")
+            uploads = wait_for_uploads(base, accepted)
+            print("uploads:", " ".join(f"{i}={s}" for i, s in sorted(uploads.items())))
+            found = failures(base, endpoints, uploads)
+        finally:
+            stop_service(server)
+            if server.returncode not in (0, 128 + signal.SIGTERM):
+                print((Path(data_root) / "serve.log").read_text()[-4000:], file=sys.stderr)
+    drop_database()
+    for failure in found:
+        print(f"FAIL {failure}", file=sys.stderr)
+    sys.exit(1 if found else 0)
+
+
+if __name__ == "__main__":
+    main()

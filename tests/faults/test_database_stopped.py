@@ -1,0 +1,41 @@
+"""PostgreSQL stopped for seconds while a worker writes a run's progress: the worker waits, nothing is lost."""
+
+import time
+
+import pytest
+
+from db.models import RunStatus, SubmissionStatus
+from harness.registry import Suite, benchmark_names
+from settings import Settings
+
+pytestmark = pytest.mark.timeout(240)
+
+WAITING = "the database is unreachable, writing again"  # what the worker logs while it waits
+
+
+@pytest.fixture
+def service_settings(service_settings: Settings) -> Settings:
+    """Heartbeats may stay silent through the outage, as in production (15 s beats, 120 s timeout): the reaper
+    must not hand the run to another worker while its own worker only waits for the database."""
+    return service_settings.model_copy(update={"heartbeat_timeout": 60})
+
+
+def test_a_worker_waits_out_a_database_outage_mid_run_and_neither_loses_nor_doubles_a_result(
+    upload, start_worker, tmp_path, postgres_server, database, wait_until, final_runs, slow_loss_file
+):
+    log = tmp_path / "worker.log"
+    workers = start_worker(log=log), start_worker("--maintenance")
+    accepted = upload(slow_loss_file(0.5), "slow")
+    assert accepted.status_code == 202, accepted.text
+    submission_id = accepted.json()["id"]
+    running = "SELECT id FROM runs WHERE submission_id = :s AND status = 'running' AND epochs_done >= 1"
+    wait_until(lambda: database(running, {"s": submission_id}), 90, "a run mid-training")
+    postgres_server.stop()
+    wait_until(lambda: WAITING in log.read_text(), 90, "the worker to write the next epoch's progress")
+    time.sleep(3)
+    postgres_server.start()
+    status, runs = final_runs(submission_id, 150, workers)
+    assert status is SubmissionStatus.SUCCEEDED
+    assert sorted(run.benchmark for run in runs) == sorted(benchmark_names(Suite.SMOKE))  # one row per run
+    assert all(run.status is RunStatus.SUCCEEDED and run.result is not None for run in runs)
+    assert [run.attempts for run in runs] == [1] * len(runs)  # the worker waited instead of giving up

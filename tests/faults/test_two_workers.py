@@ -1,0 +1,33 @@
+"""Two workers on one queue with more runs than workers: each run is trained by exactly one of them, once."""
+
+import re
+
+import pytest
+
+from db.models import RunStatus, SubmissionStatus
+from harness.registry import Suite, benchmark_names
+
+pytestmark = pytest.mark.timeout(240)
+
+READY = "ready."  # what a Celery worker logs once it consumes
+
+
+def test_two_workers_share_the_runs_and_no_run_is_trained_twice(
+    upload, start_worker, tmp_path, wait_until, final_runs, slow_loss_file
+):
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    workers = [start_worker(log=log) for log in logs] + [start_worker("--maintenance")]
+    wait_until(lambda: all(log.exists() and READY in log.read_text() for log in logs), 90, "both workers")
+    accepted = upload(slow_loss_file(0.05), "quick")  # three runs for two workers
+    assert accepted.status_code == 202, accepted.text
+    status, runs = final_runs(accepted.json()["id"], 150, tuple(workers))
+    assert status is SubmissionStatus.SUCCEEDED
+    assert len(runs) == len(benchmark_names(Suite.SMOKE)) > len(logs)
+    assert sorted(run.benchmark for run in runs) == sorted(benchmark_names(Suite.SMOKE))  # one row per run
+    assert all(run.status is RunStatus.SUCCEEDED and run.attempts == 1 for run in runs)
+    # The workers' own words: which runs each started and stored.
+    started = [re.findall(r"submission \d+ run (\d+) attempt", log.read_text()) for log in logs]
+    stored = [re.findall(r"run (\d+) succeeded", log.read_text()) for log in logs]
+    assert sorted(int(run_id) for ids in started for run_id in ids) == [run.id for run in runs]
+    assert sorted(int(run_id) for ids in stored for run_id in ids) == [run.id for run in runs]
+    assert all(ids for ids in started), f"one worker trained nothing: {started}"

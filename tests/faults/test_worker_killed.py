@@ -1,0 +1,27 @@
+"""A worker process killed with SIGKILL in the middle of a run: the run is finished once, by a new worker."""
+
+import pytest
+
+from db.models import RunStatus, SubmissionStatus
+from harness.registry import Suite, benchmark_names
+
+pytestmark = pytest.mark.timeout(240)
+
+
+def test_a_worker_killed_mid_run_loses_nothing_and_the_run_completes_once_on_a_new_worker(
+    upload, start_worker, service_processes, database, wait_until, final_runs, slow_loss_file
+):
+    first, maintenance = start_worker(), start_worker("--maintenance")
+    accepted = upload(slow_loss_file(0.5), "slow")
+    assert accepted.status_code == 202, accepted.text
+    submission_id = accepted.json()["id"]
+    running = "SELECT id FROM runs WHERE submission_id = :s AND status = 'running' AND epochs_done >= 1"
+    killed_run = wait_until(lambda: database(running, {"s": submission_id}), 90, "a run mid-training")
+    service_processes.kill(first)
+    second = start_worker()
+    status, runs = final_runs(submission_id, 120, (maintenance, second))
+    assert status is SubmissionStatus.SUCCEEDED
+    # One row per benchmark (one seed): the killed attempt left no second row and was not superseded.
+    assert sorted(run.benchmark for run in runs) == sorted(benchmark_names(Suite.SMOKE))
+    assert all(run.status is RunStatus.SUCCEEDED and run.result is not None for run in runs)
+    assert {run.id: run.attempts for run in runs if run.attempts != 1} == {killed_run: 2}

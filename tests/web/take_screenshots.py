@@ -1,0 +1,100 @@
+"""Takes the README's screenshots of the pages from a real smoke run: `python tests/web/take_screenshots.py`.
+
+It starts `poisonbench serve` on the smoke suite in a temporary folder (the embedded default: SQLite, no
+Redis), lets it train the baselines and the reference loss it queues on first start, submits a loss and a
+broken file through the submit page in Debian's Chromium, and writes docs/screenshots/*.png.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import Page, expect, sync_playwright
+
+from harness.losses import BASELINES, loss_path
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPOSITORY / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}  # a common phone's CSS pixels
+SERVICE_LOSSES = len(BASELINES) + 1  # the baselines and the reference loss
+TRAINING_SECONDS = 1200
+
+
+def main() -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("POISONBENCH_")}
+        env["POISONBENCH_SUITE"] = "smoke"
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        command = [sys.executable, "-m", "cli.main", "serve", "--port", str(port)]
+        server = subprocess.Popen(command, env=env, cwd=folder, start_new_session=True)
+        try:
+            _wait_for_ranked(base, SERVICE_LOSSES)
+            token = _admin(env, folder, "participant", "create", "ada").split()[-1]
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+                page = browser.new_page(viewport=DESKTOP)
+                _submit(page, base, token, "loss.py", "class NotTheLoss:\n    pass\n", "no loss here")
+                expect(page.get_by_role("alert")).to_be_visible(timeout=60_000)
+                page.screenshot(path=SCREENSHOTS / "submit-error.png", full_page=True)
+                code = loss_path("generalized_ce").read_text().replace("q = 0.7", "q = 0.6")
+                _submit(page, base, token, "gce_q06.py", code, "GCE, q = 0.6")
+                page.wait_for_url(f"{base}/submissions/*", timeout=60_000)
+                expect(page.locator("#status")).to_have_text("succeeded", timeout=TRAINING_SECONDS * 1000)
+                page.screenshot(path=SCREENSHOTS / "submission.png", full_page=True)
+                page.goto(f"{base}/")
+                page.screenshot(path=SCREENSHOTS / "leaderboard.png", full_page=True)
+                phone = browser.new_page(viewport=PHONE)
+                phone.goto(f"{base}/")
+                phone.screenshot(path=SCREENSHOTS / "leaderboard-phone.png", full_page=True)
+                browser.close()
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(60)
+    print(f"screenshots written to {SCREENSHOTS}")
+
+
+def _submit(page: Page, base: str, token: str, filename: str, code: str, name: str) -> None:
+    page.goto(f"{base}/submit")
+    page.get_by_label("Token").fill(token)
+    page.get_by_label("Loss file").set_input_files(
+        {"name": filename, "mimeType": "text/x-python", "buffer": code.encode()}
+    )
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_role("button", name="Submit").click()
+
+
+def _admin(env: dict[str, str], folder: str, *args: str) -> str:
+    command = [sys.executable, "-m", "cli.main", "admin", *args]
+    return subprocess.run(command, env=env, cwd=folder, capture_output=True, text=True, check=True).stdout
+
+
+def _wait_for_ranked(base: str, count: int) -> None:
+    deadline = time.monotonic() + TRAINING_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/api/leaderboard", timeout=10).json()["count"] >= count:
+                return
+        except httpx.TransportError:
+            pass  # the server is still starting
+        time.sleep(2)
+    raise SystemExit(f"the service losses were not all ranked within {TRAINING_SECONDS} s")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+if __name__ == "__main__":
+    main()

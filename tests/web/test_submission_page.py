@@ -1,0 +1,129 @@
+"""A submission's page in a browser: public parts for anyone, live progress and curves; code and errors for
+its owner only."""
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy.orm import Session
+
+from db import queries
+from db.models import FailureCause, Submission
+from db.session import session_scope
+from harness.registry import Suite, benchmark_names
+
+SMOKE_BENCHMARKS = benchmark_names(Suite.SMOKE)
+SECRET_LINE = "# the secret sauce: nobody but its owner reads this"
+CODE = f"class RobustLoss:\n    {SECRET_LINE}\n    def compute_loss(self, logits, labels, epoch):\n        return 0\n"
+LOG_TAIL = "Traceback (most recent call last):\nValueError: the loss returned NaN at epoch 1"
+
+
+def _curve(epochs: int) -> list[dict]:
+    """Per-epoch records as the trainer writes them (harness.result.EpochRecord)."""
+    return [
+        {
+            "epoch": epoch,
+            "official_epoch": epoch * 50,
+            "train_loss": 2.0 - epoch,
+            "test_acc": 0.3 + 0.2 * epoch,
+            "poison_fit": 0.4 - 0.1 * epoch,
+            "train_seconds": 1.0 + epoch,
+        }
+        for epoch in range(epochs)
+    ]
+
+
+def _succeed(session: Session, factory, submission: Submission) -> None:
+    for run in submission.runs:
+        claimed = queries.claim_run(session, run.id, "test-worker")
+        queries.record_progress(session, run.id, claimed.attempt, _curve(2), epochs_total=2)
+        result = {**factory.result(robust_score=0.7), "curve": _curve(2)}
+        queries.complete_run(session, run.id, claimed.attempt, result, log_tail="")
+
+
+@pytest.fixture
+def seeded(service_settings, factory_for) -> dict:
+    """ada's finished submission (1), her failed one (2), her hidden one (3), and grace's token."""
+    with session_scope(service_settings.sqlalchemy_url) as session:
+        factory = factory_for(session)
+        ada, ada_token = factory.participant("ada")
+        finished = factory.submission(participant=ada, code=CODE)
+        finished.name = "truncated gce"
+        _succeed(session, factory, finished)
+        failed = factory.submission(participant=ada, code=CODE + "# 2\n")
+        run = failed.runs[0]
+        claimed = queries.claim_run(session, run.id, "test-worker")
+        queries.fail_run(session, run.id, claimed.attempt, "the loss is NaN", FailureCause.LOSS, LOG_TAIL, "x")
+        hidden = factory.submission(participant=ada, code=CODE + "# 3\n")
+        queries.set_hidden(session, hidden, True)
+        grace_token = factory.participant("grace")[1]
+    return {"ada": ada_token, "grace": grace_token}
+
+
+def test_anyone_sees_the_status_progress_metrics_and_curves_but_not_the_code(page: Page, base_url, seeded):
+    page.goto(f"{base_url}/submissions/1")
+    expect(page.locator("h1")).to_have_text("truncated gce")
+    expect(page.locator("#participant")).to_have_text("ada")
+    expect(page.locator("#status")).to_have_text("succeeded")
+    rows = page.locator("#runs tbody tr")
+    expect(rows).to_have_count(len(SMOKE_BENCHMARKS))
+    for row, benchmark in zip(rows.all(), SMOKE_BENCHMARKS, strict=True):
+        expect(row.locator("th")).to_have_text(benchmark)
+        expect(row.locator(".progress-text")).to_have_text("epoch 2 of 2")
+        assert row.locator("td.num").all_inner_texts() == ["0.700", "0.300", "0.700"]
+    charts = page.locator("#curves canvas")
+    expect(charts).to_have_count(len(SMOKE_BENCHMARKS))
+    expect(charts.first).to_have_attribute(
+        "aria-label", f"{SMOKE_BENCHMARKS[0]}: after epoch 2, test_acc 0.500, poison_fit 0.300"
+    )
+    expect(page.locator("#code-section")).to_be_hidden()
+    assert SECRET_LINE not in page.content()
+
+
+def test_the_owner_sees_the_code_highlighted_and_the_error_and_log_tail_of_a_failed_run(
+    open_page, base_url, seeded
+):
+    page = open_page(token=seeded["ada"])
+    page.goto(f"{base_url}/submissions/2")
+    expect(page.locator("#status")).to_have_text("failed")
+    expect(page.locator("#errors .error-message")).to_have_text("the loss is NaN")
+    expect(page.locator("#errors .log-tail")).to_have_text(LOG_TAIL)
+    expect(page.locator("#code")).to_contain_text(SECRET_LINE)
+    expect(page.locator("#code .hljs-keyword").first).to_have_text("class")
+
+
+def test_another_participant_sees_neither_the_code_nor_the_error_log(open_page, base_url, seeded):
+    page = open_page(token=seeded["grace"])
+    page.goto(f"{base_url}/submissions/2")
+    expect(page.locator("#status")).to_have_text("failed")
+    expect(page.locator("#runs tbody tr").first.locator(".status")).to_have_text("failed")
+    page.wait_for_load_state("networkidle")  # the owner-only requests have been answered (404)
+    expect(page.locator("#error-section")).to_be_hidden()
+    expect(page.locator("#code-section")).to_be_hidden()
+    assert SECRET_LINE not in page.content() and "NaN" not in page.content()
+
+
+def test_a_hidden_submission_is_a_404_to_visitors_and_shown_to_its_owner(page: Page, open_page, base_url, seeded):
+    response = page.goto(f"{base_url}/submissions/3")
+    assert response.status == 404
+    expect(page.locator("#not-found")).to_be_visible()
+    expect(page.locator("#facts")).to_be_hidden()
+    owner = open_page(token=seeded["ada"])
+    owner.goto(f"{base_url}/submissions/3")
+    expect(owner.locator("#participant")).to_have_text("ada")
+    expect(owner.locator("#not-found")).to_be_hidden()
+
+
+def test_progress_updates_without_a_reload_while_a_run_trains(page: Page, base_url, service_settings, factory_for):
+    with session_scope(service_settings.sqlalchemy_url) as session:
+        run = factory_for(session).submission().runs[0]
+        attempt = queries.claim_run(session, run.id, "test-worker").attempt
+        queries.record_progress(session, run.id, attempt, _curve(1), epochs_total=2)
+    page.goto(f"{base_url}/submissions/1")
+    first_run = page.locator("#runs tbody tr").first
+    expect(first_run.locator(".progress-text")).to_have_text("epoch 1 of 2")
+    expect(page.locator("#status")).to_have_text("running")
+    with session_scope(service_settings.sqlalchemy_url) as session:
+        queries.record_progress(session, run.id, attempt, _curve(2), epochs_total=2)
+    page.evaluate("window.reloaded = false")  # a reload would drop this flag
+    expect(first_run.locator(".progress-text")).to_have_text("epoch 2 of 2", timeout=10_000)
+    assert page.evaluate("window.reloaded") is False
+    expect(page.locator("#curves canvas")).to_have_count(1)
