@@ -119,10 +119,14 @@ def test_headers_sort_from_the_keyboard_with_enter_and_space(leaderboard: Page):
         "reference",
         "submission",
     ]
-    leaderboard.keyboard.press("Tab")  # the next header: the first benchmark's test_acc ↑
+    leaderboard.keyboard.press("Tab")  # the next header: the mean robust_score ↑
     leaderboard.keyboard.press("Space")
     focused = leaderboard.evaluate("document.activeElement.closest('th').dataset.metric")
-    assert focused == "test_acc"
+    assert focused == "mean_robust_score"
+    assert _column(leaderboard, "mean_robust_score") == ["0.750 (best)", "0.650", "0.550"]  # highest first
+    leaderboard.keyboard.press("Tab")  # then the first benchmark's test_acc ↑
+    leaderboard.keyboard.press("Enter")
+    assert leaderboard.evaluate("document.activeElement.closest('th').dataset.metric") == "test_acc"
     assert _names(leaderboard) == ["ada's loss", "ours (reference)", "gce (baseline)"]  # highest first
 
 
