@@ -21,8 +21,9 @@ from sqlalchemy.exc import OperationalError
 
 from db import queries
 from db.migrate import upgrade
-from db.models import Run, Submission, SubmissionStatus
+from db.models import Run, RunStatus, Submission, SubmissionStatus
 from db.session import get_engine, session_scope
+from harness.registry import Suite, benchmark_names
 
 PG_BIN = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1])  # Debian's server binaries, the newest
 POSTGRES_USER = "postgres"  # initdb and the server refuse to run as root
@@ -256,6 +257,18 @@ def database(service_settings) -> Callable[[str, dict], object]:
 @pytest.fixture
 def wait_until() -> Callable[[Callable[[], object], float, str], object]:
     return _wait_until
+
+
+def _assert_each_benchmark_succeeded_once(status: SubmissionStatus, runs: list[Run]) -> None:
+    assert status is SubmissionStatus.SUCCEEDED
+    assert sorted(run.benchmark for run in runs) == sorted(benchmark_names(Suite.SMOKE))  # one row per run
+    assert all(run.status is RunStatus.SUCCEEDED and run.result is not None for run in runs)
+
+
+@pytest.fixture
+def succeeded_once() -> Callable[[SubmissionStatus, list[Run]], None]:
+    """Asserts the outcome every fault must leave: the submission succeeded with one stored result per benchmark."""
+    return _assert_each_benchmark_succeeded_once
 
 
 @pytest.fixture
