@@ -45,8 +45,9 @@ def get_loss_checker(request: Request) -> LossChecker:
 
 LossCheckerDep = Annotated[LossChecker, Depends(get_loss_checker)]
 
-# Ids are PostgreSQL integers: a larger number is no id at all, answered 422 rather than a database error.
-SubmissionIdPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="the submission's id")]
+# Ids and offsets beyond a PostgreSQL integer are answered 422 rather than met by a database error.
+MAX_DB_INTEGER = 2**31 - 1
+SubmissionIdPath = Annotated[int, Path(ge=1, le=MAX_DB_INTEGER, description="the submission's id")]
 
 _bearer = HTTPBearer(auto_error=False)
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}

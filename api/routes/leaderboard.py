@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
 import harness
-from api.deps import SessionDep, SettingsDep
+from api.deps import MAX_DB_INTEGER, SessionDep, SettingsDep
 from api.errors import error_responses
 from api.leaderboard_cache import CachedLeaderboard, LeaderboardCache
 from api.schemas import BenchmarkPublic, LeaderboardEntryPublic, LeaderboardPublic, Page
@@ -21,7 +21,6 @@ SuiteQuery = Annotated[
     Suite | None, Query(description="official, proxy or smoke; default: the suite this service runs")
 ]
 MAX_LEADERBOARD_PAGE = 1_000
-MAX_LEADERBOARD_OFFSET = 2**31 - 1  # beyond any board; bounded so that a huge number is a 422, not an error
 CSV_METRICS = ("test_acc", "poison_fit", "robust_score")  # per benchmark, as on the leaderboard page
 # A spreadsheet runs a cell that starts with one of these as a formula: a submission name could carry one.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -68,7 +67,7 @@ def _compute_leaderboard(session: Session, suite: Suite) -> LeaderboardPublic:
 @router.get("/leaderboard", response_model=LeaderboardPublic, responses=error_responses(422))
 async def read_leaderboard(
     leaderboard: LeaderboardDep,
-    offset: Annotated[int, Query(ge=0, le=MAX_LEADERBOARD_OFFSET, description="entries to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INTEGER, description="entries to skip")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LEADERBOARD_PAGE, description="entries to return")] = 100,
 ) -> Response:
     """Complete submissions of the current harness version, best mean robust_score first, baselines marked.

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 
 from api.deps import (
+    MAX_DB_INTEGER,
     CeleryDep,
     LossCheckerDep,
     OptionalParticipantDep,
@@ -63,7 +64,7 @@ def list_own_submissions(
     request: Request,
     session: SessionDep,
     participant: ParticipantDep,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,  # beyond: a database error, not an empty page
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INTEGER)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     status: SubmissionStatus | None = None,
 ) -> Page[SubmissionPublic]:
