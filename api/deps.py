@@ -13,11 +13,11 @@ from api.errors import ApiError
 from api.validation import LossChecker
 from db import queries
 from db.models import Participant
-from db.session import get_engine
+from db.session import session_factory
 from settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:  # async: a sync dependency costs a worker-thread hop
     return request.app.state.settings
 
 
@@ -25,7 +25,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def get_session(settings: SettingsDep) -> Iterator[Session]:
-    with Session(get_engine(settings.sqlalchemy_url), expire_on_commit=False) as session:
+    with session_factory(settings.sqlalchemy_url)() as session:
         yield session
 
 

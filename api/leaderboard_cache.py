@@ -1,10 +1,13 @@
 """The leaderboard of each suite as last computed, and its JSON: computed again when the database's marker moves."""
 
 import threading
+import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.schemas import LeaderboardPublic
 from db import queries
@@ -30,30 +33,51 @@ class CachedLeaderboard:
         return json
 
 
-class LeaderboardCache:
-    """One per app. Each read costs one indexed query for the marker; a finished run shows on the next read.
+ComputeBoard = Callable[[Session, str], LeaderboardPublic]
 
-    A board is kept under the marker read before it was computed, so it is never older than its marker, and a
-    reader uses it only when the marker it reads is the same.
+
+class LeaderboardCache:
+    """One per app. A read within `refresh_seconds` of the last look at the database's marker touches neither
+    the database nor a worker thread; a later read looks at the marker (one indexed query) on a worker thread, and
+    computes the board again only if the marker moved. So a finished run shows within `refresh_seconds`.
+
+    A board is kept under the marker read before it was computed, so it is never older than its marker.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        open_session: Callable[[], AbstractContextManager[Session]],
+        refresh_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._open_session = open_session
+        self._refresh_seconds = refresh_seconds
+        self._clock = clock
         self._boards: dict[str, CachedLeaderboard] = {}
-        # One computation at a time: after a change, every request arriving would otherwise start its own.
-        self._computing = threading.Lock()
+        self._fresh_until: dict[str, float] = {}
+        # One look at a time: when a board goes stale, every request arriving would otherwise start its own.
+        self._refreshing = threading.Lock()
 
-    def get(self, session: Session, suite: str, compute: Callable[[], LeaderboardPublic]) -> CachedLeaderboard:
-        marker = queries.leaderboard_marker(session, suite)
-        if (cached := self._fresh(suite, marker)) is not None:
+    async def get(self, suite: str, compute: ComputeBoard) -> CachedLeaderboard:
+        if (cached := self._fresh(suite)) is not None:
             return cached
-        with self._computing:
-            if (cached := self._fresh(suite, marker)) is not None:  # computed while this request waited
+        return await run_in_threadpool(self._refresh, suite, compute)
+
+    def _refresh(self, suite: str, compute: ComputeBoard) -> CachedLeaderboard:
+        with self._refreshing:
+            if (cached := self._fresh(suite)) is not None:  # refreshed while this request waited
                 return cached
-            board = compute()
-            cached = CachedLeaderboard(marker, board)
-            self._boards[suite] = cached
+            looked_at = self._clock()
+            with self._open_session() as session:
+                marker = queries.leaderboard_marker(session, suite)
+                cached = self._boards.get(suite)
+                if cached is None or cached.marker != marker:
+                    cached = CachedLeaderboard(marker, compute(session, suite))
+                    self._boards[suite] = cached
+            self._fresh_until[suite] = looked_at + self._refresh_seconds
             return cached
 
-    def _fresh(self, suite: str, marker: int) -> CachedLeaderboard | None:
-        cached = self._boards.get(suite)
-        return cached if cached is not None and cached.marker == marker else None
+    def _fresh(self, suite: str) -> CachedLeaderboard | None:
+        if self._clock() < self._fresh_until.get(suite, float("-inf")):
+            return self._boards[suite]
+        return None

@@ -12,6 +12,7 @@ from api.pages import install_pages
 from api.routes import health, leaderboard, submissions
 from api.security_headers import SecurityHeaders
 from api.validation import SandboxCheck
+from db.session import session_factory
 from settings import Settings, get_settings
 from worker.celery_app import make_celery
 
@@ -29,7 +30,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.celery = make_celery(settings)
     app.state.loss_checker = SandboxCheck(timeout=settings.check_timeout)
     app.state.auth_failures = AuthFailureLimiter(settings.auth_failures_allowed, settings.auth_failure_window)
-    app.state.leaderboard_cache = LeaderboardCache()
+    app.state.leaderboard_cache = LeaderboardCache(
+        session_factory(settings.sqlalchemy_url), settings.leaderboard_refresh_seconds
+    )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_file_bytes + FORM_OVERHEAD)
     if settings.cors_origins:  # closed unless origins are named

@@ -47,12 +47,13 @@ def _sqlite_engine(url: str) -> Engine:
 
 
 @lru_cache
-def _factory(url: str) -> sessionmaker[Session]:
+def session_factory(url: str) -> sessionmaker[Session]:
+    """Sessions on the URL's engine; committed objects stay readable after the session ends."""
     return sessionmaker(get_engine(url), expire_on_commit=False)
 
 
 @contextmanager
 def session_scope(url: str) -> Iterator[Session]:
     """A session whose work is committed on leaving the block, rolled back on an exception."""
-    with _factory(url).begin() as session:
+    with session_factory(url).begin() as session:
         yield session

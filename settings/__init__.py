@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Self
 
-from pydantic import Field, NonNegativeInt, PositiveInt, model_validator
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveInt, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from harness.contract import MAX_FILE_BYTES
@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # Failed token checks from one client address within the window before it is answered 429 (api/auth_rate_limit.py)
     auth_failures_allowed: PositiveInt = 10
     auth_failure_window: PositiveInt = 600  # seconds
+    # Seconds a leaderboard read may reuse the board without asking the database whether it changed: a finished
+    # run shows within this; 0 asks on every read.
+    leaderboard_refresh_seconds: NonNegativeFloat = 1.0
     hsts_max_age: NonNegativeInt = 0  # seconds of Strict-Transport-Security; set it only when served over HTTPS
 
     @model_validator(mode="after")

@@ -224,6 +224,7 @@ def service_settings(committed_postgres_url: str, redis_url: str, redis_client, 
         data_root=tmp_path / "var",
         heartbeat_interval=1,
         heartbeat_timeout=6,
+        leaderboard_refresh_seconds=0,  # a test reads the leaderboard right after the write it checks
     )
 
 
@@ -239,6 +240,7 @@ def service_environment(service_settings: Settings) -> dict[str, str]:
         "POISONBENCH_HEARTBEAT_INTERVAL": str(service_settings.heartbeat_interval),
         "POISONBENCH_HEARTBEAT_TIMEOUT": str(service_settings.heartbeat_timeout),
         "POISONBENCH_REAPER_INTERVAL": "1",
+        "POISONBENCH_LEADERBOARD_REFRESH_SECONDS": str(service_settings.leaderboard_refresh_seconds),
     }
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
 import harness
-from api.deps import MAX_DB_INTEGER, SessionDep, SettingsDep
+from api.deps import MAX_DB_INTEGER, SettingsDep
 from api.errors import error_responses
 from api.leaderboard_cache import CachedLeaderboard, LeaderboardCache
 from api.schemas import BenchmarkPublic, LeaderboardEntryPublic, LeaderboardPublic, Page
@@ -26,13 +26,10 @@ CSV_METRICS = ("test_acc", "poison_fit", "robust_score")  # per benchmark, as on
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def get_leaderboard(
-    request: Request, session: SessionDep, settings: SettingsDep, suite: SuiteQuery = None
-) -> CachedLeaderboard:
+async def get_leaderboard(request: Request, settings: SettingsDep, suite: SuiteQuery = None) -> CachedLeaderboard:
     """The suite's leaderboard from the app's cache, computed again only after a submission went on or off it."""
-    suite = suite or settings.suite
     cache: LeaderboardCache = request.app.state.leaderboard_cache
-    return cache.get(session, suite, lambda: _compute_leaderboard(session, suite))
+    return await cache.get(suite or settings.suite, _compute_leaderboard)
 
 
 LeaderboardDep = Annotated[CachedLeaderboard, Depends(get_leaderboard)]
@@ -74,8 +71,8 @@ async def read_leaderboard(
 
     A page of `limit` entries from rank `offset + 1`; `count` is the whole board's, and the CSV has every entry.
     """
-    # async: nothing here blocks, and a request holding a pooled connection (taken by the dependency) must not
-    # queue for a worker thread behind requests that hold threads waiting for connections (measured: a stall).
+    # async, as its dependency: a read of a fresh board takes no worker thread and no database connection, so it
+    # never queues behind uploads and status reads that hold them.
     return Response(leaderboard.page_json(offset, limit), media_type="application/json")
 
 
@@ -113,7 +110,5 @@ def list_benchmarks(
     suite: Annotated[Suite | None, Query(description="only this suite")] = None,
 ) -> Page[BenchmarkPublic]:
     """The registry: every benchmark of every suite (or of one)."""
-    data = [
-        BenchmarkPublic.model_validate(b) for b in BENCHMARKS.values() if suite is None or b.suite == suite
-    ]
+    data = [BenchmarkPublic.model_validate(b) for b in BENCHMARKS.values() if suite is None or b.suite == suite]
     return Page(data=data, count=len(data))

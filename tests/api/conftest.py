@@ -1,6 +1,7 @@
 """An API client on the test database (rolled back per test) and the test Redis, with a stand-in checker."""
 
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 
 import pytest
 from fastapi import FastAPI
@@ -8,6 +9,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from api.deps import get_loss_checker, get_session
+from api.leaderboard_cache import LeaderboardCache
 from api.main import create_app
 from api.validation import CheckUnavailableError, Verdict
 
@@ -47,6 +49,7 @@ def app(settings, session, redis_client, check) -> FastAPI:
     app = create_app(settings)
     app.dependency_overrides[get_session] = lambda: session
     app.dependency_overrides[get_loss_checker] = lambda: check
+    app.state.leaderboard_cache = LeaderboardCache(lambda: nullcontext(session), refresh_seconds=0)
     return app
 
 

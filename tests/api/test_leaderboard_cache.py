@@ -1,6 +1,11 @@
-"""The leaderboard cache: computed once while nothing changes, computed again as soon as a submission finishes."""
+"""The leaderboard cache: computed once while nothing changes, computed again once a submission finishes."""
 
-from api.leaderboard_cache import LeaderboardCache
+import asyncio
+from contextlib import nullcontext
+
+from sqlalchemy.orm import Session
+
+from api.leaderboard_cache import CachedLeaderboard, LeaderboardCache
 from api.schemas import LeaderboardPublic
 from db import queries
 from harness.registry import Suite
@@ -17,24 +22,54 @@ def test_a_finished_submission_is_on_the_next_leaderboard_read_and_a_hidden_one_
     assert [e["submission_id"] for e in client.get("/api/leaderboard").json()["data"]] == [first.id]
 
 
-def test_the_board_is_computed_once_while_nothing_changes_and_again_after_a_change(factory, session):
-    cache = LeaderboardCache()
-    computed: list[LeaderboardPublic] = []
+class Boards:
+    """A stand-in computation that records each board it computes."""
 
-    def compute() -> LeaderboardPublic:
-        board = LeaderboardPublic(suite=Suite.SMOKE, harness_version="1", benchmarks=[], data=[], count=len(computed))
-        computed.append(board)
+    def __init__(self) -> None:
+        self.computed: list[LeaderboardPublic] = []
+
+    def __call__(self, session: Session, suite: str) -> LeaderboardPublic:
+        board = LeaderboardPublic(suite=suite, harness_version="1", benchmarks=[], data=[], count=len(self.computed))
+        self.computed.append(board)
         return board
 
-    first = cache.get(session, Suite.SMOKE, compute)
+
+def read(cache: LeaderboardCache, compute: Boards, suite: Suite = Suite.SMOKE) -> CachedLeaderboard:
+    return asyncio.run(cache.get(suite, compute))
+
+
+def test_the_board_is_computed_once_while_nothing_changes_and_again_after_a_change(factory, session):
+    cache, boards = LeaderboardCache(lambda: nullcontext(session), refresh_seconds=0), Boards()
+    first = read(cache, boards)
     factory.submission()  # queued: not a change of the leaderboard
-    assert cache.get(session, Suite.SMOKE, compute) is first and len(computed) == 1
+    assert read(cache, boards) is first and len(boards.computed) == 1
     assert first.page_json(0, 100) == first.board.model_dump_json().encode()
     assert first.page_json(0, 100) is first.page_json(0, 100)  # serialised once
     factory.finish(factory.submission())
-    assert cache.get(session, Suite.SMOKE, compute).board is computed[1]
-    cache.get(session, Suite.PROXY, compute)  # each suite has its own board
-    assert len(computed) == 3
+    assert read(cache, boards).board is boards.computed[1]
+    read(cache, boards, Suite.PROXY)  # each suite has its own board
+    assert len(boards.computed) == 3
+
+
+def test_within_the_refresh_time_a_read_does_not_ask_the_database_and_afterwards_it_does(factory, session):
+    now, opened = [0.0], []
+
+    def open_session() -> nullcontext[Session]:
+        opened.append(now[0])
+        return nullcontext(session)
+
+    cache, boards = LeaderboardCache(open_session, refresh_seconds=1.0, clock=lambda: now[0]), Boards()
+    first = read(cache, boards)
+    factory.finish(factory.submission())
+    now[0] = 0.9
+    assert read(cache, boards) is first and opened == [0.0]  # the change is not seen yet
+    now[0] = 1.0
+    second = read(cache, boards)
+    assert second.board is boards.computed[1] and opened == [0.0, 1.0]  # seen one refresh time later
+    now[0] = 1.9
+    assert read(cache, boards) is second and opened == [0.0, 1.0]
+    now[0] = 2.0
+    assert read(cache, boards) is second and opened == [0.0, 1.0, 2.0]  # asked again; nothing changed
 
 
 def test_the_leaderboard_is_paged_by_rank_and_counts_the_whole_board(client, factory):
