@@ -179,6 +179,7 @@ def start_worker(args: argparse.Namespace) -> None:
 
     settings = get_settings()
     settings.data_root.mkdir(parents=True, exist_ok=True)  # the embedded database and broker live there
+    os.nice(settings.background_niceness)  # inherited by the pool and the sandboxed loss processes
     if args.maintenance:
         options = ["--queues", MAINTENANCE_QUEUE, "--beat", "--hostname", "maintenance@%h"]
     else:

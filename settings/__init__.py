@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # a run still training is delivered a second time (the guarded claim drops it, but a worker is held up).
     broker_visibility_timeout: PositiveInt = 3 * 3600
     check_timeout: PositiveInt = 60  # seconds the sandbox's validation of an upload may take
+    # CPU niceness of the workers and of the uploads' sandbox checks: on a host they share with the API, training
+    # and checks take the CPU the API leaves, so they never delay a page (docs/reliability.md, "Load").
+    background_niceness: int = Field(10, ge=0, le=19)
     cors_origins: tuple[str, ...] = ()  # closed by default: the API is used with curl and from its own pages
     # Failed token checks from one client address within the window before it is answered 429 (api/auth_rate_limit.py)
     auth_failures_allowed: PositiveInt = 10

@@ -51,25 +51,65 @@ def test_the_board_is_computed_once_while_nothing_changes_and_again_after_a_chan
     assert len(boards.computed) == 3
 
 
-def test_within_the_refresh_time_a_read_does_not_ask_the_database_and_afterwards_it_does(factory, session):
-    now, opened = [0.0], []
+def test_with_a_refresh_time_a_read_never_waits_and_a_change_shows_after_one_background_look(factory, session):
+    now, looks = [0.0], []
 
     def open_session() -> nullcontext[Session]:
-        opened.append(now[0])
+        looks.append(now[0])
         return nullcontext(session)
 
     cache, boards = LeaderboardCache(open_session, refresh_seconds=1.0, clock=lambda: now[0]), Boards()
-    first = read(cache, boards)
-    factory.finish(factory.submission())
-    now[0] = 0.9
-    assert read(cache, boards) is first and opened == [0.0]  # the change is not seen yet
-    now[0] = 1.0
-    second = read(cache, boards)
-    assert second.board is boards.computed[1] and opened == [0.0, 1.0]  # seen one refresh time later
-    now[0] = 1.9
-    assert read(cache, boards) is second and opened == [0.0, 1.0]
-    now[0] = 2.0
-    assert read(cache, boards) is second and opened == [0.0, 1.0, 2.0]  # asked again; nothing changed
+
+    async def scenario() -> None:
+        first = await cache.get(Suite.SMOKE, boards)  # no board yet: this read waits for it
+        factory.finish(factory.submission())
+        now[0] = 0.9
+        assert await cache.get(Suite.SMOKE, boards) is first and looks == [0.0]  # within 1 s: no look
+        now[0] = 1.0
+        assert await cache.get(Suite.SMOKE, boards) is first  # stale: answered at once, a look starts
+        assert await _changed(cache, boards, first) and looks == [0.0, 1.0]  # one look, the new board
+        assert boards.computed[1] is (await cache.get(Suite.SMOKE, boards)).board and looks == [0.0, 1.0]
+
+    asyncio.run(scenario())
+
+
+async def _changed(cache: LeaderboardCache, boards: Boards, old: CachedLeaderboard) -> bool:
+    for _ in range(500):
+        if await cache.get(Suite.SMOKE, boards) is not old:
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+def test_a_look_that_fails_leaves_the_board_served_and_a_later_read_looks_again(session):
+    now, failing, looks = [0.0], [False], []
+
+    def open_session() -> nullcontext[Session]:
+        if failing[0]:
+            raise OSError("the database is down")
+        looks.append(now[0])
+        return nullcontext(session)
+
+    cache, boards = LeaderboardCache(open_session, refresh_seconds=1.0, clock=lambda: now[0]), Boards()
+
+    async def scenario() -> None:
+        first = await cache.get(Suite.SMOKE, boards)
+        now[0], failing[0] = 5.0, True
+        for _ in range(20):  # answered from memory while every look fails
+            assert await cache.get(Suite.SMOKE, boards) is first
+            await asyncio.sleep(0.01)
+        failing[0] = False
+        for _ in range(500):
+            await cache.get(Suite.SMOKE, boards)
+            if len(looks) == 2:
+                break
+            await asyncio.sleep(0.01)
+        for _ in range(10):  # fresh again until 6.0: no more looks
+            assert await cache.get(Suite.SMOKE, boards) is first
+            await asyncio.sleep(0.01)
+        assert looks == [0.0, 5.0] and len(boards.computed) == 1  # nothing changed: nothing computed again
+
+    asyncio.run(scenario())
 
 
 def test_the_leaderboard_is_paged_by_rank_and_counts_the_whole_board(client, factory):

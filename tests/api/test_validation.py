@@ -1,6 +1,7 @@
 """The sandbox's check as the API runs it: a subprocess whose verdict becomes a 422, or a 503 if it fails."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -15,7 +16,7 @@ NO_ROBUST_LOSS = "import torch\n"
 
 def _answer(monkeypatch, returncode: int, stdout: str) -> None:
     def run(command, **_kwargs):
-        assert command[:3] == [sys.executable, "-m", "sandbox.check"] and command[-1] == "--json"
+        assert command[3:6] == [sys.executable, "-m", "sandbox.check"] and command[-1] == "--json"
         return subprocess.CompletedProcess(
             command, returncode, stdout, "bwrap: setting up uid map: Permission denied"
         )
@@ -43,6 +44,13 @@ def test_a_checker_that_hangs_is_unavailable(monkeypatch):
     monkeypatch.setattr(subprocess, "run", hang)
     with pytest.raises(CheckUnavailableError, match="did not finish within 5 s"):
         SandboxCheck(timeout=5)("code")
+
+
+def test_the_check_runs_below_the_apis_cpu_priority():
+    pytest.importorskip("sandbox.check", reason="the sandbox is not there yet")
+    reports_its_niceness = "import os\nraise RuntimeError(f'niceness {os.nice(0)}')\n"
+    verdict = SandboxCheck(timeout=60, niceness=7)(reports_its_niceness)
+    assert f"niceness {min(19, os.nice(0) + 7)}" in verdict.error
 
 
 @pytest.mark.parametrize(
