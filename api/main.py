@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="PoisonBench", version=harness.HARNESS_VERSION, description=DESCRIPTION)
     app.state.settings = settings
     app.state.celery = make_celery(settings)
-    app.state.loss_checker = SandboxCheck(settings.check_timeout, settings.background_niceness)
+    app.state.loss_checker = SandboxCheck(settings.check_timeout, settings.idle_background_work)
     app.state.auth_failures = AuthFailureLimiter(settings.auth_failures_allowed, settings.auth_failure_window)
     app.state.leaderboard_cache = LeaderboardCache(
         session_factory(settings.sqlalchemy_url), settings.leaderboard_refresh_seconds

@@ -33,13 +33,15 @@ class SandboxCheck:
     """`python -m sandbox.check FILE --json`: exit 0 with a verdict either way; else unavailable."""
 
     timeout: float  # seconds
-    niceness: int = 0  # added to the check's CPU niceness: the API that waits for it keeps the CPU first
+    idle: bool = False  # run the check under SCHED_IDLE: the API that waits for it keeps the CPU first
 
     def __call__(self, code: str) -> Verdict:
         with tempfile.TemporaryDirectory(prefix="poisonbench-check-") as folder:
             path = Path(folder) / UPLOAD_FILENAME
             path.write_text(code, encoding="utf-8")
-            command = ["nice", "-n", str(self.niceness), sys.executable, "-m", "sandbox.check", str(path), "--json"]
+            command = [sys.executable, "-m", "sandbox.check", str(path), "--json"]
+            if self.idle:
+                command = ["chrt", "--idle", "0", *command]  # util-linux
             try:
                 done = subprocess.run(command, capture_output=True, text=True, timeout=self.timeout)
             except subprocess.TimeoutExpired:

@@ -179,7 +179,8 @@ def start_worker(args: argparse.Namespace) -> None:
 
     settings = get_settings()
     settings.data_root.mkdir(parents=True, exist_ok=True)  # the embedded database and broker live there
-    os.nice(settings.background_niceness)  # inherited by the pool and the sandboxed loss processes
+    if settings.idle_background_work:  # inherited by the pool and the sandboxed loss processes
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     if args.maintenance:
         options = ["--queues", MAINTENANCE_QUEUE, "--beat", "--hostname", "maintenance@%h"]
     else:

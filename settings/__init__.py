@@ -47,9 +47,10 @@ class Settings(BaseSettings):
     # a run still training is delivered a second time (the guarded claim drops it, but a worker is held up).
     broker_visibility_timeout: PositiveInt = 3 * 3600
     check_timeout: PositiveInt = 60  # seconds the sandbox's validation of an upload may take
-    # CPU niceness of the workers and of the uploads' sandbox checks: on a host they share with the API, training
-    # and checks take the CPU the API leaves, so they never delay a page (docs/reliability.md, "Load").
-    background_niceness: int = Field(10, ge=0, le=19)
+    # Workers, their sandboxed loss processes and the uploads' sandbox checks run under Linux's SCHED_IDLE: on a
+    # host they share with the API they get only the CPU it leaves, so they never delay a page (docs/reliability.md,
+    # "Load"). Turn it off on a host where other work at normal priority would starve them.
+    idle_background_work: bool = True
     cors_origins: tuple[str, ...] = ()  # closed by default: the API is used with curl and from its own pages
     # Failed token checks from one client address within the window before it is answered 429 (api/auth_rate_limit.py)
     auth_failures_allowed: PositiveInt = 10
