@@ -4,18 +4,29 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from statistics import fmean
 
-from db.models import Submission
+from db.models import SubmissionKind
 
 METRIC_NAMES = ("test_acc", "poison_fit", "poison_fit_noaug", "clean_fit", "robust_score")
+
+
+@dataclass(frozen=True)
+class ShownSubmission:
+    """The columns of a submission the leaderboard shows: its code and other columns are never loaded."""
+
+    id: int
+    name: str
+    kind: SubmissionKind
+    created_at: datetime
 
 
 @dataclass(frozen=True)
 class MetricRow:
     """One succeeded run's metrics, as the leaderboard query returns it."""
 
-    submission: Submission
+    submission: ShownSubmission
     participant: str
     benchmark: str
     metrics: dict[str, float]
@@ -23,7 +34,7 @@ class MetricRow:
 
 @dataclass
 class LeaderboardEntry:
-    submission: Submission
+    submission: ShownSubmission
     participant: str
     benchmarks: dict[str, dict[str, float]]  # benchmark -> metric -> mean over seeds
     mean_robust_score: float = 0.0  # the suite's headline score
