@@ -115,32 +115,60 @@ def test_the_class_before_0_is_the_last_class(name):
     assert gradient[0, 9] < min(0, gradient[0, 0])
 
 
-@pytest.mark.parametrize("name", CORRECTING)
-def test_the_correction_is_per_sample_so_the_batch_size_does_not_change_it(name):
+def test_the_published_correction_is_per_sample_so_the_batch_size_does_not_change_it():
     logits, labels = _batch(24, 10)
-    loss_fn = _loss(name)
+    loss_fn = _loss("inverse_flip_correction")
     whole = loss_fn(logits, labels, 60)
     parts = [loss_fn(logits[i : i + 8], labels[i : i + 8], 60) for i in range(0, 24, 8)]
     assert torch.allclose(whole, torch.stack(parts).mean())
 
 
-def test_inverse_flip_correction_follows_its_description_after_the_ramp():
-    logits, labels = _batch(64, 10)
-    epoch, ramp = 30, 20 / 35
+@pytest.mark.parametrize("name", CORRECTING)
+def test_a_batch_seen_twice_over_gives_the_same_loss_so_the_batch_size_alone_changes_nothing(name):
+    logits, labels = _batch(24, 10)
+    loss_fn = _loss(name)
+    assert torch.allclose(
+        loss_fn(torch.cat([logits, logits]), torch.cat([labels, labels]), 60), loss_fn(logits, labels, 60)
+    )
+
+
+def _inverse_flip_correction(logits: torch.Tensor, labels: torch.Tensor, epoch: int, mean_one_weights: bool):
+    """The published description, written out; the reference divides the weights by their batch mean."""
+    size, classes = logits.shape
+    ramp = min(1.0, (epoch - 10) / 35)
     p = torch.softmax(logits, 1).detach()
-    previous = (labels - 1) % 10
-    p_y, p_previous = p[torch.arange(64), labels], p[torch.arange(64), previous]
+    previous = (labels - 1) % classes
+    p_y, p_previous = p[torch.arange(size), labels], p[torch.arange(size), previous]
     evidence = (p_previous - p_y) / (p_previous + p_y)
     shift = ramp * torch.sigmoid((evidence - 0.05) / 0.2) * p_previous / p.max(1).values
-    target = (1 - shift[:, None]) * F.one_hot(labels, 10) + shift[:, None] * F.one_hot(previous, 10)
+    target = (1 - shift[:, None]) * F.one_hot(labels, classes) + shift[:, None] * F.one_hot(previous, classes)
     target = 0.9 * target + 0.1 * p
     weight = (p.max(1).values * evidence.abs()).clamp(min=0.25)
+    if mean_one_weights:
+        weight = weight / weight.mean()
     corrected = -(target * F.log_softmax(logits, 1)).sum(1)
     gce_share = 1 - 0.85 * ramp
-    expected = ((1 - gce_share) * weight * corrected + gce_share * _gce(logits, labels)).mean()
-    loss = _loss("inverse_flip_correction")(logits, labels, epoch)
+    return ((1 - gce_share) * weight * corrected + gce_share * _gce(logits, labels)).mean()
+
+
+@pytest.mark.parametrize(("name", "mean_one_weights"), [("inverse_flip_correction", False), ("reference", True)])
+@pytest.mark.parametrize(("epoch", "classes"), [(30, 10), (LAST_EPOCH, 100)])
+def test_the_inverse_flip_corrections_follow_their_formulas(name, mean_one_weights, epoch, classes):
+    logits, labels = _batch(64, classes)
+    expected = _inverse_flip_correction(logits, labels, epoch, mean_one_weights)
+    loss = _loss(name)(logits, labels, epoch)
     assert torch.allclose(loss, expected)
     assert torch.allclose(_gradient(loss, logits), _gradient(expected, logits))  # target and weights detached
+
+
+def test_the_reference_shares_the_step_out_where_the_published_weights_shrink_it():
+    """A batch of doubtful samples (weights at the floor) gets a quarter of the published method's corrected step;
+    the reference's weights average 1, so its step is the unweighted one's."""
+    logits, labels = _batch(64, 10, scale=0.1)  # nearly uniform: every weight is at the floor of 0.25
+    published = _gradient(_loss("inverse_flip_correction")(logits, labels, LAST_EPOCH), logits)
+    reference = _gradient(_loss("reference")(logits, labels, LAST_EPOCH), logits)
+    gce = _gradient(0.15 * _gce(logits, labels).mean(), logits)
+    assert torch.allclose(reference - gce, 4 * (published - gce), atol=1e-7)
 
 
 @pytest.mark.parametrize(("epoch", "size", "dropped"), [(10, 100, 0), (17, 100, 7), (25, 100, 15), (60, 7, 1)])
@@ -168,18 +196,3 @@ def test_truncated_gce_ce_blends_to_weighted_cross_entropy_with_a_falling_weight
     loss = _loss("truncated_gce_ce")(logits, labels, epoch)
     assert torch.allclose(loss, expected)
     assert torch.allclose(_gradient(loss, logits), _gradient(expected, logits))
-
-
-
-@pytest.mark.parametrize(("epoch", "ramp"), [(25, 0.5), (LAST_EPOCH, 1.0)])
-@pytest.mark.parametrize("classes", [10, 100])
-def test_the_reference_mixes_gce_on_y_and_y_minus_1_by_the_detached_belief_between_them(epoch, ramp, classes):
-    logits, labels = _batch(64, classes)
-    previous = (labels - 1) % classes
-    p = torch.softmax(logits, 1).detach()
-    p_y, p_previous = p[torch.arange(64), labels], p[torch.arange(64), previous]
-    flipped = ramp * p_previous / (p_y + p_previous)
-    expected = ((1 - flipped) * _gce(logits, labels) + flipped * _gce(logits, previous)).mean()
-    loss = _loss("reference")(logits, labels, epoch)
-    assert torch.allclose(loss, expected)
-    assert torch.allclose(_gradient(loss, logits), _gradient(expected, logits))  # the belief is detached
