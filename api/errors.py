@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
 
 
 async def _api_error(_request: Request, error: ApiError) -> JSONResponse:
@@ -77,6 +77,32 @@ async def _http_error(_request: Request, error: HTTPException) -> JSONResponse:
     return JSONResponse({"detail": error.detail}, error.status_code, headers=getattr(error, "headers", None))
 
 
-async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-    return JSONResponse({"detail": "internal error; the administrators have the details in the logs"}, 500)
+class UnexpectedErrors:
+    """Answers an exception no handler took with a JSON 500 and logs it.
+
+    Starlette's own last-resort handler sits outside every middleware, so its answer would carry no security
+    headers; this one sits inside them.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_noting_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_start)
+        except Exception:
+            logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if started:  # half an answer is out: only closing the connection is left
+                raise
+            answer = JSONResponse({"detail": "internal error; the administrators have the details in the logs"}, 500)
+            await answer(scope, receive, send)

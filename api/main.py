@@ -6,7 +6,7 @@ from fastapi.middleware.cors import CORSMiddleware
 import harness
 from api.auth_rate_limit import AuthFailureLimiter
 from api.body_limit import FORM_OVERHEAD, BodySizeLimit
-from api.errors import install_error_handlers
+from api.errors import UnexpectedErrors, install_error_handlers
 from api.leaderboard_cache import LeaderboardCache
 from api.pages import install_pages
 from api.routes import health, leaderboard, submissions
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    app.add_middleware(UnexpectedErrors)
     app.add_middleware(SecurityHeaders, hsts_max_age=settings.hsts_max_age)  # outermost: on every answer
     for module in (submissions, leaderboard, health):
         app.include_router(module.router)
