@@ -1,4 +1,4 @@
-"""An API client on the test database (rolled back per test) and the test Redis, with a stand-in checker."""
+"""An API client on the test database (rolled back per test), the test Redis and the real sandbox check."""
 
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
@@ -11,7 +11,7 @@ from httpx import Response
 from api.deps import get_loss_checker, get_session
 from api.leaderboard_cache import LeaderboardCache
 from api.main import create_app
-from api.validation import CheckUnavailableError, Verdict
+from api.validation import LossChecker, SandboxCheck, Verdict
 
 VALID_LOSS = """import torch.nn.functional as F
 
@@ -22,26 +22,21 @@ class RobustLoss:
 """
 
 
-ACCEPTED = Verdict(ok=True, error="")
+class CountedCheck:
+    """The service's real sandbox check, counted: some refusals must come before it is ever started."""
 
-
-class StandInCheck:
-    """Answers like the sandbox's check without starting it; `verdict` None means the sandbox is down."""
-
-    def __init__(self, verdict: Verdict | None = ACCEPTED):
-        self.verdict = verdict
+    def __init__(self, check: LossChecker):
+        self.check = check
         self.calls = 0
 
     def __call__(self, code: str) -> Verdict:
         self.calls += 1
-        if self.verdict is None:
-            raise CheckUnavailableError("the sandbox could not start")
-        return self.verdict
+        return self.check(code)
 
 
 @pytest.fixture
-def check() -> StandInCheck:
-    return StandInCheck()
+def check(settings) -> CountedCheck:
+    return CountedCheck(SandboxCheck(settings.check_timeout, settings.idle_background_work))
 
 
 @pytest.fixture

@@ -5,10 +5,11 @@ from fastapi.testclient import TestClient
 
 from api.deps import get_loss_checker, get_session
 from api.main import create_app
-from api.validation import Verdict
+from api.validation import SandboxCheck
 from db import queries
 from db.models import SubmissionStatus
 from harness.registry import Suite, benchmark_names
+from tests.api.conftest import VALID_LOSS
 
 
 def test_an_accepted_upload_answers_202_with_its_url_and_queues_one_message_per_run(
@@ -59,15 +60,8 @@ def test_an_empty_file_is_refused(upload):
     assert upload(code=b"  \n").status_code == 422
 
 
-def test_the_checkers_verdict_is_passed_on_as_a_422(upload, check):
-    check.verdict = Verdict(ok=False, error="custom_robust_loss.py: defines no class RobustLoss")
-    response = upload()
-    assert response.status_code == 422
-    assert response.json()["detail"] == "custom_robust_loss.py: defines no class RobustLoss"
-
-
-def test_a_sandbox_that_cannot_start_answers_503_and_stores_nothing(upload, check, client, auth):
-    check.verdict = None
+def test_a_sandbox_check_that_does_not_answer_in_time_is_a_503_and_stores_nothing(upload, check, client, auth):
+    check.check = SandboxCheck(timeout=0.001)  # the real check, given no time to start
     response = upload()
     assert response.status_code == 503 and "try again" in response.json()["detail"]
     assert client.get("/api/submissions", headers=auth).json()["count"] == 0
@@ -83,8 +77,8 @@ def test_identical_code_is_refused_with_409_naming_the_existing_submission(uploa
 
 def test_the_daily_limit_answers_429_with_when_to_retry(upload, settings):
     for n in range(settings.submissions_per_day):
-        assert upload(code=f"# {n}\nclass RobustLoss: ...\n").status_code == 202
-    response = upload(code="# one more\nclass RobustLoss: ...\n")
+        assert upload(code=f"{VALID_LOSS}# {n}\n").status_code == 202
+    response = upload(code=f"{VALID_LOSS}# one more\n")
     assert response.status_code == 429
     assert int(response.headers["retry-after"]) > 0
     assert f"limit of {settings.submissions_per_day} submissions per day" in response.json()["detail"]
@@ -108,7 +102,7 @@ def test_malformed_uploads_get_a_422_naming_the_field(client, auth, form, files,
 def test_a_participant_lists_only_their_own_submissions(upload, client, auth, factory):
     mine = upload().json()
     other_token = factory.participant()[1]
-    upload(code="# other\nclass RobustLoss: ...\n", headers={"Authorization": f"Bearer {other_token}"})
+    assert upload(code=f"{VALID_LOSS}# other\n", headers={"Authorization": f"Bearer {other_token}"}).status_code == 202
     page = client.get("/api/submissions", headers=auth).json()
     assert page["count"] == 1 and [s["id"] for s in page["data"]] == [mine["id"]]
     assert "code" not in page["data"][0]
@@ -156,7 +150,7 @@ def test_an_upload_while_the_broker_is_down_is_stored_and_left_for_the_reaper(
         response = client.post(
             "/api/submissions",
             headers={"Authorization": f"Bearer {token}"},
-            files={"file": ("loss.py", "class RobustLoss: ...\n")},
+            files={"file": ("loss.py", VALID_LOSS)},
             data={"name": "while down"},
         )
     assert response.status_code == 202
