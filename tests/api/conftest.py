@@ -8,10 +8,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from api.deps import get_loss_checker, get_session
+from api.deps import get_session
 from api.leaderboard_cache import LeaderboardCache
 from api.main import create_app
-from api.validation import LossChecker, SandboxCheck, Verdict
+from api.validation import LossChecker, Verdict
 
 VALID_LOSS = """import torch.nn.functional as F
 
@@ -35,17 +35,18 @@ class CountedCheck:
 
 
 @pytest.fixture
-def check(settings) -> CountedCheck:
-    return CountedCheck(SandboxCheck(settings.check_timeout, settings.idle_background_work))
+def app(settings, session, redis_client) -> FastAPI:
+    app = create_app(settings)
+    app.dependency_overrides[get_session] = lambda: session
+    app.state.loss_checker = CountedCheck(app.state.loss_checker)
+    app.state.leaderboard_cache = LeaderboardCache(lambda: nullcontext(session), refresh_seconds=0)
+    return app
 
 
 @pytest.fixture
-def app(settings, session, redis_client, check) -> FastAPI:
-    app = create_app(settings)
-    app.dependency_overrides[get_session] = lambda: session
-    app.dependency_overrides[get_loss_checker] = lambda: check
-    app.state.leaderboard_cache = LeaderboardCache(lambda: nullcontext(session), refresh_seconds=0)
-    return app
+def check(app) -> CountedCheck:
+    """The app's own sandbox check, counted."""
+    return app.state.loss_checker
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.deps import get_loss_checker, get_session
+from api.deps import get_session
 from api.main import create_app
 from api.pages import routes as pages
 from db import queries
@@ -46,11 +46,10 @@ def test_a_token_is_checked_with_a_constant_time_comparison(factory, session, mo
 
 
 @pytest.fixture
-def limited_client(settings, session, check):
+def limited_client(settings, session):
     """The API allowing 3 failed token checks per address per second."""
     app = create_app(settings.model_copy(update={"auth_failures_allowed": 3, "auth_failure_window": 1}))
     app.dependency_overrides[get_session] = lambda: session
-    app.dependency_overrides[get_loss_checker] = lambda: check
     return app
 
 

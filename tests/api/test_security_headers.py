@@ -5,10 +5,9 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from api.deps import get_loss_checker, get_session
+from api.deps import get_session
 from api.main import create_app
 from api.security_headers import DOCS_POLICY, PAGE_POLICY
-from tests.api.conftest import VALID_LOSS
 
 EXPECTED = {
     "content-security-policy": PAGE_POLICY,
@@ -66,18 +65,12 @@ def test_hsts_is_sent_when_configured_for_https(settings, session):
     assert response.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
 
 
-def test_an_error_in_the_services_own_code_is_a_logged_json_500_with_the_security_headers(app, auth, caplog):
+def test_an_error_in_the_services_own_code_is_a_logged_json_500_with_the_security_headers(upload, check, caplog):
     def broken_check(code: str):
         raise RuntimeError("a bug in the checker")
 
-    app.dependency_overrides[get_loss_checker] = lambda: broken_check
-    with TestClient(app, raise_server_exceptions=False) as client:
-        response = client.post(
-            "/api/submissions",
-            headers=auth,
-            files={"file": ("custom_robust_loss.py", VALID_LOSS, "text/x-python")},
-            data={"name": "my loss"},
-        )
+    check.check = broken_check
+    response = upload()
     assert response.status_code == 500
     assert response.json() == {"detail": "internal error; the administrators have the details in the logs"}
     assert {name: response.headers.get(name) for name in EXPECTED} == EXPECTED

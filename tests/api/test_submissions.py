@@ -3,7 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from api.deps import get_loss_checker, get_session
+from api.deps import get_session
 from api.main import create_app
 from api.validation import SandboxCheck
 from db import queries
@@ -140,11 +140,10 @@ def test_a_cancelled_submission_does_not_count_against_the_daily_limit_nor_as_a_
 
 
 def test_an_upload_while_the_broker_is_down_is_stored_and_left_for_the_reaper(
-    settings, session, check, factory
+    settings, session, factory
 ):
     app = create_app(settings.model_copy(update={"broker_url": "redis://127.0.0.1:1/0"}))
     app.dependency_overrides[get_session] = lambda: session
-    app.dependency_overrides[get_loss_checker] = lambda: check
     token = factory.participant()[1]
     with TestClient(app) as client:
         response = client.post(
