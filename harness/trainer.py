@@ -199,7 +199,10 @@ def run(
     loss_sha256: str = "",
     on_epoch: EpochCallback | None = None,
 ) -> RunResult:
-    """Poison, train `benchmark.epochs` epochs with `loss_fn`, measure. Deterministic on the CPU for fixed seeds."""
+    """Poison, train `benchmark.epochs` epochs with `loss_fn`, measure.
+
+    Deterministic for fixed seeds on one CPU with one thread count; another CPU may round differently.
+    """
     began = time.perf_counter()
     poisoned = poison_labels(splits.train_labels, benchmark.poison_rate, benchmark.num_classes, poison_seed)
     data = DeviceData.build(benchmark, splits, poisoned, device)
