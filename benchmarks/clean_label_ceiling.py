@@ -11,15 +11,12 @@ better poison-robust loss has left (docs/reference-loss.md). The poisoned runs a
 
 import argparse
 import dataclasses
-import json
 import statistics
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from loss_table import METRICS, load_metrics, mean_std
+from loss_table import METRICS, load_metrics, mean_std, run_one
 
-from harness.losses import loss_path
 from harness.registry import benchmarks_in
 
 
@@ -36,36 +33,6 @@ def show_the_loss_clean_labels() -> None:
     trainer.train_one_epoch = clean_epoch
 
 
-def run_on_clean_labels(suite: str, benchmark_name: str, loss: str, seed: int, results_dir: Path) -> Path:
-    """Train one (loss, benchmark, seed) in a clean-label worker, unless its result file exists."""
-    import torch
-
-    from harness import trainer
-    from harness.datasets import load_splits
-    from harness.loss_file import load_loss, sha256_of
-    from harness.registry import get_benchmark
-
-    out = results_dir / f"{suite}-clean-labels" / benchmark_name / f"{loss}-seed{seed}.json"
-    source = loss_path(loss).read_text()
-    if out.exists() and json.loads(out.read_text())["loss_sha256"] == sha256_of(source):
-        return out
-    torch.set_num_threads(1)
-    benchmark = get_benchmark(benchmark_name, suite)
-    result = trainer.run(
-        benchmark,
-        load_loss(source, f"{loss}.py"),
-        load_splits(benchmark, Path("data")),
-        seed=seed,
-        poison_seed=seed,
-        device=torch.device("cpu"),
-        loss_sha256=sha256_of(source),
-    )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(result.to_json())
-    print(f"{benchmark_name} {loss} seed {seed} on clean labels: {result.metrics}", file=sys.stderr, flush=True)
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", default="proxy", choices=["proxy", "smoke"])
@@ -78,10 +45,10 @@ def main() -> None:
 
     benchmarks = args.benchmarks or [b.name for b in benchmarks_in(args.suite)]
     jobs = [(b, seed) for seed in args.seeds for b in benchmarks]
+    clean_dir = args.results_dir / "clean-labels"  # the same runs as loss_table.py's, kept apart from them
     with ProcessPoolExecutor(max_workers=args.jobs, initializer=show_the_loss_clean_labels) as pool:
         futures = {
-            job: pool.submit(run_on_clean_labels, args.suite, job[0], args.loss, job[1], args.results_dir)
-            for job in jobs
+            job: pool.submit(run_one, args.suite, job[0], args.loss, job[1], clean_dir, Path("data"), 1) for job in jobs
         }
         clean = {job: load_metrics(future.result()) for job, future in futures.items()}
     print(f"Suite `{args.suite}`, loss `{args.loss}`, seeds {', '.join(map(str, args.seeds))}.\n")
