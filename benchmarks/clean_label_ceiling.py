@@ -17,7 +17,8 @@ from pathlib import Path
 
 from loss_table import METRICS, load_metrics, mean_std, run_one
 
-from harness.registry import benchmarks_in
+from harness.losses import loss_path
+from harness.registry import benchmark_names
 
 
 def show_the_loss_clean_labels() -> None:
@@ -43,8 +44,22 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1)
     args = parser.parse_args()
 
-    benchmarks = args.benchmarks or [b.name for b in benchmarks_in(args.suite)]
+    known = benchmark_names(args.suite)
+    benchmarks = args.benchmarks or known
+    if unknown := sorted(set(benchmarks) - set(known)):
+        parser.error(f"no {args.suite} benchmark {', '.join(unknown)}; known: {', '.join(known)}")
+    try:
+        loss_path(args.loss)
+    except LookupError as error:
+        parser.error(str(error))
     jobs = [(b, seed) for seed in args.seeds for b in benchmarks]
+    poisoned = {job: args.results_dir / args.suite / job[0] / f"{args.loss}-seed{job[1]}.json" for job in jobs}
+    if missing := [str(path) for path in poisoned.values() if not path.exists()]:
+        parser.error(
+            f"no poisoned run to compare with: {', '.join(missing)}; make them first with python "
+            f"benchmarks/loss_table.py --suite {args.suite} --losses {args.loss} --seeds "
+            f"{' '.join(map(str, args.seeds))} --results-dir {args.results_dir}"
+        )
     clean_dir = args.results_dir / "clean-labels"  # the same runs as loss_table.py's, kept apart from them
     with ProcessPoolExecutor(max_workers=args.jobs, initializer=show_the_loss_clean_labels) as pool:
         futures = {
@@ -55,9 +70,7 @@ def main() -> None:
     print("| benchmark | labels the loss saw | test_acc | poison_fit | robust_score | clean minus poisoned, per seed |")
     print("|---|---|---|---|---|---|")
     for b in benchmarks:
-        poisoned_runs = [
-            load_metrics(args.results_dir / args.suite / b / f"{args.loss}-seed{seed}.json") for seed in args.seeds
-        ]
+        poisoned_runs = [load_metrics(poisoned[(b, seed)]) for seed in args.seeds]
         clean_runs = [clean[(b, seed)] for seed in args.seeds]
         gaps = [c["robust_score"] - p["robust_score"] for c, p in zip(clean_runs, poisoned_runs, strict=True)]
         room = f"{', '.join(f'{g:+.3f}' for g in gaps)} (mean {statistics.mean(gaps):+.3f})"

@@ -19,7 +19,7 @@ from harness.datasets import load_splits
 from harness.loss_file import load_loss
 from harness.losses import loss_path
 from harness.poisoning import poison_labels
-from harness.registry import get_benchmark
+from harness.registry import benchmark_names, get_benchmark
 from harness.seeds import Stream, generator
 
 
@@ -42,16 +42,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", default="proxy", choices=["proxy", "smoke"])
     parser.add_argument("--loss", default="inverse_flip_correction", help="a shipped loss name (harness/losses)")
-    parser.add_argument("--benchmark", default="resnet20-cifar10-labelflip")
+    parser.add_argument("--benchmark", default="resnet20-cifar10-labelflip", choices=benchmark_names("proxy"))
     parser.add_argument("--seed", type=int, default=1, help="training and poison seed")
     args = parser.parse_args()
+    try:
+        source = loss_path(args.loss).read_text()
+    except LookupError as error:
+        parser.error(str(error))
 
     history: list[tuple[torch.Tensor, torch.Tensor]] = []
     record_poisoned_predictions(history)
     torch.set_num_threads(1)  # as loss_table.py --jobs 2 ran the committed results: same threads, same run
     benchmark = get_benchmark(args.benchmark, args.suite)
     splits = load_splits(benchmark, Path("data"))
-    source = loss_path(args.loss).read_text()
     result = trainer.run(
         benchmark, load_loss(source), splits, seed=args.seed, poison_seed=args.seed, device=torch.device("cpu")
     )

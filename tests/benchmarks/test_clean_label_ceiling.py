@@ -29,6 +29,8 @@ def test_a_clean_label_worker_hands_the_loss_the_clean_labels_in_place_of_the_po
     show_the_loss_clean_labels()
     trainer.run(SMOKE, recording_loss, splits, seed=0, poison_seed=5, device=torch.device("cpu"))
 
-    for epoch in {epoch for epoch, _ in seen}:
+    epochs = sorted({epoch for epoch, _ in seen})
+    assert epochs == [0, 50]  # both smoke epochs reached the loss
+    for epoch in epochs:
         labels = torch.cat([labels for e, labels in seen if e == epoch])
         assert torch.equal(labels.bincount(minlength=10), clean_counts)
