@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
+import torch.nn.functional as F
 
 import harness
 from harness.contract import LossContractError
@@ -114,9 +116,13 @@ def test_nothing_is_written_outside_the_scratch_directory(outcomes):
     assert [path for path in WRITE_TARGETS if path.exists()] == []
 
 
-def test_the_worker_survives_the_corpus_and_runs_an_honest_loss_afterwards(outcomes, sandbox_config, train_steps):
+def test_the_worker_survives_the_corpus_and_runs_an_honest_loss_afterwards(
+    outcomes, sandbox_config, train_steps, minibatch
+):
     with open_sandboxed_loss(loss_path("cross_entropy").read_text(), sandbox_config) as loss_fn:
         train_steps(loss_fn)
+        logits, labels = minibatch
+        assert torch.allclose(loss_fn(logits, labels, 0), F.cross_entropy(logits, labels))
 
 
 def _children(pid: int) -> list[int]:
