@@ -15,9 +15,8 @@ import statistics
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from loss_table import METRICS, load_metrics, mean_std, run_one
+from loss_table import METRICS, load_metrics, mean_std, refuse_unknown_losses, run_one
 
-from harness.losses import loss_path
 from harness.registry import benchmark_names
 
 
@@ -48,10 +47,7 @@ def main() -> None:
     benchmarks = args.benchmarks or known
     if unknown := sorted(set(benchmarks) - set(known)):
         parser.error(f"no {args.suite} benchmark {', '.join(unknown)}; known: {', '.join(known)}")
-    try:
-        loss_path(args.loss)
-    except LookupError as error:
-        parser.error(str(error))
+    refuse_unknown_losses(parser, [args.loss])
     jobs = [(b, seed) for seed in args.seeds for b in benchmarks]
     poisoned = {job: args.results_dir / args.suite / job[0] / f"{args.loss}-seed{job[1]}.json" for job in jobs}
     if missing := [str(path) for path in poisoned.values() if not path.exists()]:

@@ -61,6 +61,15 @@ def run_one(
     return out
 
 
+def refuse_unknown_losses(parser: argparse.ArgumentParser, names: list[str]) -> None:
+    """Exit with the list of shipped losses if a name is not one of them, before any run starts."""
+    for name in names:
+        try:
+            loss_path(name)
+        except LookupError as error:
+            parser.error(str(error))
+
+
 def load_metrics(path: Path) -> dict[str, float]:
     return json.loads(path.read_text())["metrics"]
 
@@ -117,6 +126,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel; torch threads = 2 // jobs, min 1")
     parser.add_argument("--out", type=Path, help="also write the markdown here")
     args = parser.parse_args()
+    refuse_unknown_losses(parser, args.losses)
 
     benchmarks = [b.name for b in benchmarks_in(args.suite)]
     threads = max(1, 2 // args.jobs)

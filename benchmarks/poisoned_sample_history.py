@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 
 import torch
+from loss_table import refuse_unknown_losses
 
 from harness import trainer
 from harness.datasets import load_splits
@@ -45,10 +46,8 @@ def main() -> None:
     parser.add_argument("--benchmark", default="resnet20-cifar10-labelflip", choices=benchmark_names("proxy"))
     parser.add_argument("--seed", type=int, default=1, help="training and poison seed")
     args = parser.parse_args()
-    try:
-        source = loss_path(args.loss).read_text()
-    except LookupError as error:
-        parser.error(str(error))
+    refuse_unknown_losses(parser, [args.loss])
+    source = loss_path(args.loss).read_text()
 
     history: list[tuple[torch.Tensor, torch.Tensor]] = []
     record_poisoned_predictions(history)
