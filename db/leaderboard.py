@@ -8,6 +8,7 @@ from datetime import datetime
 from statistics import fmean
 
 from db.models import SubmissionKind
+from db.statistics import average_ranks, tied_ranks
 
 METRIC_NAMES = ("test_acc", "poison_fit", "poison_fit_noaug", "clean_fit", "robust_score")
 
@@ -47,12 +48,10 @@ def rank_entries(rows: Sequence[MetricRow], benchmarks: Sequence[str]) -> list[L
     entries = [entry for entry in _entries(rows) if set(benchmarks) <= entry.benchmarks.keys()]
     for entry in entries:
         entry.mean_robust_score = fmean(entry.benchmarks[b]["robust_score"] for b in benchmarks)
-    ranks: dict[int, list[float]] = defaultdict(list)
-    for benchmark in benchmarks:
-        for submission_id, rank in _ranks(entries, benchmark).items():
-            ranks[submission_id].append(rank)
+    scores = {e.submission.id: {b: e.benchmarks[b]["robust_score"] for b in benchmarks} for e in entries}
+    average = average_ranks(scores, benchmarks)
     for entry in entries:
-        entry.average_rank = fmean(ranks[entry.submission.id])
+        entry.average_rank = average[entry.submission.id]
     entries.sort(key=lambda e: (-e.mean_robust_score, e.average_rank, e.submission.id))
     for position, entry in enumerate(entries, start=1):
         entry.rank = position
@@ -86,16 +85,9 @@ def _mean_metrics(results: list[dict[str, float]]) -> dict[str, float]:
 
 
 def _ranks(entries: Sequence[LeaderboardEntry], benchmark: str) -> dict[int, float]:
-    """Rank 1 for the best robust_score on `benchmark`; tied entries share the mean of the ranks they span."""
-    ordered = sorted(entries, key=lambda e: -e.benchmarks[benchmark]["robust_score"])
-    ranks: dict[int, float] = {}
-    start = 0
-    while start < len(ordered):
-        score = ordered[start].benchmarks[benchmark]["robust_score"]
-        end = start
-        while end < len(ordered) and ordered[end].benchmarks[benchmark]["robust_score"] == score:
-            end += 1
-        for entry in ordered[start:end]:
-            ranks[entry.submission.id] = (start + 1 + end) / 2
-        start = end
-    return ranks
+    """Rank 1 for the best robust_score on `benchmark`; tied entries share the mean of the ranks they span.
+
+    rank_entries ranks through db/statistics.average_ranks; this view of one benchmark stays while
+    tests/db/test_leaderboard.py checks the tie rule through it.
+    """
+    return tied_ranks({entry.submission.id: entry.benchmarks[benchmark]["robust_score"] for entry in entries})
