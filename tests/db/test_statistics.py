@@ -1,0 +1,236 @@
+"""db/statistics.py against figures worked out by hand: t-intervals, paired differences, ranks, headlines, power.
+
+The t quantiles in the comments are from a printed t table (and agree with scipy.stats.t.ppf to 6 decimals):
+t_{0.975,1} = 12.706205, t_{0.975,2} = 4.302653, t_{0.95,2} = 2.919986, t_{0.975,4} = 2.776445; normal quantiles
+z_{0.975} = 1.959964, z_{0.8} = 0.841621.
+"""
+
+import math
+import random
+
+import pytest
+from scipy import stats
+
+from db.statistics import (
+    Estimate,
+    average_ranks,
+    detectable_difference,
+    estimate,
+    headline_per_trial,
+    is_provisional,
+    noise_aware_ranks,
+    paired_difference,
+    significantly_better,
+    tied_ranks,
+)
+
+# A fixed table of headlines over trials 1, 2, 3 (entry -> trial -> headline robust_score).
+X = {1: 0.90, 2: 0.92, 3: 0.94}
+Y = {1: 0.91, 2: 0.91, 3: 0.94}  # X - Y = [-0.01, 0.01, 0.00]
+Z = {1: 0.92, 2: 0.90, 3: 0.93}  # X - Z = [-0.02, 0.02, 0.01]; Y - Z = [-0.01, 0.01, 0.01]
+W = {1: 0.94, 2: 0.97, 3: 1.00}  # X + [0.04, 0.05, 0.06]; W - Y = [0.03, 0.06, 0.06]
+
+
+def test_the_mean_of_three_trials_carries_its_t_interval():
+    # [0.90, 0.92, 0.94]: mean 0.92; deviations -0.02, 0, 0.02 -> sd = sqrt((0.0004 + 0 + 0.0004) / 2) = 0.02;
+    # half-width t_{0.975,2} * sd / sqrt(3) = 4.302653 * 0.02 / 1.732051 = 0.049683 -> [0.870317, 0.969683]
+    result = estimate([0.90, 0.92, 0.94])
+    assert result.n == 3
+    assert result.mean == pytest.approx(0.92, abs=1e-12)
+    assert result.sd == pytest.approx(0.02, abs=1e-12)
+    assert result.half_width() == pytest.approx(0.049683, abs=1e-6)
+    assert (result.ci_low, result.ci_high) == (pytest.approx(0.870317, abs=1e-6), pytest.approx(0.969683, abs=1e-6))
+
+
+def test_a_lower_confidence_gives_a_narrower_interval_from_its_own_quantile():
+    # 90 %: t_{0.95,2} * 0.02 / sqrt(3) = 2.919986 * 0.02 / 1.732051 = 0.033717
+    assert estimate([0.90, 0.92, 0.94], confidence=0.90).half_width() == pytest.approx(0.033717, abs=1e-6)
+
+
+def test_one_trial_gives_a_mean_without_spread_or_interval():
+    result = estimate([0.9])
+    assert result == Estimate(n=1, mean=0.9, sd=None, ci_low=None, ci_high=None)
+    assert result.half_width() is None
+
+
+def test_equal_values_collapse_the_interval_to_the_mean():
+    result = estimate([0.5, 0.5, 0.5])
+    assert (result.sd, result.ci_low, result.ci_high, result.half_width()) == (0.0, 0.5, 0.5, 0.0)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_a_nan_or_infinite_value_is_refused(bad):
+    with pytest.raises(ValueError, match="finite"):
+        estimate([0.9, bad])
+
+
+def test_no_values_and_a_confidence_outside_zero_one_are_refused():
+    with pytest.raises(ValueError, match="at least one trial"):
+        estimate([])
+    with pytest.raises(ValueError, match="confidence"):
+        estimate([0.9, 0.8], confidence=95)
+
+
+def test_the_paired_difference_is_taken_over_the_shared_trials_only():
+    # shared trials 2 and 3: differences 0.80 - 0.70 = 0.10 and 0.60 - 0.51 = 0.09 -> mean 0.095,
+    # sd = |0.10 - 0.09| / sqrt(2) = 0.007071; half-width 12.706205 * 0.007071 / sqrt(2) = 0.063531
+    a = {1: 0.99, 2: 0.80, 3: 0.60}
+    b = {2: 0.70, 3: 0.51, 4: 0.10}
+    difference = paired_difference(a, b)
+    assert difference.n == 2
+    assert difference.mean == pytest.approx(0.095, abs=1e-12)
+    assert difference.sd == pytest.approx(0.007071, abs=1e-6)
+    assert difference.half_width() == pytest.approx(0.063531, abs=1e-6)
+
+
+def test_pairing_finds_a_difference_that_the_two_separate_intervals_hide():
+    # W - X = [0.04, 0.05, 0.06]: mean 0.05, sd 0.01, half-width 4.302653 * 0.01 / sqrt(3) = 0.024841
+    # -> [0.025159, 0.074841], above 0. Yet X's own interval is [0.870317, 0.969683] and W's (mean 0.97, sd 0.03)
+    # is 0.97 -+ 4.302653 * 0.03 / sqrt(3) = [0.895476, 1.044524]: they overlap, the shared trial noise hides it.
+    difference = paired_difference(W, X)
+    assert difference.ci_low == pytest.approx(0.025159, abs=1e-6)
+    assert difference.ci_high == pytest.approx(0.074841, abs=1e-6)
+    assert estimate(list(W.values())).ci_low < estimate(list(X.values())).ci_high
+    assert significantly_better(W, X) and not significantly_better(X, W)
+
+
+def test_a_difference_whose_interval_straddles_zero_is_no_claim():
+    # X - Z = [-0.02, 0.02, 0.01]: mean 0.003333, sd 0.020817, half-width 0.051711 -> [-0.048378, 0.055045]
+    difference = paired_difference(X, Z)
+    assert difference.ci_low == pytest.approx(-0.048378, abs=1e-6)
+    assert not significantly_better(X, Z) and not significantly_better(Z, X)
+
+
+def test_a_constant_positive_difference_is_significant():
+    better, worse = {1: 0.75, 2: 0.75}, {1: 0.5, 2: 0.5}  # differences exactly 0.25 twice: sd 0, interval [0.25, 0.25]
+    assert paired_difference(better, worse).ci_low == 0.25
+    assert significantly_better(better, worse) and not significantly_better(worse, better)
+    assert not significantly_better(better, dict(better))  # a constant zero difference is no claim
+
+
+def test_fewer_than_two_shared_trials_make_no_claim_however_large_the_gap():
+    assert not significantly_better({1: 0.99, 2: 0.99}, {2: 0.10, 3: 0.10})
+    with pytest.raises(ValueError, match="share no trial"):
+        paired_difference({1: 0.99}, {2: 0.10})
+
+
+def test_a_nan_anywhere_in_either_entry_is_refused_even_off_the_shared_trials():
+    with pytest.raises(ValueError, match="finite"):
+        paired_difference({1: 0.9, 2: 0.8, 3: math.nan}, {1: 0.7, 2: 0.6})
+    with pytest.raises(ValueError, match="finite"):
+        significantly_better({1: 0.9}, {2: math.nan})
+
+
+def test_three_entries_none_significantly_better_all_share_rank_one():
+    # X - Y = [-0.01, 0.01, 0]: mean 0, half-width 4.302653 * 0.01 / sqrt(3) = 0.024841, [-0.024841, 0.024841]
+    # X - Z: [-0.048378, 0.055045] (above); Y - Z = [-0.01, 0.01, 0.01]: mean 0.003333, sd 0.011547,
+    # half-width 0.028684 -> [-0.025351, 0.032018]. Every interval holds 0, so nobody beats anybody.
+    assert noise_aware_ranks({"x": X, "y": Y, "z": Z}) == {"x": 1, "y": 1, "z": 1}
+
+
+def test_a_clear_winner_ranks_first_and_the_two_it_beats_share_second():
+    # W - X: [0.025159, 0.074841]; W - Y = [0.03, 0.06, 0.06]: mean 0.05, sd 0.017321, half-width
+    # 4.302653 * 0.017321 / sqrt(3) = 0.043027 -> [0.006973, 0.093027]. Both above 0; X and Y are tied (above).
+    assert noise_aware_ranks({"w": W, "x": X, "y": Y}) == {"w": 1, "x": 2, "y": 2}
+
+
+def test_a_one_trial_entry_makes_no_claim_and_moves_no_other_rank():
+    with_provisional = noise_aware_ranks({"w": W, "x": X, "y": Y, "p": {1: 0.99}})
+    assert with_provisional == {"w": 1, "x": 2, "y": 2, "p": 1}  # p: beaten by none, beats none
+    assert is_provisional({1: 0.99}, suite_trials=3)
+    assert not is_provisional(W, suite_trials=3)
+
+
+def test_an_entry_with_fewer_trials_than_its_suite_runs_is_provisional_and_one_trial_always_is():
+    assert is_provisional({1: 0.9, 2: 0.9}, suite_trials=3)
+    assert not is_provisional({1: 0.9, 2: 0.9}, suite_trials=2)
+    assert is_provisional({1: 0.9}, suite_trials=1)
+
+
+def test_noise_aware_ranks_agree_with_significantly_better_pair_by_pair():
+    # The ranks are computed in numpy blocks larger than one; this board of 150 entries with 1-5 trials each
+    # (seeded, some sharing few trials) checks every rank against the pairwise definition.
+    generator = random.Random(16)
+    headlines = {
+        entry: {
+            trial: 0.9 + 0.0005 * entry + generator.gauss(0, 0.01)
+            for trial in generator.sample(range(1, 7), generator.randint(1, 5))
+        }
+        for entry in range(150)
+    }
+    expected = {e: 1 + sum(significantly_better(headlines[o], headlines[e]) for o in headlines) for e in headlines}
+    assert noise_aware_ranks(headlines) == expected
+    assert len(set(expected.values())) > 5  # the board has claims to get wrong, not only ties
+
+
+def test_noise_aware_ranks_refuse_a_nan_headline_naming_the_entry():
+    with pytest.raises(ValueError, match="'q'"):
+        noise_aware_ranks({"x": X, "q": {1: math.nan, 2: 0.9}})
+
+
+def test_the_headline_of_a_trial_is_the_mean_over_the_suites_benchmarks_on_complete_trials_only():
+    cells = {
+        "b1": {1: 0.9, 2: 0.8, 3: 0.7},
+        "b2": {1: 0.7, 2: 0.6},  # trial 3 not (yet) run on b2
+        "b3": {1: 0.8, 2: 0.7, 3: 0.9},
+        "elsewhere": {1: 0.0},  # not one of the suite's benchmarks
+    }
+    # trial 1: (0.9 + 0.7 + 0.8) / 3 = 0.8; trial 2: (0.8 + 0.6 + 0.7) / 3 = 0.7; trial 3 incomplete
+    headline = headline_per_trial(cells, ["b1", "b2", "b3"])
+    assert headline == {1: pytest.approx(0.8, abs=1e-12), 2: pytest.approx(0.7, abs=1e-12)}
+    assert headline_per_trial(cells, ["b1", "missing"]) == {}
+
+
+def test_the_headline_refuses_a_nan_score_and_an_empty_suite():
+    with pytest.raises(ValueError, match="b2"):
+        headline_per_trial({"b1": {1: 0.9}, "b2": {1: math.nan}}, ["b1", "b2"])
+    with pytest.raises(ValueError, match="no benchmarks"):
+        headline_per_trial({"b1": {1: 0.9}}, [])
+
+
+def test_tied_scores_share_the_mean_of_the_ranks_they_span():
+    assert tied_ranks({"a": 0.5, "b": 0.9, "c": 0.5}) == {"a": 2.5, "b": 1.0, "c": 2.5}
+
+
+def test_the_average_rank_is_the_mean_over_benchmarks_of_the_rank_on_each():
+    scores = {"a": {"b1": 0.9, "b2": 0.5}, "b": {"b1": 0.8, "b2": 0.5}, "c": {"b1": 0.7, "b2": 0.6}}
+    # b1: a 1, b 2, c 3; b2: c 1, a and b share (2 + 3) / 2 = 2.5 -> a 1.75, b 2.25, c 2.0
+    assert average_ranks(scores, ["b1", "b2"]) == {"a": 1.75, "b": 2.25, "c": 2.0}
+    with pytest.raises(ValueError, match="'c' has no score on b3"):
+        average_ranks({"a": {"b1": 0.9, "b3": 0.4}, "c": {"b1": 0.7}}, ["b1", "b3"])
+
+
+def test_the_detectable_difference_tends_to_the_normal_approximation_for_many_trials():
+    # (z_{0.975} + z_{0.8}) * sd / sqrt(n) = (1.959964 + 0.841621) * 0.01 / 100 = 0.00028016; t adds ~1e-4 relative
+    assert detectable_difference(0.01, 10_000) == pytest.approx(2.801585 * 0.01 / 100, rel=1e-3)
+
+
+def test_the_paired_t_test_has_the_asked_power_at_the_detectable_difference_of_five_trials():
+    sd, trials = 0.01, 5
+    effect = detectable_difference(sd, trials)
+    noncentrality = effect * math.sqrt(trials) / sd
+    # Two-sided power at the 5 % level: P(|T| > t_{0.975,4}) for T noncentral t with 4 degrees of freedom.
+    power = stats.nct.sf(2.776445, 4, noncentrality) + stats.nct.cdf(-2.776445, 4, noncentrality)
+    assert power == pytest.approx(0.8, abs=1e-5)
+    assert effect > 2.801585 * sd / math.sqrt(trials)  # the t test's heavier tails ask more than the normal bound
+
+
+def test_a_half_sd_difference_needs_34_paired_trials_for_80_percent_power():
+    # Cohen's tables (one-sample or paired t, two-sided 5 %, power 0.80, d = 0.5): n = 34.
+    assert detectable_difference(1.0, 34) < 0.5 < detectable_difference(1.0, 33)
+
+
+def test_more_trials_detect_smaller_differences_in_proportion_to_the_sd():
+    figures = [detectable_difference(0.01, trials) for trials in (2, 3, 5, 10)]
+    assert figures == sorted(figures, reverse=True)
+    assert detectable_difference(0.02, 3) == pytest.approx(2 * detectable_difference(0.01, 3), rel=1e-9)
+
+
+def test_the_detectable_difference_refuses_one_trial_and_a_power_below_alpha_and_is_zero_without_spread():
+    assert detectable_difference(0.0, 3) == 0.0
+    with pytest.raises(ValueError, match="at least 2 trials"):
+        detectable_difference(0.01, 1)
+    with pytest.raises(ValueError, match="power"):
+        detectable_difference(0.01, 3, power=0.04)
+    with pytest.raises(ValueError, match="sd"):
+        detectable_difference(math.nan, 3)
