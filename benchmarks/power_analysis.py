@@ -1,0 +1,181 @@
+"""How many trials a suite needs: the measured spread of paired differences and the difference K trials detect.
+
+Reads the stored proxy runs (one JSON per loss, benchmark and seed, made by loss_table.py; seed s was both the
+training and the poison seed, so seed s of two losses is one paired trial), and prints markdown tables for
+docs/statistics.md:
+
+1. per benchmark and for the headline (the mean over the suite's benchmarks), the sd of paired differences in
+   robust_score between the CONTESTED losses, pooled over their pairs, beside the sd the same differences would
+   have on unpaired seeds, and the smallest true difference K trials detect with 80 % power (K = 2, 3, 5, 10),
+   and the fewest trials that detect the gaps seen between published top methods;
+2. each contested pair's mean paired difference with its interval and sd;
+3. every loss's headline over its trials with its 95 % interval and its noise-aware rank;
+4. the stored runs' median wall time per benchmark, the cost of one trial of one entry.
+
+    python benchmarks/power_analysis.py
+"""
+
+import argparse
+import itertools
+import json
+import math
+import re
+import statistics
+from pathlib import Path
+
+from db.statistics import (
+    detectable_difference,
+    estimate,
+    headline_per_trial,
+    noise_aware_ranks,
+    paired_difference,
+)
+from harness.registry import Suite, benchmark_names
+
+# The four losses that do not memorise the flipped labels on any proxy benchmark (mean robust_score 0.94-0.99 on
+# each): the close contests a board has to settle are among entries like these. cross_entropy, symmetric_ce and
+# bootstrap memorise on some benchmarks; their spread measures whether memorisation sets in on a seed (sd up to
+# 0.10 on VGG-16-BN), and they trail the four by 0.02-0.4, a gap any K detects.
+CONTESTED = ("generalized_ce", "truncated_gce_ce", "inverse_flip_correction", "reference")
+TRIAL_COUNTS = (2, 3, 5, 10)
+# The published top methods' headline scores differ from one another by 0.001 to 0.007 robust_score.
+GAPS = (0.001, 0.003, 0.005, 0.007)
+RESULT_FILE = re.compile(r"(?P<loss>.+)-seed(?P<seed>\d+)\.json")
+
+Scores = dict[str, dict[str, dict[int, float]]]  # benchmark -> loss -> seed -> robust_score
+
+
+def load_scores(results_dir: Path, benchmarks: list[str]) -> tuple[Scores, dict[str, list[float]]]:
+    """robust_score per benchmark, loss and seed, and the runs' wall seconds per benchmark."""
+    scores: Scores = {}
+    wall_seconds: dict[str, list[float]] = {}
+    for benchmark in benchmarks:
+        scores[benchmark], wall_seconds[benchmark] = {}, []
+        for path in sorted((results_dir / benchmark).glob("*-seed*.json")):
+            match = RESULT_FILE.fullmatch(path.name)
+            result = json.loads(path.read_text())
+            if result["seed"] != result["poison_seed"] or result["seed"] != int(match["seed"]):
+                raise SystemExit(f"{path}: seed {result['seed']} / poison seed {result['poison_seed']} is no trial")
+            scores[benchmark].setdefault(match["loss"], {})[result["seed"]] = result["metrics"]["robust_score"]
+            wall_seconds[benchmark].append(result["wall_seconds"])
+        if not scores[benchmark]:
+            raise SystemExit(f"no results in {results_dir / benchmark}: run benchmarks/loss_table.py first")
+    return scores, wall_seconds
+
+
+def headlines(scores: Scores, benchmarks: list[str]) -> dict[str, dict[int, float]]:
+    """loss -> seed -> the mean robust_score over the benchmarks, on seeds run on all of them."""
+    losses = set.intersection(*(set(scores[b]) for b in benchmarks))
+    return {loss: headline_per_trial({b: scores[b][loss] for b in benchmarks}, benchmarks) for loss in sorted(losses)}
+
+
+def pooled_sds(by_loss: dict[str, dict[int, float]]) -> tuple[float, float, int]:
+    """Over the CONTESTED pairs: the pooled sd of paired differences, of unpaired ones, and the degrees of freedom.
+
+    Each pair's variance is weighted by its degrees of freedom (shared seeds - 1). Unpaired: a difference of two
+    losses run on independent seeds has variance sd_a^2 + sd_b^2, each sd taken over the pair's shared seeds.
+    """
+    paired = unpaired = 0.0
+    dof = 0
+    for a, b in itertools.combinations(CONTESTED, 2):
+        difference = paired_difference(by_loss[a], by_loss[b])
+        shared = sorted(by_loss[a].keys() & by_loss[b].keys())
+        spread_a = estimate([by_loss[a][s] for s in shared]).sd
+        spread_b = estimate([by_loss[b][s] for s in shared]).sd
+        paired += (difference.n - 1) * difference.sd**2
+        unpaired += (difference.n - 1) * (spread_a**2 + spread_b**2)
+        dof += difference.n - 1
+    return math.sqrt(paired / dof), math.sqrt(unpaired / dof), dof
+
+
+def spread_table(scores: Scores, benchmarks: list[str]) -> str:
+    lines = [
+        "| scope | df | sd of paired differences | sd if unpaired | variance left by pairing | "
+        + " | ".join(f"detectable, K={k}" for k in TRIAL_COUNTS)
+        + " |",
+        "|---" * (5 + len(TRIAL_COUNTS)) + "|",
+    ]
+    scopes = {benchmark: scores[benchmark] for benchmark in benchmarks} | {"headline": headlines(scores, benchmarks)}
+    for scope, by_loss in scopes.items():
+        paired, unpaired, dof = pooled_sds(by_loss)
+        detectable = [f"{detectable_difference(paired, k):.4f}" for k in TRIAL_COUNTS]
+        lines.append(
+            f"| {scope} | {dof} | {paired:.4f} | {unpaired:.4f} | {(paired / unpaired) ** 2:.0%} | "
+            + " | ".join(detectable)
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+def pair_table(scores: Scores, benchmarks: list[str]) -> str:
+    scopes = {benchmark: scores[benchmark] for benchmark in benchmarks} | {"headline": headlines(scores, benchmarks)}
+    lines = ["| pair (a - b) | trials | " + " | ".join(scopes) + " |", "|---" * (2 + len(scopes)) + "|"]
+    for a, b in itertools.combinations(CONTESTED, 2):
+        differences = [paired_difference(by_loss[a], by_loss[b]) for by_loss in scopes.values()]
+        cells = [f"{d.mean:+.4f} ± {d.half_width():.4f} (sd {d.sd:.4f})" for d in differences]
+        lines.append(f"| {a} - {b} | {differences[-1].n} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def ranking_table(scores: Scores, benchmarks: list[str]) -> str:
+    by_loss = headlines(scores, benchmarks)
+    ranks = noise_aware_ranks(by_loss)
+    shown = {loss: estimate(list(trials.values())) for loss, trials in by_loss.items()}
+    lines = ["| rank | loss | trials | headline (mean ± 95 % half-width) |", "|---|---|---|---|"]
+    for loss in sorted(shown, key=lambda name: (ranks[name], -shown[name].mean)):
+        headline = shown[loss]
+        lines.append(f"| {ranks[loss]} | {loss} | {headline.n} | {headline.mean:.4f} ± {headline.half_width():.4f} |")
+    return "\n".join(lines)
+
+
+def trials_needed_line(scores: Scores, benchmarks: list[str]) -> str:
+    """The fewest trials that detect each of GAPS on the headline with 80 % power, at the pooled sd."""
+    paired, _, _ = pooled_sds(headlines(scores, benchmarks))
+    needed = []
+    for gap in GAPS:
+        trials = 2
+        while detectable_difference(paired, trials) > gap:
+            trials += 1
+        needed.append(f"{gap} needs {trials}")
+    return f"Headline, sd of paired differences {paired:.4f}: " + "; ".join(needed) + " trials."
+
+
+def wall_time_line(wall_seconds: dict[str, list[float]]) -> str:
+    medians = {benchmark: statistics.median(seconds) for benchmark, seconds in wall_seconds.items()}
+    listed = ", ".join(f"{benchmark} {seconds:.0f} s" for benchmark, seconds in medians.items())
+    runs = sum(len(seconds) for seconds in wall_seconds.values())
+    return (
+        f"Median wall time of the {runs} stored runs (one thread each): {listed}; "
+        f"one trial of one entry = {sum(medians.values()):.0f} s."
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results-dir", type=Path, default=Path("benchmarks/results/proxy"))
+    args = parser.parse_args()
+    benchmarks = benchmark_names(Suite.PROXY)
+    scores, wall_seconds = load_scores(args.results_dir, benchmarks)
+    pairs = len(CONTESTED) * (len(CONTESTED) - 1) // 2
+    print(
+        f"Pooled over the {pairs} pairs of {', '.join(CONTESTED)}; detectable = the smallest true mean difference "
+        "a two-sided paired t-test over K trials finds with 80 % power at the 5 % level."
+    )
+    print()
+    print(spread_table(scores, benchmarks))
+    print()
+    print(trials_needed_line(scores, benchmarks))
+    print()
+    print("Each pair: mean paired difference ± 95 % half-width (sd of the differences).")
+    print()
+    print(pair_table(scores, benchmarks))
+    print()
+    print("Every loss on the headline, ranked by 1 + the number of losses significantly better.")
+    print()
+    print(ranking_table(scores, benchmarks))
+    print()
+    print(wall_time_line(wall_seconds))
+
+
+if __name__ == "__main__":
+    main()
