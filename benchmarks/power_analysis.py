@@ -1,18 +1,19 @@
 """How many trials a suite needs: the measured spread of paired differences and the difference K trials detect.
 
-Reads the stored proxy runs (one JSON per loss, benchmark and seed, made by loss_table.py; seed s was both the
-training and the poison seed, so seed s of two losses is one paired trial), and prints markdown tables for
-docs/statistics.md:
+Reads a suite's stored runs (one JSON per loss, benchmark and seed, made by loss_table.py; seed s was both the
+training and the poison seed, so seed s of two losses is one paired trial; the proxy's are committed), and prints
+markdown tables for docs/statistics.md:
 
 1. per benchmark and for the headline (the mean over the suite's benchmarks), the sd of paired differences in
    robust_score between the CONTESTED losses, pooled over their pairs, beside the sd the same differences would
    have on unpaired seeds, and the smallest true difference K trials detect with 80 % power (K = 2, 3, 5, 10),
    and the fewest trials that detect the gaps seen between published top methods;
-2. each contested pair's mean paired difference with its interval and sd;
+2. each contested pair's mean paired difference with its interval, its sd and the sd if unpaired;
 3. every loss's headline over its trials with its 95 % interval and its noise-aware rank;
 4. the stored runs' median wall time per benchmark, the cost of one trial of one entry.
 
     python benchmarks/power_analysis.py
+    python benchmarks/power_analysis.py --suite official   # once official runs of CONTESTED are stored
 """
 
 import argparse
@@ -24,6 +25,7 @@ import statistics
 from pathlib import Path
 
 from db.statistics import (
+    Estimate,
     detectable_difference,
     estimate,
     headline_per_trial,
@@ -58,8 +60,13 @@ def load_scores(results_dir: Path, benchmarks: list[str]) -> tuple[Scores, dict[
                 raise SystemExit(f"{path}: seed {result['seed']} / poison seed {result['poison_seed']} is no trial")
             scores[benchmark].setdefault(match["loss"], {})[result["seed"]] = result["metrics"]["robust_score"]
             wall_seconds[benchmark].append(result["wall_seconds"])
-        if not scores[benchmark]:
-            raise SystemExit(f"no results in {results_dir / benchmark}: run benchmarks/loss_table.py first")
+        missing = [loss for loss in CONTESTED if len(scores[benchmark].get(loss, {})) < 2]
+        if missing:
+            raise SystemExit(
+                f"{results_dir / benchmark} lacks 2 seeds of {', '.join(missing)}: run benchmarks/loss_table.py "
+                f"--suite {results_dir.name} --losses {' '.join(CONTESTED)} --seeds 1 2 3 4 5 "
+                f"--results-dir {results_dir.parent}"
+            )
     return scores, wall_seconds
 
 
@@ -69,21 +76,29 @@ def headlines(scores: Scores, benchmarks: list[str]) -> dict[str, dict[int, floa
     return {loss: headline_per_trial({b: scores[b][loss] for b in benchmarks}, benchmarks) for loss in sorted(losses)}
 
 
+def pair_spread(by_loss: dict[str, dict[int, float]], a: str, b: str) -> tuple[Estimate, float]:
+    """a - b paired over their shared seeds, and the sd the difference would have on independent seeds.
+
+    Unpaired, a difference of two losses has variance sd_a^2 + sd_b^2, each sd taken here over the same shared
+    seeds, so that the two figures differ only by the pairing.
+    """
+    shared = sorted(by_loss[a].keys() & by_loss[b].keys())
+    spread_a = estimate([by_loss[a][seed] for seed in shared]).sd
+    spread_b = estimate([by_loss[b][seed] for seed in shared]).sd
+    return paired_difference(by_loss[a], by_loss[b]), math.hypot(spread_a, spread_b)
+
+
 def pooled_sds(by_loss: dict[str, dict[int, float]]) -> tuple[float, float, int]:
     """Over the CONTESTED pairs: the pooled sd of paired differences, of unpaired ones, and the degrees of freedom.
 
-    Each pair's variance is weighted by its degrees of freedom (shared seeds - 1). Unpaired: a difference of two
-    losses run on independent seeds has variance sd_a^2 + sd_b^2, each sd taken over the pair's shared seeds.
+    Each pair's variance is weighted by its degrees of freedom (shared seeds - 1).
     """
     paired = unpaired = 0.0
     dof = 0
     for a, b in itertools.combinations(CONTESTED, 2):
-        difference = paired_difference(by_loss[a], by_loss[b])
-        shared = sorted(by_loss[a].keys() & by_loss[b].keys())
-        spread_a = estimate([by_loss[a][s] for s in shared]).sd
-        spread_b = estimate([by_loss[b][s] for s in shared]).sd
+        difference, unpaired_sd = pair_spread(by_loss, a, b)
         paired += (difference.n - 1) * difference.sd**2
-        unpaired += (difference.n - 1) * (spread_a**2 + spread_b**2)
+        unpaired += (difference.n - 1) * unpaired_sd**2
         dof += difference.n - 1
     return math.sqrt(paired / dof), math.sqrt(unpaired / dof), dof
 
@@ -111,9 +126,9 @@ def pair_table(scores: Scores, benchmarks: list[str]) -> str:
     scopes = {benchmark: scores[benchmark] for benchmark in benchmarks} | {"headline": headlines(scores, benchmarks)}
     lines = ["| pair (a - b) | trials | " + " | ".join(scopes) + " |", "|---" * (2 + len(scopes)) + "|"]
     for a, b in itertools.combinations(CONTESTED, 2):
-        differences = [paired_difference(by_loss[a], by_loss[b]) for by_loss in scopes.values()]
-        cells = [f"{d.mean:+.4f} ± {d.half_width():.4f} (sd {d.sd:.4f})" for d in differences]
-        lines.append(f"| {a} - {b} | {differences[-1].n} | " + " | ".join(cells) + " |")
+        spreads = [pair_spread(by_loss, a, b) for by_loss in scopes.values()]
+        cells = [f"{d.mean:+.4f} ± {d.half_width():.4f} (sd {d.sd:.4f}; unpaired {u:.4f})" for d, u in spreads]
+        lines.append(f"| {a} - {b} | {spreads[-1][0].n} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -152,10 +167,11 @@ def wall_time_line(wall_seconds: dict[str, list[float]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results-dir", type=Path, default=Path("benchmarks/results/proxy"))
+    parser.add_argument("--suite", default=Suite.PROXY.value, choices=[Suite.PROXY.value, Suite.OFFICIAL.value])
+    parser.add_argument("--results-dir", type=Path, default=Path("benchmarks/results"), help="holds <suite>/")
     args = parser.parse_args()
-    benchmarks = benchmark_names(Suite.PROXY)
-    scores, wall_seconds = load_scores(args.results_dir, benchmarks)
+    benchmarks = benchmark_names(args.suite)
+    scores, wall_seconds = load_scores(args.results_dir / args.suite, benchmarks)
     pairs = len(CONTESTED) * (len(CONTESTED) - 1) // 2
     print(
         f"Pooled over the {pairs} pairs of {', '.join(CONTESTED)}; detectable = the smallest true mean difference "
@@ -166,7 +182,7 @@ def main() -> None:
     print()
     print(trials_needed_line(scores, benchmarks))
     print()
-    print("Each pair: mean paired difference ± 95 % half-width (sd of the differences).")
+    print("Each pair: mean paired difference ± 95 % half-width (sd of the paired differences; sd if unpaired).")
     print()
     print(pair_table(scores, benchmarks))
     print()
