@@ -77,7 +77,7 @@ def _authenticate(request: Request, session: Session, token: str) -> Participant
     limiter: AuthFailureLimiter = request.app.state.auth_failures
     address = request.client.host if request.client else "unknown"
     limiter.refuse_if_blocked(address)
-    participant = queries.participant_by_token(session, token)
+    participant = queries.participants.participant_by_token(session, token)
     if participant is None:
         limiter.record_failure(address)
         raise ApiError(401, "invalid token: check it, or ask an administrator for a new one", _CHALLENGE)

@@ -1,5 +1,6 @@
 """Accepting an upload: form, size, encoding, duplicate and daily limit first (cheap), then the sandbox's check."""
 
+import hashlib
 import logging
 from datetime import timedelta
 
@@ -9,14 +10,12 @@ from sqlalchemy.orm import Session
 
 from api.errors import ApiError
 from api.schemas import SubmissionCreate
-from api.validation import UPLOAD_FILENAME, CheckUnavailableError, LossChecker
+from api.validation import CheckUnavailableError, LossChecker
 from db import queries
 from db.models import Participant, Submission, utcnow
-from harness.contract import LossContractError
-from harness.loss_file import decode_loss_source, sha256_of
 from harness.registry import benchmark_names
+from runqueue.dispatch import dispatch_runs
 from settings import Settings
-from worker.dispatch import dispatch_runs
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +45,11 @@ def read_upload(raw: bytes, max_bytes: int) -> str:
     if not raw.strip():
         raise ApiError(422, "the file is empty; upload a Python file that defines class RobustLoss")
     try:
-        code = decode_loss_source(raw, UPLOAD_FILENAME)
-    except LossContractError as error:
-        raise ApiError(422, str(error)) from None
+        code = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ApiError(
+            422, f"the file is not UTF-8 text (byte {error.start} is {raw[error.start]:#04x}); save it as UTF-8"
+        ) from None
     if "\x00" in code:  # Python refuses to compile it, and PostgreSQL cannot store it
         raise ApiError(422, f"the file contains a NUL byte (at byte {raw.index(0)}); save it as plain UTF-8 text")
     return code
@@ -64,11 +65,11 @@ def accept_submission(
     celery: Celery,
 ) -> Submission:
     """Stores the submission and its queued runs and sends them to the broker, or raises an ApiError."""
-    sha256 = sha256_of(code)
+    sha256 = hashlib.sha256(code.encode("utf-8")).hexdigest()  # the harness's sha256_of, without importing it
     _refuse_duplicate(session, participant, sha256, settings.suite)
     _enforce_daily_limit(session, participant, settings.submissions_per_day)
     _validate(code, check)
-    submission = queries.create_submission(
+    submission = queries.submissions.create_submission(
         session,
         participant,
         name=form.name,
@@ -87,7 +88,7 @@ def accept_submission(
 
 
 def _refuse_duplicate(session: Session, participant: Participant, sha256: str, suite: str) -> None:
-    existing = queries.find_duplicate(session, participant.id, sha256, suite)
+    existing = queries.submissions.find_duplicate(session, participant.id, sha256, suite)
     if existing is not None:
         raise ApiError(
             409,
@@ -99,7 +100,7 @@ def _refuse_duplicate(session: Session, participant: Participant, sha256: str, s
 
 def _enforce_daily_limit(session: Session, participant: Participant, per_day: int) -> None:
     now = utcnow()
-    recent = queries.counted_submission_times(session, participant.id, now - LIMIT_WINDOW)
+    recent = queries.submissions.counted_submission_times(session, participant.id, now - LIMIT_WINDOW)
     if len(recent) >= per_day:
         free_at = recent[-per_day] + LIMIT_WINDOW
         wait = max(1, int((free_at - now).total_seconds()))

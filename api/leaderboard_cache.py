@@ -21,7 +21,7 @@ PAGES_KEPT = 64  # serialised pages kept per board; any other (offset, limit) is
 
 @dataclass(frozen=True)
 class CachedLeaderboard:
-    marker: int  # queries.leaderboard_marker, read before the board was computed
+    marker: int  # queries.leaderboard.leaderboard_marker, read before the board was computed
     board: LeaderboardPublic
     _pages: dict[tuple[int, int], bytes] = field(default_factory=dict)
 
@@ -91,7 +91,7 @@ class LeaderboardCache:
                 return cached
             looked_at = self._clock()
             with self._open_session() as session:
-                marker = queries.leaderboard_marker(session, suite)
+                marker = queries.leaderboard.leaderboard_marker(session, suite)
                 if cached is None or cached.marker != marker:
                     cached = CachedLeaderboard(marker, compute(session, suite))
                     self._boards[suite] = cached

@@ -13,8 +13,8 @@ from api.routes import health, leaderboard, submissions
 from api.security_headers import SecurityHeaders
 from api.validation import SandboxCheck
 from db.session import session_factory
+from runqueue.app import make_celery
 from settings import Settings, get_settings
-from worker.celery_app import make_celery
 
 DESCRIPTION = """Upload a `RobustLoss` file; the service trains the suite's fixed models with it under
 label-flip poisoning and ranks it by robust_score = (test_acc + 1 - poison_fit) / 2 beside the published

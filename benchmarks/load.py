@@ -89,7 +89,7 @@ def fill_database(url: str, rng: random.Random) -> dict[str, tuple[str, list[int
     """
     with session_scope(url) as session:
         _finish_baselines(session, rng)
-        participants = [queries.create_participant(session, f"load-{n:02d}") for n in range(PARTICIPANTS)]
+        participants = [queries.participants.create_participant(session, f"load-{n:02d}") for n in range(PARTICIPANTS)]
         owners = [participant for participant, _ in participants for _ in range(SUBMISSIONS // PARTICIPANTS)]
         submission_ids = _insert_finished_submissions(session, [p.id for p in owners], rng)
         owned: dict[str, tuple[str, list[int]]] = {p.display_name: (token, []) for p, token in participants}
@@ -101,8 +101,8 @@ def fill_database(url: str, rng: random.Random) -> dict[str, tuple[str, list[int
 def _finish_baselines(session: Session, rng: random.Random) -> None:
     """What `serve` queues on its first start, finished through the worker's own queries."""
     for run_id in queue_baselines(session, SUITE, (42,)):
-        claimed = queries.claim_run(session, run_id, "load-fill")
-        queries.complete_run(session, run_id, claimed.attempt, _result(claimed.benchmark, rng), "")
+        claimed = queries.runs.claim_run(session, run_id, "load-fill")
+        queries.runs.complete_run(session, run_id, claimed.attempt, _result(claimed.benchmark, rng), "")
 
 
 def _insert_finished_submissions(session: Session, owner_ids: list[int], rng: random.Random) -> list[int]:

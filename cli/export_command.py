@@ -40,7 +40,7 @@ def write_export(session: Session, out: Path) -> tuple[int, int]:
     """Writes submissions.json (each submission with all its runs, superseded ones too) and runs.csv (one row
     per run with its metrics); returns how many submissions and runs."""
     out.mkdir(parents=True, exist_ok=True)
-    exported = queries.every_submission_with_runs(session)
+    exported = queries.submissions.every_submission_with_runs(session)
     documents = [
         {**_columns(submission), "participant": submission.participant.display_name, "runs": list(map(_columns, runs))}
         for submission, runs in exported

@@ -175,7 +175,7 @@ def _stop(workers: Sequence[subprocess.Popen]) -> None:
 
 
 def start_worker(args: argparse.Namespace) -> None:
-    from worker.celery_app import MAINTENANCE_QUEUE, RUNS_QUEUE, make_celery
+    from runqueue.app import MAINTENANCE_QUEUE, RUNS_QUEUE, make_celery
 
     settings = get_settings()
     settings.data_root.mkdir(parents=True, exist_ok=True)  # the embedded database and broker live there
@@ -196,8 +196,8 @@ def _session() -> AbstractContextManager[Session]:
 
 
 def _dispatch(run_ids: list[int]) -> None:
-    from worker.celery_app import make_celery
-    from worker.dispatch import dispatch_runs
+    from runqueue.app import make_celery
+    from runqueue.dispatch import dispatch_runs
 
     with _session() as session:
         if not dispatch_runs(make_celery(get_settings()), session, run_ids):
@@ -206,27 +206,27 @@ def _dispatch(run_ids: list[int]) -> None:
 
 def create_participant(args: argparse.Namespace) -> None:
     with _session() as session:
-        if queries.participant_by_name(session, args.name) is not None:
+        if queries.participants.participant_by_name(session, args.name) is not None:
             raise CommandError(f"a participant named {args.name!r} exists; rotate its token instead")
-        participant, token = queries.create_participant(session, args.name, args.admin)
+        participant, token = queries.participants.create_participant(session, args.name, args.admin)
         print(f"participant {participant.id} {participant.display_name!r}{' (admin)' if args.admin else ''}")
     print(f"token (shown once, store it now): {token}")
 
 
 def rotate_token(args: argparse.Namespace) -> None:
     with _session() as session:
-        token = queries.rotate_token(session, _participant(session, args.name))
+        token = queries.participants.rotate_token(session, _participant(session, args.name))
     print(f"new token for {args.name!r} (the old one no longer works): {token}")
 
 
 def list_participants(_args: argparse.Namespace) -> None:
     with _session() as session:
-        for p in queries.list_participants(session):
+        for p in queries.participants.list_participants(session):
             print(f"{p.id:>5}  {p.display_name:30}  {'admin' if p.is_admin else ''}")
 
 
 def _participant(session: Session, name: str) -> Participant:
-    participant = queries.participant_by_name(session, name)
+    participant = queries.participants.participant_by_name(session, name)
     if participant is None:
         raise CommandError(f"no participant named {name!r}; `poisonbench admin participant list` shows them")
     return participant
@@ -247,7 +247,7 @@ def rerun_baselines(args: argparse.Namespace) -> None:
 
 def list_submissions(args: argparse.Namespace) -> None:
     with _session() as session:
-        submissions, count = queries.list_submissions(
+        submissions, count = queries.submissions.list_submissions(
             session, participant_id=None, limit=args.limit, status=args.status
         )
         for s in submissions:
@@ -280,25 +280,25 @@ def show_submission(args: argparse.Namespace) -> None:
 def rerun_submission(args: argparse.Namespace) -> None:
     with _session() as session:
         benchmarks = [args.benchmark] if args.benchmark else None
-        run_ids = queries.rerun_submission(session, _submission(session, args.id), benchmarks)
+        run_ids = queries.submissions.rerun_submission(session, _submission(session, args.id), benchmarks)
     _dispatch(run_ids)
     print(f"submission {args.id}: {len(run_ids)} runs queued again")
 
 
 def cancel_submission(args: argparse.Namespace) -> None:
     with _session() as session:
-        cancelled = queries.cancel_submission(session, _submission(session, args.id))
+        cancelled = queries.submissions.cancel_submission(session, _submission(session, args.id))
     print(f"submission {args.id}: {len(cancelled)} runs cancelled")
 
 
 def hide_submission(args: argparse.Namespace) -> None:
     with _session() as session:
-        queries.set_hidden(session, _submission(session, args.id), not args.undo)
+        queries.submissions.set_hidden(session, _submission(session, args.id), not args.undo)
     print(f"submission {args.id} is {'shown on' if args.undo else 'hidden from'} the leaderboard")
 
 
 def _submission(session: Session, submission_id: int) -> Submission:
-    submission = queries.get_submission(session, submission_id)
+    submission = queries.submissions.get_submission(session, submission_id)
     if submission is None:
         raise CommandError(f"no submission {submission_id}")
     return submission

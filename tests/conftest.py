@@ -116,7 +116,7 @@ class Factory:
 
     def participant(self, name: str | None = None, is_admin: bool = False) -> tuple[Participant, str]:
         self.count += 1
-        return queries.create_participant(self.session, name or f"participant-{self.count}", is_admin)
+        return queries.participants.create_participant(self.session, name or f"participant-{self.count}", is_admin)
 
     def submission(
         self,
@@ -129,7 +129,7 @@ class Factory:
         self.count += 1
         participant = participant or self.participant()[0]
         code = code or f"class RobustLoss:  # {self.count}\n    pass\n"
-        return queries.create_submission(
+        return queries.submissions.create_submission(
             self.session,
             participant,
             name=f"submission-{self.count}",
@@ -163,8 +163,8 @@ class Factory:
         for run in submission.runs:
             if run.status is not RunStatus.QUEUED:
                 continue
-            claimed = queries.claim_run(self.session, run.id, "test-worker")
-            queries.complete_run(
+            claimed = queries.runs.claim_run(self.session, run.id, "test-worker")
+            queries.runs.complete_run(
                 self.session, run.id, claimed.attempt, self.result(robust_score, **result), ""
             )
         self.session.expire(submission)

@@ -32,13 +32,13 @@ def queue_baselines(
     run_ids: list[int] = []
     for name, (kind, description) in SERVICE_LOSSES.items():
         code = loss_path(name).read_text()
-        existing = queries.latest_submission_named(session, owner.id, name, suite)
+        existing = queries.submissions.latest_submission_named(session, owner.id, name, suite)
         if existing is not None and existing.sha256 == sha256_of(code):
-            run_ids += queries.rerun_submission(session, existing, benchmarks)
+            run_ids += queries.submissions.rerun_submission(session, existing, benchmarks)
             continue
         if existing is not None:
-            queries.set_hidden(session, existing, True)
-        submission = queries.create_submission(
+            queries.submissions.set_hidden(session, existing, True)
+        submission = queries.submissions.create_submission(
             session,
             owner,
             name=name,
@@ -55,12 +55,13 @@ def queue_baselines(
 
 
 def missing_baselines(session: Session, suite: str) -> list[str]:
-    owner = queries.participant_by_name(session, SERVICE_PARTICIPANT)
+    owner = queries.participants.participant_by_name(session, SERVICE_PARTICIPANT)
     if owner is None:
         return list(SERVICE_LOSSES)
-    return [n for n in SERVICE_LOSSES if queries.latest_submission_named(session, owner.id, n, suite) is None]
+    latest = queries.submissions.latest_submission_named
+    return [name for name in SERVICE_LOSSES if latest(session, owner.id, name, suite) is None]
 
 
 def _service_participant(session: Session) -> Participant:
-    owner = queries.participant_by_name(session, SERVICE_PARTICIPANT)
-    return owner or queries.create_participant(session, SERVICE_PARTICIPANT)[0]
+    owner = queries.participants.participant_by_name(session, SERVICE_PARTICIPANT)
+    return owner or queries.participants.create_participant(session, SERVICE_PARTICIPANT)[0]

@@ -38,7 +38,7 @@ class Heartbeat:
         while not self._stop.wait(self.interval):
             try:
                 with session_scope(self.database_url) as session:
-                    owned = queries.record_heartbeat(session, self.run_id, self.attempt)
+                    owned = queries.runs.record_heartbeat(session, self.run_id, self.attempt)
             except Exception:  # a database hiccup: the next beat tries again; the reaper waits several beats
                 logger.warning("run %d: heartbeat not written", self.run_id, exc_info=True)
                 continue

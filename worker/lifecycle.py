@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 import harness
 from db import queries
 from db.models import FailureCause
-from db.queries import ClaimedRun
+from db.queries.runs import ClaimedRun
 from db.session import session_scope
 from harness.contract import LossContractError, LossFn
 from harness.datasets import load_splits
@@ -48,7 +48,7 @@ class RetryLater(Exception):
 def execute_run(run_id: int, settings: Settings, worker: str, open_loss: LossOpener) -> None:
     """Trains the run if it is queued; a redelivered message for a run someone else has does nothing."""
     with session_scope(settings.sqlalchemy_url) as session:
-        claimed = queries.claim_run(session, run_id, worker)
+        claimed = queries.runs.claim_run(session, run_id, worker)
     if claimed is None:
         logger.info("run %d is not queued (a duplicate delivery, or cancelled): skipped", run_id)
         return
@@ -92,7 +92,7 @@ def train(claimed: ClaimedRun, settings: Settings, heartbeat: Heartbeat, open_lo
         curve.append(dataclasses.asdict(record))
         owned = _write_patiently(
             settings,
-            lambda session: queries.record_progress(
+            lambda session: queries.runs.record_progress(
                 session, claimed.run_id, claimed.attempt, curve, benchmark.epochs
             ),
         )
@@ -141,7 +141,7 @@ def _write_patiently(settings: Settings, write: Callable[[Session], T]) -> T:
 def _store(settings: Settings, claimed: ClaimedRun, result: dict, log_tail: LogTail) -> None:
     stored = _write_patiently(
         settings,
-        lambda session: queries.complete_run(session, claimed.run_id, claimed.attempt, result, log_tail.text()),
+        lambda session: queries.runs.complete_run(session, claimed.run_id, claimed.attempt, result, log_tail.text()),
     )
     metrics = result["metrics"]
     if stored:
@@ -155,7 +155,7 @@ def _store(settings: Settings, claimed: ClaimedRun, result: dict, log_tail: LogT
 def _fail(settings: Settings, claimed: ClaimedRun, error: str, log_tail: LogTail) -> None:
     logger.info("run %d failed by its loss: %s", claimed.run_id, error)
     with session_scope(settings.sqlalchemy_url) as session:
-        queries.fail_run(
+        queries.runs.fail_run(
             session,
             claimed.run_id,
             claimed.attempt,
@@ -173,7 +173,7 @@ def _after_infrastructure_failure(
     reason = f"infrastructure failure on attempt {claimed.attempt}: {type(error).__name__}"
     with session_scope(settings.sqlalchemy_url) as session:
         if claimed.attempt >= settings.max_attempts:
-            queries.fail_run(
+            queries.runs.fail_run(
                 session,
                 claimed.run_id,
                 claimed.attempt,
@@ -183,8 +183,8 @@ def _after_infrastructure_failure(
                 harness.HARNESS_VERSION,
             )
             return
-        requeued = queries.requeue_run(session, claimed.run_id, claimed.attempt, reason)
+        requeued = queries.runs.requeue_run(session, claimed.run_id, claimed.attempt, reason)
         if requeued:
-            queries.mark_dispatched(session, [claimed.run_id])  # the task's retry sends the message
+            queries.runs.mark_dispatched(session, [claimed.run_id])  # the task's retry sends the message
     if requeued:  # raised after the commit: the worker that picks the message up must find the run queued
         raise RetryLater(reason)

@@ -9,8 +9,8 @@ import harness
 from db import queries
 from db.models import FailureCause, utcnow
 from db.session import session_scope
+from runqueue.dispatch import dispatch_runs, pending_messages
 from settings import Settings
-from worker.dispatch import dispatch_runs, pending_messages
 
 logger = logging.getLogger(__name__)
 
@@ -20,14 +20,14 @@ def reap(settings: Settings, celery: Celery) -> list[int]:
     every change is a guarded transition, and a message too many is dropped by the worker's guarded claim."""
     silence = timedelta(seconds=settings.heartbeat_timeout)
     with session_scope(settings.sqlalchemy_url) as session:
-        for run_id, attempt in queries.stale_runs(session, utcnow() - silence):
+        for run_id, attempt in queries.runs.stale_runs(session, utcnow() - silence):
             _retire_silent_run(session, settings, run_id, attempt)
-        to_send = queries.undispatched_runs(session)
+        to_send = queries.runs.undispatched_runs(session)
         # A queued run sent long ago whose message is not in the queue was lost with the broker: with
         # prefetch 1 and late acknowledgement a worker holds no message it has not started, so an empty queue
         # means no queued run has one.
         if pending_messages(celery) == 0:
-            to_send += queries.undispatched_runs(session, dispatched_before=utcnow() - silence)
+            to_send += queries.runs.undispatched_runs(session, dispatched_before=utcnow() - silence)
         to_send = sorted(set(to_send))
     if to_send:
         with session_scope(settings.sqlalchemy_url) as session:
@@ -40,10 +40,10 @@ def _retire_silent_run(session, settings: Settings, run_id: int, attempt: int) -
     """Back to the queue while attempts remain, else a final infrastructure failure."""
     reason = f"the worker stopped sending heartbeats on attempt {attempt} (crashed, killed or cut off)"
     if attempt < settings.max_attempts:
-        if queries.requeue_run(session, run_id, attempt, reason):
+        if queries.runs.requeue_run(session, run_id, attempt, reason):
             logger.warning("run %d requeued: %s", run_id, reason)
         return
-    queries.fail_run(
+    queries.runs.fail_run(
         session,
         run_id,
         attempt,

@@ -5,11 +5,11 @@ from contextlib import AbstractContextManager
 from celery import Task, shared_task
 
 from harness.contract import LossFn
+from runqueue.app import EXECUTE_RUN, REAP
 from sandbox.config import SandboxConfig
 from sandbox.proxy import open_sandboxed_loss
 from settings import get_settings
 from worker import lifecycle, reaper
-from worker.celery_app import EXECUTE_RUN, REAP
 
 RETRY_COUNTDOWN = 10  # seconds before an infrastructure failure's retry: lets a passing hiccup pass
 

@@ -26,7 +26,7 @@ def leaderboard_page(request: Request, session: SessionDep, settings: SettingsDe
         "mean_column": MEAN_COLUMN,
         "suites": list(Suite),
         "default_suite": settings.suite,
-        "in_progress": queries.submissions_in_progress(session, board.suite),
+        "in_progress": queries.submissions.submissions_in_progress(session, board.suite),
         "epochs": {benchmark.name: benchmark.epochs for benchmark in benchmarks_in(board.suite)},  # before a start
     }
     return templates.TemplateResponse(request, "leaderboard.html", context)
@@ -35,7 +35,7 @@ def leaderboard_page(request: Request, session: SessionDep, settings: SettingsDe
 @router.get("/submissions/{submission_id}")
 def submission_page(request: Request, session: SessionDep, submission_id: SubmissionIdPath):
     """Public parts are rendered by the page's script from the public JSON; the owner's from the owner's."""
-    submission = queries.public_submission(session, submission_id, viewer=None)
+    submission = queries.submissions.public_submission(session, submission_id, viewer=None)
     context = {"submission_id": submission_id, "submission": submission}
     # A hidden submission is a 404 to this anonymous request; the owner's script fetches it with a token.
     status = 200 if submission is not None else 404

@@ -37,7 +37,7 @@ LeaderboardDep = Annotated[CachedLeaderboard, Depends(get_leaderboard)]
 
 def _compute_leaderboard(session: Session, suite: Suite) -> LeaderboardPublic:
     benchmarks = benchmark_names(suite)
-    entries = queries.leaderboard(session, suite, benchmarks, harness.HARNESS_VERSION)
+    entries = queries.leaderboard.leaderboard(session, suite, benchmarks, harness.HARNESS_VERSION)
     data = [
         LeaderboardEntryPublic(
             rank=entry.rank,

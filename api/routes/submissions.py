@@ -69,7 +69,7 @@ def list_own_submissions(
     status: SubmissionStatus | None = None,
 ) -> Page[SubmissionPublic]:
     """The caller's own submissions, newest first."""
-    submissions, count = queries.list_submissions(
+    submissions, count = queries.submissions.list_submissions(
         session, participant_id=participant.id, offset=offset, limit=limit, status=status
     )
     return Page(data=[_public(request, s) for s in submissions], count=count)
@@ -95,7 +95,7 @@ def read_public_progress(
 
     A hidden submission answers only its owner and admins (with their token), like one that does not exist.
     """
-    submission = queries.public_submission(session, submission_id, viewer)
+    submission = queries.submissions.public_submission(session, submission_id, viewer)
     if submission is None:
         raise ApiError(404, f"no visible submission {submission_id}; the leaderboard at / lists them")
     return SubmissionProgressPublic(
@@ -130,13 +130,13 @@ def cancel_submission(
     submission = _visible(session, submission_id, participant)
     if submission.status not in (SubmissionStatus.QUEUED, SubmissionStatus.RUNNING):
         raise ApiError(409, f"submission {submission.id} has already {submission.status}; nothing to cancel")
-    queries.cancel_submission(session, submission)
+    queries.submissions.cancel_submission(session, submission)
     session.commit()
     return _detail(request, session, submission)
 
 
 def _visible(session: SessionDep, submission_id: int, participant: Participant) -> Submission:
-    submission = queries.submission_for(session, submission_id, participant)
+    submission = queries.submissions.submission_for(session, submission_id, participant)
     if submission is None:
         raise ApiError(404, f"no submission {submission_id} of yours; GET /api/submissions lists them")
     return submission
@@ -151,7 +151,7 @@ def _public(request: Request, submission: Submission) -> SubmissionPublic:
 
 
 def _detail(request: Request, session: SessionDep, submission: Submission) -> SubmissionDetail:
-    estimate = queries.queue_estimate(session, submission)
+    estimate = queries.queue_position.queue_estimate(session, submission)
     return SubmissionDetail.from_row(
         submission,
         _url(request, submission),

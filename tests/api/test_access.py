@@ -38,7 +38,7 @@ def test_a_token_is_checked_with_a_constant_time_comparison(factory, session, mo
     participant, token = factory.participant()
     compared, real_compare_digest = [], hmac.compare_digest
     monkeypatch.setattr(hmac, "compare_digest", lambda a, b: compared.append((a, b)) or real_compare_digest(a, b))
-    assert queries.participant_by_token(session, token) == participant
+    assert queries.participants.participant_by_token(session, token) == participant
     assert compared == [(participant.token_sha256, participant.token_sha256)]
 
 
@@ -90,7 +90,7 @@ def others_work(factory, session):
     hidden = factory.submission(owner, code=SECRET_CODE + "# hidden\n")
     hidden.name = HIDDEN_NAME
     factory.finish(hidden)
-    queries.set_hidden(session, hidden, True)
+    queries.submissions.set_hidden(session, hidden, True)
     session.flush()
     return visible, hidden
 
@@ -135,7 +135,7 @@ def test_another_participant_gets_404_for_a_submissions_owner_views_and_cannot_c
 def test_the_owner_and_an_admin_do_see_the_code_and_the_log(client, factory, others_work, session):
     visible, _ = others_work
     admin = {"Authorization": f"Bearer {factory.participant(is_admin=True)[1]}"}
-    owner = {"Authorization": f"Bearer {queries.rotate_token(session, visible.participant)}"}
+    owner = {"Authorization": f"Bearer {queries.participants.rotate_token(session, visible.participant)}"}
     for headers in (owner, admin):
         assert client.get(f"/api/submissions/{visible.id}/code", headers=headers).json()["code"] == SECRET_CODE
         detail = client.get(f"/api/submissions/{visible.id}", headers=headers).json()

@@ -18,7 +18,7 @@ def test_a_finished_submission_is_on_the_next_leaderboard_read_and_a_hidden_one_
     second = factory.submission()
     factory.finish(second, robust_score=0.9)
     assert [e["submission_id"] for e in client.get("/api/leaderboard").json()["data"]] == [second.id, first.id]
-    queries.set_hidden(session, second, True)
+    queries.submissions.set_hidden(session, second, True)
     assert [e["submission_id"] for e in client.get("/api/leaderboard").json()["data"]] == [first.id]
 
 

@@ -10,8 +10,8 @@ def test_anyone_reads_a_visible_submissions_progress_without_its_code_error_or_l
     participant = factory.participant("ada")[0]
     submission = factory.submission(participant=participant, code=SECRET)
     run = submission.runs[0]
-    attempt = queries.claim_run(session, run.id, "test-worker").attempt
-    queries.fail_run(session, run.id, attempt, "NaN loss", FailureCause.LOSS, "log line", "x")
+    attempt = queries.runs.claim_run(session, run.id, "test-worker").attempt
+    queries.runs.fail_run(session, run.id, attempt, "NaN loss", FailureCause.LOSS, "log line", "x")
     body = client.get(f"/api/submissions/{submission.id}/public").json()
     assert body["participant"] == "ada" and body["status"] == "failed"
     assert body["runs"][0]["status"] == "failed" and body["runs"][0]["curve"] == []
@@ -24,7 +24,7 @@ def test_a_hidden_submission_answers_404_to_visitors_and_others_and_200_to_its_o
     owner, owner_token = factory.participant()
     other_token = factory.participant()[1]
     submission = factory.submission(participant=owner)
-    queries.set_hidden(session, submission, True)
+    queries.submissions.set_hidden(session, submission, True)
     url = f"/api/submissions/{submission.id}/public"
     assert client.get(url).status_code == 404
     assert client.get(url, headers={"Authorization": f"Bearer {other_token}"}).status_code == 404
@@ -51,10 +51,10 @@ def test_the_code_is_answered_to_its_owner_and_an_admin_only(client, factory):
 
 
 def test_the_owners_detail_carries_each_runs_log_tail(client, factory, session, auth, token):
-    participant = queries.participant_by_token(session, token)
+    participant = queries.participants.participant_by_token(session, token)
     submission = factory.submission(participant=participant)
     run = submission.runs[0]
-    attempt = queries.claim_run(session, run.id, "test-worker").attempt
-    queries.fail_run(session, run.id, attempt, "NaN loss", FailureCause.LOSS, "the last lines", "x")
+    attempt = queries.runs.claim_run(session, run.id, "test-worker").attempt
+    queries.runs.fail_run(session, run.id, attempt, "NaN loss", FailureCause.LOSS, "the last lines", "x")
     detail = client.get(f"/api/submissions/{submission.id}", headers=auth).json()
     assert detail["runs"][0]["log_tail"] == "the last lines"

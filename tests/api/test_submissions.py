@@ -153,4 +153,4 @@ def test_an_upload_while_the_broker_is_down_is_stored_and_left_for_the_reaper(
             data={"name": "while down"},
         )
     assert response.status_code == 202
-    assert len(queries.undispatched_runs(session)) == len(benchmark_names(Suite.SMOKE))
+    assert len(queries.runs.undispatched_runs(session)) == len(benchmark_names(Suite.SMOKE))

@@ -10,7 +10,7 @@ BENCHMARKS = benchmark_names(Suite.SMOKE)
 
 
 def _board(session) -> list:
-    return queries.leaderboard(session, Suite.SMOKE, BENCHMARKS, harness.HARNESS_VERSION)
+    return queries.leaderboard.leaderboard(session, Suite.SMOKE, BENCHMARKS, harness.HARNESS_VERSION)
 
 
 def test_complete_submissions_are_ranked_by_mean_robust_score_beside_the_baselines(any_factory):
@@ -29,7 +29,7 @@ def test_incomplete_hidden_and_other_suites_submissions_are_left_out(factory, se
     factory.submission()  # queued
     hidden = factory.submission()
     factory.finish(hidden)
-    queries.set_hidden(session, hidden, True)
+    queries.submissions.set_hidden(session, hidden, True)
     proxy = factory.submission(suite=Suite.PROXY)
     factory.finish(proxy)
     assert _board(session) == []
@@ -39,7 +39,7 @@ def test_results_of_another_harness_version_stay_as_history_only(factory, sessio
     old = factory.submission()
     factory.finish(old, harness_version="0.9.0")
     assert _board(session) == []
-    queries.rerun_submission(session, old)
+    queries.submissions.rerun_submission(session, old)
     factory.finish(old)
     assert [entry.submission.id for entry in _board(session)] == [old.id]
 
@@ -48,8 +48,8 @@ def test_seeds_are_averaged_per_benchmark(factory, session):
     submission = factory.submission(seeds=(1, 2))
     first, second = submission.runs[:2]  # both seeds of the first benchmark
     for run, score in ((first, 0.6), (second, 0.8)):
-        claimed = queries.claim_run(session, run.id, "worker")
-        queries.complete_run(session, run.id, claimed.attempt, factory.result(score), "")
+        claimed = queries.runs.claim_run(session, run.id, "worker")
+        queries.runs.complete_run(session, run.id, claimed.attempt, factory.result(score), "")
     factory.finish(submission, robust_score=0.7)
     (entry,) = _board(session)
     assert entry.benchmarks[BENCHMARKS[0]]["robust_score"] == 0.7
@@ -66,22 +66,22 @@ def test_tied_scores_share_the_mean_of_the_ranks_they_span(factory):
 
 def test_the_marker_moves_when_a_submission_goes_on_or_off_the_leaderboard_and_only_then(any_factory):
     session = any_factory.session
-    marker = lambda: queries.leaderboard_marker(session, Suite.SMOKE)  # noqa: E731
+    marker = lambda: queries.leaderboard.leaderboard_marker(session, Suite.SMOKE)  # noqa: E731
     submission = any_factory.submission()
     queued = marker()
-    claimed = queries.claim_run(session, submission.runs[0].id, "worker")
+    claimed = queries.runs.claim_run(session, submission.runs[0].id, "worker")
     assert marker() == queued  # queued -> running: still off the leaderboard
-    queries.complete_run(session, claimed.run_id, claimed.attempt, any_factory.result(), "")
+    queries.runs.complete_run(session, claimed.run_id, claimed.attempt, any_factory.result(), "")
     assert marker() == queued  # one run of three: still off the leaderboard
     any_factory.finish(submission)
     on_board = marker()
     assert on_board > queued
-    queries.set_hidden(session, submission, True)
+    queries.submissions.set_hidden(session, submission, True)
     hidden = marker()
     assert hidden > on_board
-    queries.set_hidden(session, submission, False)
+    queries.submissions.set_hidden(session, submission, False)
     assert marker() > hidden
     shown = marker()
-    queries.rerun_submission(session, submission)  # succeeded -> queued: off the leaderboard
+    queries.submissions.rerun_submission(session, submission)  # succeeded -> queued: off the leaderboard
     assert marker() > shown
-    assert queries.leaderboard_marker(session, Suite.PROXY) == 0
+    assert queries.leaderboard.leaderboard_marker(session, Suite.PROXY) == 0

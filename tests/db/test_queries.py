@@ -10,10 +10,10 @@ from harness.registry import Suite, benchmark_names
 def test_a_token_is_stored_only_as_its_hash_and_a_rotated_one_replaces_it(factory, session):
     participant, token = factory.participant()
     assert token.startswith("pb_") and token not in participant.token_sha256
-    assert queries.participant_by_token(session, token) == participant
-    new_token = queries.rotate_token(session, participant)
-    assert queries.participant_by_token(session, token) is None
-    assert queries.participant_by_token(session, new_token) == participant
+    assert queries.participants.participant_by_token(session, token) == participant
+    new_token = queries.participants.rotate_token(session, participant)
+    assert queries.participants.participant_by_token(session, token) is None
+    assert queries.participants.participant_by_token(session, new_token) == participant
 
 
 def test_a_submission_gets_one_queued_run_per_benchmark_and_seed(factory):
@@ -25,19 +25,19 @@ def test_a_submission_gets_one_queued_run_per_benchmark_and_seed(factory):
 
 def test_a_run_is_claimed_once_even_when_its_message_is_delivered_twice(any_factory):
     run = any_factory.submission().runs[0]
-    first = queries.claim_run(any_factory.session, run.id, "worker-a")
+    first = queries.runs.claim_run(any_factory.session, run.id, "worker-a")
     assert first is not None and first.attempt == 1
-    assert queries.claim_run(any_factory.session, run.id, "worker-b") is None
+    assert queries.runs.claim_run(any_factory.session, run.id, "worker-b") is None
 
 
 def test_the_submission_follows_its_runs_from_queued_to_succeeded(any_factory):
     submission = any_factory.submission()
     session = any_factory.session
     first, *others = submission.runs
-    claimed = queries.claim_run(session, first.id, "worker")
+    claimed = queries.runs.claim_run(session, first.id, "worker")
     session.expire(submission)
     assert submission.status is SubmissionStatus.RUNNING and submission.started_at is not None
-    assert queries.complete_run(session, first.id, claimed.attempt, any_factory.result(), "log")
+    assert queries.runs.complete_run(session, first.id, claimed.attempt, any_factory.result(), "log")
     any_factory.finish(submission)
     assert submission.status is SubmissionStatus.SUCCEEDED and submission.finished_at is not None
     assert all(run.metrics["robust_score"] == 0.8 for run in submission.runs)
@@ -46,14 +46,14 @@ def test_the_submission_follows_its_runs_from_queued_to_succeeded(any_factory):
 def test_an_attempt_that_lost_its_run_can_store_neither_progress_nor_result(any_factory):
     session = any_factory.session
     run = any_factory.submission().runs[0]
-    old = queries.claim_run(session, run.id, "worker-a")
-    assert queries.requeue_run(session, run.id, old.attempt, "worker-a went silent")
-    new = queries.claim_run(session, run.id, "worker-b")
+    old = queries.runs.claim_run(session, run.id, "worker-a")
+    assert queries.runs.requeue_run(session, run.id, old.attempt, "worker-a went silent")
+    new = queries.runs.claim_run(session, run.id, "worker-b")
     assert new.attempt == old.attempt + 1
-    assert not queries.record_heartbeat(session, run.id, old.attempt)
-    assert not queries.record_progress(session, run.id, old.attempt, [{"epoch": 0}], 2)
-    assert not queries.complete_run(session, run.id, old.attempt, any_factory.result(), "")
-    assert queries.complete_run(session, run.id, new.attempt, any_factory.result(), "")
+    assert not queries.runs.record_heartbeat(session, run.id, old.attempt)
+    assert not queries.runs.record_progress(session, run.id, old.attempt, [{"epoch": 0}], 2)
+    assert not queries.runs.complete_run(session, run.id, old.attempt, any_factory.result(), "")
+    assert queries.runs.complete_run(session, run.id, new.attempt, any_factory.result(), "")
     session.refresh(run)
     assert run.status is RunStatus.SUCCEEDED and run.worker == "worker-b"
 
@@ -62,8 +62,8 @@ def test_a_loss_failure_fails_the_submission_at_once_and_cancels_its_other_runs(
     session = any_factory.session
     submission = any_factory.submission()
     failing = submission.runs[0]
-    claimed = queries.claim_run(session, failing.id, "worker")
-    queries.fail_run(session, failing.id, claimed.attempt, "line 3: boom", FailureCause.LOSS, "", "1.0.0")
+    claimed = queries.runs.claim_run(session, failing.id, "worker")
+    queries.runs.fail_run(session, failing.id, claimed.attempt, "line 3: boom", FailureCause.LOSS, "", "1.0.0")
     session.expire(submission)
     assert submission.status is SubmissionStatus.FAILED
     assert submission.failure_cause is FailureCause.LOSS
@@ -75,10 +75,10 @@ def test_a_cancelled_submission_refuses_its_running_workers_heartbeat(any_factor
     session = any_factory.session
     submission = any_factory.submission()
     run = submission.runs[0]
-    claimed = queries.claim_run(session, run.id, "worker")
-    assert len(queries.cancel_submission(session, submission)) == 3
+    claimed = queries.runs.claim_run(session, run.id, "worker")
+    assert len(queries.submissions.cancel_submission(session, submission)) == 3
     assert submission.status is SubmissionStatus.CANCELLED
-    assert not queries.record_heartbeat(session, run.id, claimed.attempt)
+    assert not queries.runs.record_heartbeat(session, run.id, claimed.attempt)
 
 
 def test_a_rerun_supersedes_the_runs_and_keeps_the_old_results_as_history(any_factory):
@@ -86,7 +86,7 @@ def test_a_rerun_supersedes_the_runs_and_keeps_the_old_results_as_history(any_fa
     submission = any_factory.submission()
     any_factory.finish(submission, robust_score=0.7)
     rerun, *kept = submission.runs
-    new_ids = queries.rerun_submission(session, submission, benchmarks=[rerun.benchmark])
+    new_ids = queries.submissions.rerun_submission(session, submission, benchmarks=[rerun.benchmark])
     assert submission.status is SubmissionStatus.RUNNING  # two runs done, one queued again
     assert [run.id for run in submission.runs] == [run.id for run in kept] + new_ids
     assert submission.runs[-1].status is RunStatus.QUEUED and submission.runs[-1].benchmark == rerun.benchmark
@@ -98,14 +98,14 @@ def test_the_daily_limit_counts_neither_cancelled_submissions_nor_infrastructure
     participant, _ = factory.participant()
     counted = factory.submission(participant)
     cancelled = factory.submission(participant)
-    queries.cancel_submission(session, cancelled)
+    queries.submissions.cancel_submission(session, cancelled)
     lost = factory.submission(participant)
     run = lost.runs[0]
-    claimed = queries.claim_run(session, run.id, "worker")
-    queries.fail_run(
+    claimed = queries.runs.claim_run(session, run.id, "worker")
+    queries.runs.fail_run(
         session, run.id, claimed.attempt, "worker lost", FailureCause.INFRASTRUCTURE, "", "1.0.0"
     )
-    times = queries.counted_submission_times(session, participant.id, utcnow() - timedelta(days=1))
+    times = queries.submissions.counted_submission_times(session, participant.id, utcnow() - timedelta(days=1))
     assert times == [counted.created_at]
 
 
@@ -113,10 +113,10 @@ def test_a_duplicate_is_found_only_among_the_participants_own_standing_submissio
     alice, _ = factory.participant()
     bob, _ = factory.participant()
     original = factory.submission(alice, code="same code")
-    assert queries.find_duplicate(session, alice.id, original.sha256, Suite.SMOKE) == original
-    assert queries.find_duplicate(session, bob.id, original.sha256, Suite.SMOKE) is None
-    queries.cancel_submission(session, original)
-    assert queries.find_duplicate(session, alice.id, original.sha256, Suite.SMOKE) is None
+    assert queries.submissions.find_duplicate(session, alice.id, original.sha256, Suite.SMOKE) == original
+    assert queries.submissions.find_duplicate(session, bob.id, original.sha256, Suite.SMOKE) is None
+    queries.submissions.cancel_submission(session, original)
+    assert queries.submissions.find_duplicate(session, alice.id, original.sha256, Suite.SMOKE) is None
 
 
 def test_others_cannot_see_a_submission_but_admins_can(factory, session):
@@ -124,9 +124,9 @@ def test_others_cannot_see_a_submission_but_admins_can(factory, session):
     other, _ = factory.participant()
     admin, _ = factory.participant(is_admin=True)
     submission = factory.submission(owner)
-    assert queries.submission_for(session, submission.id, owner) == submission
-    assert queries.submission_for(session, submission.id, other) is None
-    assert queries.submission_for(session, submission.id, admin) == submission
+    assert queries.submissions.submission_for(session, submission.id, owner) == submission
+    assert queries.submissions.submission_for(session, submission.id, other) is None
+    assert queries.submissions.submission_for(session, submission.id, admin) == submission
 
 
 def test_the_queue_position_counts_the_runs_queued_before_and_estimates_from_recent_durations(
@@ -134,30 +134,30 @@ def test_the_queue_position_counts_the_runs_queued_before_and_estimates_from_rec
 ):
     ahead = factory.submission()
     behind = factory.submission()
-    assert queries.queue_estimate(session, ahead).position == 1
-    estimate = queries.queue_estimate(session, behind)
+    assert queries.queue_position.queue_estimate(session, ahead).position == 1
+    estimate = queries.queue_position.queue_estimate(session, behind)
     assert estimate.runs_ahead == 3 and estimate.estimated_start is None
     factory.finish(factory.submission())
-    assert queries.queue_estimate(session, behind).estimated_start is not None
+    assert queries.queue_position.queue_estimate(session, behind).estimated_start is not None
 
 
 def test_stale_runs_are_the_running_ones_silent_since_the_cutoff(factory, session):
     run = factory.submission().runs[0]
-    claimed = queries.claim_run(session, run.id, "worker")
-    assert queries.stale_runs(session, utcnow() - timedelta(minutes=1)) == []
-    assert queries.stale_runs(session, utcnow() + timedelta(seconds=1)) == [(run.id, claimed.attempt)]
+    claimed = queries.runs.claim_run(session, run.id, "worker")
+    assert queries.runs.stale_runs(session, utcnow() - timedelta(minutes=1)) == []
+    assert queries.runs.stale_runs(session, utcnow() + timedelta(seconds=1)) == [(run.id, claimed.attempt)]
 
 
 def test_undispatched_runs_are_the_queued_ones_never_sent_or_sent_long_ago(factory, session):
     submission = factory.submission()
     ids = [run.id for run in submission.runs]
-    assert queries.undispatched_runs(session) == ids
-    queries.mark_dispatched(session, ids[:2])
-    assert queries.undispatched_runs(session) == ids[2:]
-    assert queries.undispatched_runs(session, utcnow() + timedelta(seconds=1)) == ids
+    assert queries.runs.undispatched_runs(session) == ids
+    queries.runs.mark_dispatched(session, ids[:2])
+    assert queries.runs.undispatched_runs(session) == ids[2:]
+    assert queries.runs.undispatched_runs(session, utcnow() + timedelta(seconds=1)) == ids
 
 
 def test_participants_are_found_by_display_name(factory, session):
     participant, _ = factory.participant("ada")
-    assert queries.participant_by_name(session, "ada") == participant
-    assert isinstance(queries.list_participants(session)[0], Participant)
+    assert queries.participants.participant_by_name(session, "ada") == participant
+    assert isinstance(queries.participants.list_participants(session)[0], Participant)

@@ -202,7 +202,7 @@ def api(service_environment, service_processes) -> Iterator[ApiServer]:
 @pytest.fixture
 def token(service_settings) -> str:
     with session_scope(service_settings.sqlalchemy_url) as session:
-        return queries.create_participant(session, "ada")[1]
+        return queries.participants.create_participant(session, "ada")[1]
 
 
 @pytest.fixture

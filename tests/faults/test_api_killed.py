@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from db.models import Run, RunStatus, Submission
 from db.session import session_scope
 from harness.registry import Suite, benchmark_names
-from worker.celery_app import RUNS_QUEUE, make_celery
+from runqueue.app import RUNS_QUEUE, make_celery
 from worker.reaper import reap
 
 pytestmark = pytest.mark.timeout(180)

@@ -28,8 +28,8 @@ def _seed_leaderboard(session: Session, factory) -> None:
     running = factory.submission(participant=factory.participant("grace")[0])
     running.name = "still training"
     first_run = running.runs[0]
-    claimed = queries.claim_run(session, first_run.id, "test-worker")
-    queries.record_progress(session, first_run.id, claimed.attempt, [{"epoch": 0}], epochs_total=2)
+    claimed = queries.runs.claim_run(session, first_run.id, "test-worker")
+    queries.runs.record_progress(session, first_run.id, claimed.attempt, [{"epoch": 0}], epochs_total=2)
 
 
 @pytest.fixture

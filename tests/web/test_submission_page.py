@@ -33,10 +33,10 @@ def _curve(epochs: int) -> list[dict]:
 
 def _succeed(session: Session, factory, submission: Submission) -> None:
     for run in submission.runs:
-        claimed = queries.claim_run(session, run.id, "test-worker")
-        queries.record_progress(session, run.id, claimed.attempt, _curve(2), epochs_total=2)
+        claimed = queries.runs.claim_run(session, run.id, "test-worker")
+        queries.runs.record_progress(session, run.id, claimed.attempt, _curve(2), epochs_total=2)
         result = {**factory.result(robust_score=0.7), "curve": _curve(2)}
-        queries.complete_run(session, run.id, claimed.attempt, result, log_tail="")
+        queries.runs.complete_run(session, run.id, claimed.attempt, result, log_tail="")
 
 
 @pytest.fixture
@@ -50,10 +50,10 @@ def seeded(service_settings, factory_for) -> dict:
         _succeed(session, factory, finished)
         failed = factory.submission(participant=ada, code=CODE + "# 2\n")
         run = failed.runs[0]
-        claimed = queries.claim_run(session, run.id, "test-worker")
-        queries.fail_run(session, run.id, claimed.attempt, "the loss is NaN", FailureCause.LOSS, LOG_TAIL, "x")
+        claimed = queries.runs.claim_run(session, run.id, "test-worker")
+        queries.runs.fail_run(session, run.id, claimed.attempt, "the loss is NaN", FailureCause.LOSS, LOG_TAIL, "x")
         hidden = factory.submission(participant=ada, code=CODE + "# 3\n")
-        queries.set_hidden(session, hidden, True)
+        queries.submissions.set_hidden(session, hidden, True)
         grace_token = factory.participant("grace")[1]
     return {"ada": ada_token, "grace": grace_token}
 
@@ -115,14 +115,14 @@ def test_a_hidden_submission_is_a_404_to_visitors_and_shown_to_its_owner(page: P
 def test_progress_updates_without_a_reload_while_a_run_trains(page: Page, base_url, service_settings, factory_for):
     with session_scope(service_settings.sqlalchemy_url) as session:
         run = factory_for(session).submission().runs[0]
-        attempt = queries.claim_run(session, run.id, "test-worker").attempt
-        queries.record_progress(session, run.id, attempt, _curve(1), epochs_total=2)
+        attempt = queries.runs.claim_run(session, run.id, "test-worker").attempt
+        queries.runs.record_progress(session, run.id, attempt, _curve(1), epochs_total=2)
     page.goto(f"{base_url}/submissions/1")
     first_run = page.locator("#runs tbody tr").first
     expect(first_run.locator(".progress-text")).to_have_text("epoch 1 of 2")
     expect(page.locator("#status")).to_have_text("running")
     with session_scope(service_settings.sqlalchemy_url) as session:
-        queries.record_progress(session, run.id, attempt, _curve(2), epochs_total=2)
+        queries.runs.record_progress(session, run.id, attempt, _curve(2), epochs_total=2)
     page.evaluate("window.reloaded = false")  # a reload would drop this flag
     expect(first_run.locator(".progress-text")).to_have_text("epoch 2 of 2", timeout=10_000)
     assert page.evaluate("window.reloaded") is False

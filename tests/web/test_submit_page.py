@@ -21,7 +21,7 @@ def _python_file(name: str, text: str) -> dict:
 @pytest.fixture
 def token(service_settings) -> str:
     with session_scope(service_settings.sqlalchemy_url) as session:
-        return queries.create_participant(session, "ada")[1]
+        return queries.participants.create_participant(session, "ada")[1]
 
 
 def _submissions(service_settings) -> int:

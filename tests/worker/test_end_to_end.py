@@ -45,7 +45,7 @@ def client(service_settings) -> Iterator[TestClient]:
 @pytest.fixture
 def auth(service_settings) -> dict[str, str]:
     with session_scope(service_settings.sqlalchemy_url) as session:
-        return {"Authorization": f"Bearer {queries.create_participant(session, 'ada')[1]}"}
+        return {"Authorization": f"Bearer {queries.participants.create_participant(session, 'ada')[1]}"}
 
 
 def _wait_until(

@@ -26,8 +26,8 @@ def in_process(source: str):
 
 def _queued_run(settings, code: str = CROSS_ENTROPY) -> int:
     with session_scope(settings.sqlalchemy_url) as session:
-        owner, _ = queries.create_participant(session, "ada")
-        submission = queries.create_submission(
+        owner, _ = queries.participants.create_participant(session, "ada")
+        submission = queries.submissions.create_submission(
             session,
             owner,
             name="loss",
@@ -62,7 +62,7 @@ def test_a_queued_run_is_trained_and_its_result_stored_with_its_curve(worker_set
 def test_a_redelivered_message_for_a_run_already_taken_does_nothing(worker_settings):
     run_id = _queued_run(worker_settings)
     with session_scope(worker_settings.sqlalchemy_url) as session:
-        queries.claim_run(session, run_id, "first@worker")
+        queries.runs.claim_run(session, run_id, "first@worker")
     lifecycle.execute_run(run_id, worker_settings, "second@worker", in_process)
     run = _run(worker_settings, run_id)
     assert run.status is RunStatus.RUNNING and run.attempts == 1 and run.worker == "first@worker"
@@ -114,7 +114,7 @@ def test_a_run_cancelled_while_training_stops_at_the_next_epoch_and_stores_nothi
     def cancelled_meanwhile(source: str):
         with session_scope(worker_settings.sqlalchemy_url) as session:
             run = session.get(Run, run_id)
-            queries.cancel_submission(session, run.submission)
+            queries.submissions.cancel_submission(session, run.submission)
         yield load_loss(source)
 
     run_id = _queued_run(worker_settings)

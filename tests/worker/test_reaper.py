@@ -9,7 +9,7 @@ from db import queries
 from db.models import FailureCause, Run, RunStatus, SubmissionStatus, utcnow
 from db.session import session_scope
 from harness.registry import Suite, benchmark_names
-from worker.celery_app import RUNS_QUEUE, make_celery
+from runqueue.app import RUNS_QUEUE, make_celery
 from worker.reaper import reap
 
 
@@ -20,8 +20,8 @@ def celery(worker_settings):
 
 def _submission_runs(settings) -> list[int]:
     with session_scope(settings.sqlalchemy_url) as session:
-        owner, _ = queries.create_participant(session, "ada")
-        submission = queries.create_submission(
+        owner, _ = queries.participants.create_participant(session, "ada")
+        submission = queries.submissions.create_submission(
             session,
             owner,
             name="loss",
@@ -55,7 +55,7 @@ def test_runs_never_sent_are_sent(worker_settings, celery, redis_client):
 def test_runs_stuck_past_their_heartbeat_are_requeued_and_sent_again(worker_settings, celery, redis_client):
     run_id, *_ = _submission_runs(worker_settings)
     with session_scope(worker_settings.sqlalchemy_url) as session:
-        queries.claim_run(session, run_id, "dead@worker")
+        queries.runs.claim_run(session, run_id, "dead@worker")
     _age(worker_settings, run_id, heartbeat_at=worker_settings.heartbeat_timeout + 1)
     assert run_id in reap(worker_settings, celery)
     assert redis_client.llen(RUNS_QUEUE) == 3  # the requeued run and the two never sent
@@ -69,7 +69,7 @@ def test_a_run_silent_on_its_last_attempt_fails_without_counting_against_the_par
     run_id, *_ = _submission_runs(worker_settings)
     for _ in range(worker_settings.max_attempts):
         with session_scope(worker_settings.sqlalchemy_url) as session:
-            queries.claim_run(session, run_id, "dead@worker")
+            queries.runs.claim_run(session, run_id, "dead@worker")
         _age(worker_settings, run_id, heartbeat_at=worker_settings.heartbeat_timeout + 1)
         reap(worker_settings, celery)
     run = _run(worker_settings, run_id)
@@ -96,6 +96,6 @@ def test_queued_runs_whose_messages_were_lost_are_resent_only_when_the_queue_is_
 def test_a_running_run_with_a_fresh_heartbeat_is_left_alone(worker_settings, celery):
     run_id, *_ = _submission_runs(worker_settings)
     with session_scope(worker_settings.sqlalchemy_url) as session:
-        queries.claim_run(session, run_id, "busy@worker")
+        queries.runs.claim_run(session, run_id, "busy@worker")
     reap(worker_settings, celery)
     assert _run(worker_settings, run_id).status is RunStatus.RUNNING

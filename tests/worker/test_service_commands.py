@@ -13,8 +13,8 @@ from db.models import Run, Submission, SubmissionKind, SubmissionStatus
 from db.session import session_scope
 from harness.losses import BASELINES, REFERENCE
 from harness.registry import Suite, benchmark_names
+from runqueue.app import RUNS_QUEUE
 from settings import get_settings
-from worker.celery_app import RUNS_QUEUE
 
 SMOKE_RUNS = len(benchmark_names(Suite.SMOKE))
 
@@ -39,12 +39,12 @@ def poisonbench(database_url, redis_url, redis_client, monkeypatch, capsys) -> I
 def test_a_created_participants_token_works_until_it_is_rotated(poisonbench, database_url):
     token = poisonbench("admin", "participant", "create", "ada").split()[-1]
     with session_scope(database_url) as session:
-        assert queries.participant_by_token(session, token).display_name == "ada"
+        assert queries.participants.participant_by_token(session, token).display_name == "ada"
     assert "exists" in poisonbench("admin", "participant", "create", "ada", status=2)
     new_token = poisonbench("admin", "participant", "rotate-token", "ada").split()[-1]
     with session_scope(database_url) as session:
-        assert queries.participant_by_token(session, token) is None
-        assert queries.participant_by_token(session, new_token) is not None
+        assert queries.participants.participant_by_token(session, token) is None
+        assert queries.participants.participant_by_token(session, new_token) is not None
     assert "ada" in poisonbench("admin", "participant", "list")
 
 
@@ -69,7 +69,7 @@ def test_an_administrator_shows_cancels_hides_and_reruns_a_submission(poisonbenc
     assert "hidden from" in poisonbench("admin", "submissions", "hide", "1")
     assert "3 runs queued again" in poisonbench("admin", "submissions", "rerun", "1")
     with session_scope(database_url) as session:
-        submission = queries.get_submission(session, 1)
+        submission = queries.submissions.get_submission(session, 1)
         assert submission.hidden and submission.status is SubmissionStatus.QUEUED
     assert poisonbench("admin", "submissions", "list", "--status", "cancelled").strip() == "0 of 0"
     assert "no submission 99" in poisonbench("admin", "submissions", "show", "99", status=2)

@@ -8,7 +8,7 @@ from kombu.exceptions import OperationalError
 from sqlalchemy.orm import Session
 
 from db import queries
-from worker.celery_app import EXECUTE_RUN, RUNS_QUEUE
+from runqueue.app import EXECUTE_RUN, RUNS_QUEUE
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def dispatch_runs(celery: Celery, session: Session, run_ids: Sequence[int]) -> b
     except OperationalError as error:
         logger.warning("broker unreachable, %d runs left for the reaper: %s", len(run_ids) - len(sent), error)
     if sent:
-        queries.mark_dispatched(session, sent)
+        queries.runs.mark_dispatched(session, sent)
     return len(sent) == len(run_ids)
 
 

@@ -1,7 +1,7 @@
 """The Celery configuration that makes a crash lose nothing and a GPU run one run at a time."""
 
+from runqueue.app import EXECUTE_RUN, MAINTENANCE_QUEUE, REAP, RUNS_QUEUE, make_celery
 from settings import Settings
-from worker.celery_app import EXECUTE_RUN, MAINTENANCE_QUEUE, REAP, RUNS_QUEUE, make_celery
 
 
 def test_runs_are_acknowledged_late_given_back_on_a_lost_worker_and_fetched_one_at_a_time():

@@ -1,4 +1,4 @@
-"""The Celery application, built from the settings; imports no torch, so the API can send tasks by name."""
+"""The Celery app built from the settings, its task names and queues: imports no torch, so the API can send by name."""
 
 from celery import Celery
 

@@ -1,0 +1,166 @@
+"""The worker's and the reaper's side of a run: claiming it, heartbeats and progress, its end, and dispatch records."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from db.models import FailureCause, Run, RunStatus, Submission, utcnow
+from db.queries.transitions import transition_run
+
+
+@dataclass(frozen=True)
+class ClaimedRun:
+    """What a worker needs to train a run it now owns, for this attempt."""
+
+    run_id: int
+    submission_id: int
+    attempt: int
+    benchmark: str
+    seed: int
+    suite: str
+    code: str
+    sha256: str
+
+
+def claim_run(session: Session, run_id: int, worker: str) -> ClaimedRun | None:
+    """queued -> running for this worker, counting an attempt; None if the run is not queued (taken)."""
+    now = utcnow()
+    changed = transition_run(
+        session,
+        run_id,
+        RunStatus.RUNNING,
+        attempts=Run.attempts + 1,
+        worker=worker,
+        started_at=now,
+        heartbeat_at=now,
+        finished_at=None,
+        epochs_done=0,
+        curve=[],
+    )
+    if changed is None:
+        return None
+    run = session.execute(
+        select(Run.benchmark, Run.seed, Submission.suite, Submission.code, Submission.sha256)
+        .join(Submission, Run.submission_id == Submission.id)
+        .where(Run.id == run_id)
+    ).one()
+    return ClaimedRun(run_id, changed["submission_id"], changed["attempts"], *run)
+
+
+def record_heartbeat(session: Session, run_id: int, attempt: int) -> bool:
+    """False when the run is no longer this attempt's to train (cancelled, requeued by the reaper)."""
+    return _update_own_run(session, run_id, attempt, heartbeat_at=utcnow())
+
+
+def record_progress(
+    session: Session, run_id: int, attempt: int, curve: list[dict], epochs_total: int
+) -> bool:
+    """The attempt's curve so far (the whole list: no read-modify-write), which is also a heartbeat."""
+    return _update_own_run(
+        session,
+        run_id,
+        attempt,
+        curve=curve,
+        epochs_done=len(curve),
+        epochs_total=epochs_total,
+        heartbeat_at=utcnow(),
+    )
+
+
+def _update_own_run(session: Session, run_id: int, attempt: int, **values: Any) -> bool:
+    result = session.execute(
+        update(Run)
+        .where(
+            Run.id == run_id,
+            Run.attempts == attempt,
+            Run.status == RunStatus.RUNNING,
+            Run.superseded_at.is_(None),
+        )
+        .values(**values),
+    )
+    return result.rowcount == 1
+
+
+def complete_run(session: Session, run_id: int, attempt: int, result: dict, log_tail: str) -> bool:
+    """running -> succeeded with the harness's RunResult.to_dict(); False if the attempt lost the run."""
+    changed = transition_run(
+        session,
+        run_id,
+        RunStatus.SUCCEEDED,
+        attempt=attempt,
+        metrics=result["metrics"],
+        curve=result["curve"],
+        environment=result["environment"],
+        result=result,
+        harness_version=result["harness_version"],
+        epochs_done=len(result["curve"]),
+        finished_at=utcnow(),
+        error=None,
+        failure_cause=None,
+        log_tail=log_tail,
+    )
+    return changed is not None
+
+
+def fail_run(
+    session: Session,
+    run_id: int,
+    attempt: int,
+    error: str,
+    cause: FailureCause,
+    log_tail: str,
+    harness_version: str,
+) -> bool:
+    changed = transition_run(
+        session,
+        run_id,
+        RunStatus.FAILED,
+        attempt=attempt,
+        error=error,
+        failure_cause=cause,
+        finished_at=utcnow(),
+        log_tail=log_tail,
+        harness_version=harness_version,
+    )
+    return changed is not None
+
+
+def requeue_run(session: Session, run_id: int, attempt: int, error: str) -> bool:
+    """running -> queued after an infrastructure failure; the error stays until the next attempt ends."""
+    changed = transition_run(
+        session,
+        run_id,
+        RunStatus.QUEUED,
+        attempt=attempt,
+        error=error,
+        queued_at=utcnow(),
+        dispatched_at=None,
+    )
+    return changed is not None
+
+
+def stale_runs(session: Session, heartbeat_before: datetime) -> Sequence[tuple[int, int]]:
+    """(run id, attempt) of running runs whose worker has been silent since `heartbeat_before`."""
+    rows = session.execute(
+        select(Run.id, Run.attempts).where(
+            Run.status == RunStatus.RUNNING, Run.superseded_at.is_(None), Run.heartbeat_at < heartbeat_before
+        )
+    )
+    return [(row.id, row.attempts) for row in rows]
+
+
+def undispatched_runs(session: Session, dispatched_before: datetime | None = None) -> list[int]:
+    """Queued runs whose message was never sent or, given `dispatched_before`, was sent before it."""
+    sent_long_ago = Run.dispatched_at.is_(None)
+    if dispatched_before is not None:
+        sent_long_ago = sent_long_ago | (Run.dispatched_at < dispatched_before)
+    query = select(Run.id).where(Run.status == RunStatus.QUEUED, Run.superseded_at.is_(None), sent_long_ago)
+    return list(session.scalars(query.order_by(Run.queued_at, Run.id)))
+
+
+def mark_dispatched(session: Session, run_ids: Sequence[int]) -> None:
+    session.execute(update(Run).where(Run.id.in_(run_ids)).values(dispatched_at=utcnow()))

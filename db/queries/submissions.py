@@ -1,0 +1,198 @@
+"""Submissions: storing one with its runs, who may see it, the daily limit, hiding, cancelling, rerunning, export."""
+
+import itertools
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from db.models import FailureCause, Participant, Run, RunStatus, Submission, SubmissionKind, SubmissionStatus, utcnow
+from db.queries.transitions import cancel_active_runs, lock_submission, refresh_submission, transition_run
+from db.status import ACTIVE_RUN_STATUSES
+
+
+def create_submission(
+    session: Session,
+    participant: Participant,
+    *,
+    name: str,
+    code: str,
+    sha256: str,
+    suite: str,
+    benchmarks: Sequence[str],
+    seeds: Sequence[int],
+    description: str = "",
+    kind: SubmissionKind = SubmissionKind.SUBMISSION,
+) -> Submission:
+    """The submission and one queued run per benchmark and seed."""
+    submission = Submission(
+        participant=participant,
+        name=name,
+        description=description,
+        code=code,
+        sha256=sha256,
+        suite=suite,
+        kind=kind,
+    )
+    session.add(submission)
+    session.flush()
+    _add_runs(session, submission.id, itertools.product(benchmarks, seeds))
+    return submission
+
+
+def _add_runs(session: Session, submission_id: int, benchmark_seeds: Iterable[tuple[str, int]]) -> list[int]:
+    runs = [Run(submission_id=submission_id, benchmark=b, seed=s) for b, s in benchmark_seeds]
+    session.add_all(runs)
+    session.flush()
+    return [run.id for run in runs]
+
+
+def get_submission(session: Session, submission_id: int) -> Submission | None:
+    return session.get(Submission, submission_id, options=[selectinload(Submission.runs)])
+
+
+def submission_for(session: Session, submission_id: int, viewer: Participant) -> Submission | None:
+    """The submission if `viewer` may see it: its owner or an admin. Others are told it does not exist."""
+    submission = get_submission(session, submission_id)
+    if submission is None or not _owned_by(submission, viewer):
+        return None
+    return submission
+
+
+def public_submission(session: Session, submission_id: int, viewer: Participant | None) -> Submission | None:
+    """The submission if anyone may see its public parts; a hidden one only for its owner or an admin."""
+    submission = session.get(
+        Submission,
+        submission_id,
+        options=[selectinload(Submission.runs), selectinload(Submission.participant)],
+    )
+    if submission is None or (submission.hidden and not _owned_by(submission, viewer)):
+        return None
+    return submission
+
+
+def _owned_by(submission: Submission, viewer: Participant | None) -> bool:
+    return viewer is not None and (viewer.is_admin or submission.participant_id == viewer.id)
+
+
+def submissions_in_progress(session: Session, suite: str) -> Sequence[Submission]:
+    """The suite's visible queued and running submissions, oldest first, with their runs and participant."""
+    return session.scalars(
+        select(Submission)
+        .where(
+            Submission.suite == suite,
+            Submission.hidden.is_(False),
+            Submission.status.in_((SubmissionStatus.QUEUED, SubmissionStatus.RUNNING)),
+        )
+        .options(selectinload(Submission.runs), selectinload(Submission.participant))
+        .order_by(Submission.id)
+    ).all()
+
+
+def list_submissions(
+    session: Session,
+    *,
+    participant_id: int | None,
+    offset: int = 0,
+    limit: int = 100,
+    status: SubmissionStatus | None = None,
+) -> tuple[Sequence[Submission], int]:
+    """A page of submissions, newest first, and the total count; `participant_id` None lists everyone's."""
+    query = select(Submission)
+    if participant_id is not None:
+        query = query.where(Submission.participant_id == participant_id)
+    if status is not None:
+        query = query.where(Submission.status == status)
+    count = session.scalar(select(func.count()).select_from(query.subquery()))
+    page = session.scalars(query.order_by(Submission.id.desc()).offset(offset).limit(limit))
+    return page.all(), count or 0
+
+
+def find_duplicate(session: Session, participant_id: int, sha256: str, suite: str) -> Submission | None:
+    """The participant's earlier submission of the same code that still stands (not cancelled, not lost)."""
+    return session.scalar(
+        _counted_submissions(participant_id)
+        .where(Submission.sha256 == sha256, Submission.suite == suite)
+        .order_by(Submission.id)
+    )
+
+
+def counted_submission_times(session: Session, participant_id: int, since: datetime) -> list[datetime]:
+    """Creation times of the participant's submissions since `since` that count against the daily limit.
+
+    Cancelled and infrastructure-failed submissions are free.
+    """
+    query = _counted_submissions(participant_id).where(Submission.created_at >= since)
+    return list(
+        session.scalars(query.with_only_columns(Submission.created_at).order_by(Submission.created_at))
+    )
+
+
+def _counted_submissions(participant_id: int):
+    lost = (Submission.status == SubmissionStatus.FAILED) & (
+        Submission.failure_cause == FailureCause.INFRASTRUCTURE
+    )
+    return select(Submission).where(
+        Submission.participant_id == participant_id,
+        Submission.kind == SubmissionKind.SUBMISSION,
+        Submission.status != SubmissionStatus.CANCELLED,
+        ~lost,
+    )
+
+
+def latest_submission_named(
+    session: Session, participant_id: int, name: str, suite: str
+) -> Submission | None:
+    owned = Submission.participant_id == participant_id
+    return session.scalar(
+        select(Submission)
+        .where(owned, Submission.name == name, Submission.suite == suite)
+        .order_by(Submission.id.desc())
+        .limit(1)
+    )
+
+
+def set_hidden(session: Session, submission: Submission, hidden: bool) -> None:
+    submission.hidden = hidden
+    submission.leaderboard_revision = Submission.leaderboard_revision + 1
+    session.flush()
+
+
+def cancel_submission(session: Session, submission: Submission) -> list[int]:
+    """Cancels every active run (a running one stops at its next heartbeat); returns the ids cancelled."""
+    cancelled = cancel_active_runs(session, submission.id)
+    session.expire(submission)
+    return cancelled
+
+
+def rerun_submission(
+    session: Session, submission: Submission, benchmarks: Sequence[str] | None = None
+) -> list[int]:
+    """Supersedes the submission's current runs (of `benchmarks`, default all) with new queued ones.
+
+    Active runs are cancelled first, so a worker still training one stops. The old rows stay as history.
+    """
+    lock_submission(session, submission.id)
+    current = [run for run in submission.runs if benchmarks is None or run.benchmark in benchmarks]
+    now = utcnow()
+    for run in current:
+        if run.status in ACTIVE_RUN_STATUSES:
+            transition_run(session, run.id, RunStatus.CANCELLED, finished_at=now)
+    session.execute(update(Run).where(Run.id.in_([run.id for run in current])).values(superseded_at=now))
+    run_ids = _add_runs(session, submission.id, [(run.benchmark, run.seed) for run in current])
+    refresh_submission(session, submission.id)
+    session.expire(submission)
+    return run_ids
+
+
+def every_submission_with_runs(session: Session) -> Sequence[tuple[Submission, Sequence[Run]]]:
+    """Every submission, oldest first, with its participant and all its runs, superseded ones included."""
+    submissions = session.scalars(
+        select(Submission).options(selectinload(Submission.participant)).order_by(Submission.id)
+    ).all()
+    runs: dict[int, list[Run]] = {submission.id: [] for submission in submissions}
+    for run in session.scalars(select(Run).order_by(Run.submission_id, Run.id)):
+        if run.submission_id in runs:  # not a submission stored since the first query
+            runs[run.submission_id].append(run)
+    return [(submission, runs[submission.id]) for submission in submissions]

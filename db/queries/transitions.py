@@ -1,0 +1,96 @@
+"""The one way a run's status changes (`transition_run`), and the submission status that follows from its runs."""
+
+from typing import Any
+
+from sqlalchemy import case, select, update
+from sqlalchemy.orm import Session
+
+from db.models import Run, RunStatus, Submission, SubmissionStatus, utcnow
+from db.status import ACTIVE_RUN_STATUSES, RunOutcome, failure_cause, sources_of, submission_status
+
+
+def transition_run(
+    session: Session, run_id: int, target: RunStatus, *, attempt: int | None = None, **values: Any
+) -> dict | None:
+    """The one way a run's status changes: only from a status allowed to reach `target` (db.status), only
+    while the run is current and, given `attempt`, still in that attempt; the submission's status follows.
+
+    Returns the run's new (attempts, submission_id) as a dict, or None when the guard did not hold and nothing
+    changed: a redelivered task, a cancelled run or a zombie worker then finds its write refused.
+    """
+    submission_id = session.scalar(select(Run.submission_id).where(Run.id == run_id))
+    if submission_id is None:
+        return None
+    lock_submission(session, submission_id)
+    guard = [Run.id == run_id, Run.status.in_(sources_of(target)), Run.superseded_at.is_(None)]
+    if attempt is not None:
+        guard.append(Run.attempts == attempt)
+    changed = session.execute(
+        update(Run).where(*guard).values(status=target, **values).returning(Run.attempts, Run.submission_id),
+    ).one_or_none()
+    if changed is None:
+        return None
+    if target is RunStatus.FAILED:  # the submission can never be complete: its other runs would burn GPU time
+        cancel_active_runs(session, submission_id)
+    refresh_submission(session, submission_id)
+    return dict(changed._mapping)
+
+
+def cancel_active_runs(session: Session, submission_id: int) -> list[int]:
+    active = session.scalars(
+        select(Run.id).where(
+            Run.submission_id == submission_id,
+            Run.superseded_at.is_(None),
+            Run.status.in_(ACTIVE_RUN_STATUSES),
+        )
+    ).all()
+    now = utcnow()
+    return [
+        run_id for run_id in active if transition_run(session, run_id, RunStatus.CANCELLED, finished_at=now)
+    ]
+
+
+def lock_submission(session: Session, submission_id: int) -> None:
+    # Serialises the status changes of one submission's runs, so two workers finishing its last two runs at
+    # once cannot both read the other's run as still running. (SQLite's BEGIN IMMEDIATE serialises writers.)
+    session.execute(select(Submission.id).where(Submission.id == submission_id).with_for_update())
+
+
+def refresh_submission(session: Session, submission_id: int) -> None:
+    """Derives the submission's status, error and timestamps from its current runs."""
+    # Columns, not Run objects: a session's identity map could hand back runs loaded before this transaction.
+    columns = (
+        Run.status,
+        Run.attempts,
+        Run.failure_cause,
+        Run.error,
+        Run.benchmark,
+        Run.started_at,
+        Run.finished_at,
+    )
+    runs = session.execute(
+        select(*columns)
+        .where(Run.submission_id == submission_id, Run.superseded_at.is_(None))
+        .order_by(Run.id)
+    ).all()
+    outcomes = [RunOutcome(run.status, run.attempts > 0, run.failure_cause) for run in runs]
+    status = submission_status(outcomes)
+    failed = [run for run in runs if run.status is RunStatus.FAILED]
+    finished = status not in (SubmissionStatus.QUEUED, SubmissionStatus.RUNNING)
+    started = [run.started_at for run in runs if run.started_at is not None]
+    ended = [run.finished_at for run in runs if run.finished_at is not None]
+    was_succeeded = Submission.status == SubmissionStatus.SUCCEEDED  # in SET, the row's value before the update
+    goes_on_or_off_the_leaderboard = ~was_succeeded if status is SubmissionStatus.SUCCEEDED else was_succeeded
+    session.execute(
+        update(Submission)
+        .where(Submission.id == submission_id)
+        .values(
+            status=status,
+            leaderboard_revision=Submission.leaderboard_revision
+            + case((goes_on_or_off_the_leaderboard, 1), else_=0),
+            failure_cause=failure_cause(outcomes),
+            error=f"{failed[0].benchmark}: {failed[0].error}" if failed else None,
+            started_at=min(started, default=None),
+            finished_at=max(ended, default=None) if finished else None,
+        ),
+    )
