@@ -61,6 +61,12 @@ def missing_baselines(session: Session, suite: str) -> list[str]:
     return [n for n in SERVICE_LOSSES if queries.latest_submission_named(session, owner.id, n, suite) is None]
 
 
+def baseline_suites(session: Session) -> list[str]:
+    """The suites whose baselines have been queued: `poisonbench serve` queues them on its suite at first start."""
+    owner = queries.participant_by_name(session, SERVICE_PARTICIPANT)
+    return [] if owner is None else queries.suites_submitted_to(session, owner.id)
+
+
 def _service_participant(session: Session) -> Participant:
     owner = queries.participant_by_name(session, SERVICE_PARTICIPANT)
     return owner or queries.create_participant(session, SERVICE_PARTICIPANT)[0]
