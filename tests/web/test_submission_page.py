@@ -6,7 +6,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
 from db import queries
-from db.models import FailureCause, Submission, SubmissionStatus
+from db.models import FailureCause, Submission, SubmissionKind, SubmissionStatus
 from db.session import session_scope
 from harness.registry import Suite, benchmark_names
 
@@ -167,6 +167,7 @@ def test_the_owner_cancels_a_queued_submission_from_its_page_and_nobody_else_see
     stranger.goto(f"{base_url}/submissions/{queued}")
     expect(stranger.locator("#status")).to_have_text("queued")
     expect(stranger.locator("#cancel-form")).to_be_hidden()
+    expect(stranger.locator("#token-form")).to_be_visible()
     owner = open_page(token=seeded["ada"])
     owner.goto(f"{base_url}/submissions/{queued}")
     owner.on("dialog", lambda dialog: dialog.accept())  # "Cancel submission N?"
@@ -190,3 +191,11 @@ def test_poison_fit_is_drawn_on_an_axis_of_its_own_scaled_to_its_values(page: Pa
     )
     # The curve's poison_fit is 0.4 then 0.3: on the 0-1 test_acc axis it would use 40% of the height.
     assert axes["axis"] != "y" and axes["max"] <= 0.5 and axes["testAccMax"] == 1
+
+
+def test_the_services_own_baselines_ask_nobody_for_a_token(page: Page, base_url, service_settings, factory_for):
+    with session_scope(service_settings.sqlalchemy_url) as session:
+        baseline = factory_for(session).submission(kind=SubmissionKind.BASELINE).id
+    page.goto(f"{base_url}/submissions/{baseline}")
+    expect(page.locator("#kind")).to_have_text("baseline")
+    expect(page.locator("#token-form")).to_be_hidden()

@@ -256,6 +256,7 @@
     renderCurves(submission.runs);
     const active = ACTIVE.has(submission.status);
     $("cancel-form").hidden = !(isOwner && active);
+    if (submission.kind !== "submission") $("token-form").hidden = true; // the service's own: nobody's token
     if (active) {
       setTimeout(poll, POLL_MS);
     } else {
