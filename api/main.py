@@ -8,7 +8,7 @@ from api.auth_rate_limit import AuthFailureLimiter
 from api.body_limit import FORM_OVERHEAD, BodySizeLimit
 from api.errors import UnexpectedErrors, install_error_handlers
 from api.leaderboard_cache import LeaderboardCache
-from api.pages import install_pages
+from api.pages import api_docs, install_pages
 from api.routes import health, leaderboard, submissions
 from api.security_headers import SecurityHeaders
 from api.validation import SandboxCheck
@@ -25,7 +25,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     if settings.suite is None:
         raise RuntimeError("POISONBENCH_SUITE is not set; `poisonbench serve` chooses it, or set it yourself")
-    app = FastAPI(title="PoisonBench", version=harness.HARNESS_VERSION, description=DESCRIPTION)
+    # /docs is our own page on the vendored Swagger UI (api/pages/api_docs.py): FastAPI's loads it from a CDN.
+    app = FastAPI(
+        title="PoisonBench",
+        version=harness.HARNESS_VERSION,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.celery = make_celery(settings)
     app.state.loss_checker = SandboxCheck(settings.check_timeout, settings.idle_background_work)
@@ -47,4 +54,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (submissions, leaderboard, health):
         app.include_router(module.router)
     install_pages(app)
+    app.include_router(api_docs.router)
     return app

@@ -1,6 +1,8 @@
 """The `poisonbench` command: one subcommand module per concern, composed here."""
 
 import argparse
+import os
+import signal
 import sys
 
 from cli import CommandError, benchmarks_command, check_command, data_command, run_command, service_commands
@@ -21,7 +23,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args) or 0
+        status = args.handler(args) or 0
+        sys.stdout.flush()  # here, where a reader that has gone is caught, rather than at the interpreter's exit
+        return status
+    except BrokenPipeError:
+        # The reader stopped early (`| head`): what it wanted was printed. The rest of the output goes nowhere, so
+        # the flush at exit fails no more; the status is a shell's for a process ended by SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except CommandError as error:
         print(f"poisonbench {args.command}: {error}", file=sys.stderr)
         return 2

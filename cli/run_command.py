@@ -3,12 +3,16 @@
 import argparse
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cli import CommandError
 from harness.contract import LossContractError, LossFn
-from harness.registry import Suite, UnknownBenchmarkError, benchmark_names, get_benchmark
+from harness.registry import Benchmark, Suite, UnknownBenchmarkError, benchmark_names, get_benchmark
+
+if TYPE_CHECKING:  # harness.result imports torch, which `poisonbench` loads only for the commands that train
+    from harness.result import EpochRecord
 
 DEFAULT_SEED = 42  # the original harness's single seed
 
@@ -56,7 +60,8 @@ def run_loss_file(args: argparse.Namespace) -> None:
         benchmark = get_benchmark(args.benchmark, suite)
         source = read_loss_source(args.loss_file)
         splits = load_splits(benchmark, args.data_root)
-        with open_loss(source, str(args.loss_file), args.sandbox) as loss_fn, _progress(benchmark.epochs) as on_epoch:
+        _say_where_the_result_goes(args.out)
+        with open_loss(source, str(args.loss_file), args.sandbox) as loss_fn, _progress(benchmark) as on_epoch:
             result = run(
                 benchmark,
                 loss_fn,
@@ -106,14 +111,27 @@ def open_loss(source: str, filename: str, sandbox_mode: str) -> Iterator[LossFn]
         raise CommandError(f"{error} (for your own file you may pass --sandbox off)") from None
 
 
+def _say_where_the_result_goes(out: Path | None) -> None:
+    """Said before training, so nobody learns after an hour's run that its result was not kept."""
+    if out is None:
+        print("no --out: the result JSON (metrics, curve, provenance) is not saved", file=sys.stderr)
+    else:
+        print(f"the result JSON will be written to {out}", file=sys.stderr)
+
+
 @contextlib.contextmanager
-def _progress(epochs: int) -> Iterator:
+def _progress(benchmark: Benchmark) -> Iterator[Callable[["EpochRecord"], None]]:
+    """A bar of the benchmark's epochs with its ETA on stderr, and one line per epoch's metrics above it."""
     from tqdm import tqdm
 
-    with tqdm(total=epochs, unit="epoch", file=sys.stderr, dynamic_ncols=True) as bar:
+    with tqdm(total=benchmark.epochs, desc=benchmark.key, unit="epoch", file=sys.stderr, dynamic_ncols=True) as bar:
 
-        def on_epoch(record) -> None:
-            bar.set_postfix(loss=f"{record.train_loss:.3f}", test_acc=f"{record.test_acc:.3f}")
+        def on_epoch(record: "EpochRecord") -> None:
+            bar.write(
+                f"epoch {record.epoch + 1}/{benchmark.epochs}  test_acc {record.test_acc:.4f}  "
+                f"poison_fit {record.poison_fit:.4f}  train_loss {record.train_loss:.4f}",
+                file=sys.stdout,  # tqdm clears the bar on stderr before the line and redraws it below
+            )
             bar.update(1)
 
         yield on_epoch

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import warnings
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 
@@ -17,7 +18,7 @@ from db.models import Participant, Submission
 from db.session import session_scope
 from harness.registry import Suite, benchmark_names
 from settings import get_settings
-from worker.baselines import missing_baselines, queue_baselines
+from worker.baselines import baseline_suites, missing_baselines, queue_baselines
 
 # FastAPI, uvicorn, Celery and torch are imported inside the commands that need them: `poisonbench run` and
 # the admin commands start without loading them.
@@ -57,6 +58,7 @@ def _register_admin(commands: argparse._SubParsersAction) -> None:
     create = actions.add_parser("create", help="create a participant and print their token (shown once)")
     create.add_argument("name", help="display name, unique")
     create.add_argument("--admin", action="store_true", help="may see every submission")
+    create.add_argument("--quiet", action="store_true", help="print the token alone, e.g. TOKEN=$(... --quiet)")
     create.set_defaults(handler=create_participant)
     rotate = actions.add_parser("rotate-token", help="replace a participant's token and print the new one")
     rotate.add_argument("name")
@@ -67,7 +69,11 @@ def _register_admin(commands: argparse._SubParsersAction) -> None:
     rerun = baselines.add_subparsers(dest="action", required=True, metavar="ACTION").add_parser(
         "rerun", help="queue the baselines and the reference again; earlier results stay as history"
     )
-    rerun.add_argument("--suite", choices=[s.value for s in Suite], help="default: the service's suite")
+    rerun.add_argument(
+        "--suite",
+        choices=[s.value for s in Suite],
+        help="default: POISONBENCH_SUITE, else the suite whose baselines the database holds (the one `serve` chose)",
+    )
     rerun.add_argument("--benchmark", choices=benchmark_names(), help="only this benchmark")
     rerun.set_defaults(handler=rerun_baselines)
 
@@ -175,6 +181,8 @@ def _stop(workers: Sequence[subprocess.Popen]) -> None:
 
 
 def start_worker(args: argparse.Namespace) -> None:
+    from celery.exceptions import SecurityWarning
+
     from runqueue.app import MAINTENANCE_QUEUE, RUNS_QUEUE, make_celery
 
     settings = get_settings()
@@ -185,6 +193,11 @@ def start_worker(args: argparse.Namespace) -> None:
         options = ["--queues", MAINTENANCE_QUEUE, "--beat", "--hostname", "maintenance@%h"]
     else:
         options = ["--queues", RUNS_QUEUE, "--hostname", "runs@%h"]
+    # Celery warns on every start as root. Root is deliberate where it happens (`make serve` on a Debian machine):
+    # the sandbox drops each loss process to its unprivileged user before anything runs (sandbox/launch.py), and
+    # the worker accepts JSON only, so Celery's concern, unpickling a message as root, does not arise. The
+    # Docker image runs the worker as a user of its own.
+    warnings.filterwarnings("ignore", message="You're running the worker with superuser", category=SecurityWarning)
     make_celery(settings).worker_main(["worker", "--loglevel", "INFO", "--concurrency", "1", *options])
 
 
@@ -209,7 +222,10 @@ def create_participant(args: argparse.Namespace) -> None:
         if queries.participants.participant_by_name(session, args.name) is not None:
             raise CommandError(f"a participant named {args.name!r} exists; rotate its token instead")
         participant, token = queries.participants.create_participant(session, args.name, args.admin)
-        print(f"participant {participant.id} {participant.display_name!r}{' (admin)' if args.admin else ''}")
+    if args.quiet:
+        print(token)
+        return
+    print(f"participant {participant.id} {participant.display_name!r}{' (admin)' if args.admin else ''}")
     print(f"token (shown once, store it now): {token}")
 
 
@@ -234,10 +250,8 @@ def _participant(session: Session, name: str) -> Participant:
 
 def rerun_baselines(args: argparse.Namespace) -> None:
     settings = get_settings()
-    suite = args.suite or settings.suite
-    if suite is None:
-        raise CommandError("pass --suite (or set POISONBENCH_SUITE)")
     with _session() as session:
+        suite = args.suite or settings.suite or _suite_of_the_baselines(session)
         run_ids = queue_baselines(
             session, suite, settings.seeds, [args.benchmark] if args.benchmark else None
         )
@@ -245,11 +259,22 @@ def rerun_baselines(args: argparse.Namespace) -> None:
     print(f"queued {len(run_ids)} runs of the baselines and the reference on the {suite} suite")
 
 
+def _suite_of_the_baselines(session: Session) -> str:
+    """`serve` chooses its suite in its own environment, so a shell beside it finds the suite in the database."""
+    suites = baseline_suites(session)
+    if not suites:
+        raise CommandError("no baselines have been queued yet: pass --suite (`poisonbench serve` queues them itself)")
+    if len(suites) > 1:
+        raise CommandError(f"the database holds baselines of several suites ({', '.join(suites)}): pass --suite")
+    return suites[0]
+
+
 def list_submissions(args: argparse.Namespace) -> None:
     with _session() as session:
         submissions, count = queries.submissions.list_submissions(
             session, participant_id=None, limit=args.limit, status=args.status
         )
+        print(f"{'id':>6}  {'status':9}  {'suite':8}  {'kind':10}  {'participant':20}  name")
         for s in submissions:
             owner, hidden = s.participant.display_name, " hidden" if s.hidden else ""
             print(f"{s.id:>6}  {s.status:9}  {s.suite:8}  {s.kind:10}  {owner:20}  {s.name}{hidden}")

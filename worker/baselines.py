@@ -62,6 +62,12 @@ def missing_baselines(session: Session, suite: str) -> list[str]:
     return [name for name in SERVICE_LOSSES if latest(session, owner.id, name, suite) is None]
 
 
+def baseline_suites(session: Session) -> list[str]:
+    """The suites whose baselines have been queued: `poisonbench serve` queues them on its suite at first start."""
+    owner = queries.participants.participant_by_name(session, SERVICE_PARTICIPANT)
+    return [] if owner is None else queries.submissions.suites_submitted_to(session, owner.id)
+
+
 def _service_participant(session: Session) -> Participant:
     owner = queries.participants.participant_by_name(session, SERVICE_PARTICIPANT)
     return owner or queries.participants.create_participant(session, SERVICE_PARTICIPANT)[0]

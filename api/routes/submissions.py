@@ -129,7 +129,7 @@ def cancel_submission(
     """Cancels the queued runs and stops the running ones (at their next heartbeat or epoch)."""
     submission = _visible(session, submission_id, participant)
     if submission.status not in (SubmissionStatus.QUEUED, SubmissionStatus.RUNNING):
-        raise ApiError(409, f"submission {submission.id} has already {submission.status}; nothing to cancel")
+        raise ApiError(409, f"submission {submission.id} has already finished ({submission.status}); nothing to cancel")
     queries.submissions.cancel_submission(session, submission)
     session.commit()
     return _detail(request, session, submission)
@@ -151,7 +151,10 @@ def _public(request: Request, submission: Submission) -> SubmissionPublic:
 
 
 def _detail(request: Request, session: SessionDep, submission: Submission) -> SubmissionDetail:
-    estimate = queries.queue_position.queue_estimate(session, submission)
+    # Only a submission still waiting for its first run has a place in the queue: once one of its runs trains,
+    # a position or start time would be stale.
+    waiting = submission.status is SubmissionStatus.QUEUED
+    estimate = queries.queue_position.queue_estimate(session, submission) if waiting else None
     return SubmissionDetail.from_row(
         submission,
         _url(request, submission),

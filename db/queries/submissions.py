@@ -153,6 +153,12 @@ def latest_submission_named(
     )
 
 
+def suites_submitted_to(session: Session, participant_id: int) -> list[str]:
+    """The suites a participant has submitted to: for the service's own participant, the suites it serves."""
+    owned = Submission.participant_id == participant_id
+    return list(session.scalars(select(Submission.suite).where(owned).distinct().order_by(Submission.suite)))
+
+
 def set_hidden(session: Session, submission: Submission, hidden: bool) -> None:
     submission.hidden = hidden
     submission.leaderboard_revision = Submission.leaderboard_revision + 1

@@ -99,6 +99,16 @@ def test_malformed_uploads_get_a_422_naming_the_field(client, auth, form, files,
     assert field in [problem["field"] for problem in response.json()["errors"]]
 
 
+def test_a_submission_has_no_queue_position_nor_estimated_start_once_a_run_trains(upload, client, auth, session):
+    accepted = upload().json()
+    assert client.get(accepted["url"], headers=auth).json()["queue_position"] == 1
+    first_run = queries.submissions.get_submission(session, accepted["id"]).runs[0]
+    queries.runs.claim_run(session, first_run.id, "test-worker")
+    detail = client.get(accepted["url"], headers=auth).json()
+    assert detail["status"] == "running" and [run["status"] for run in detail["runs"]].count("queued") == 2
+    assert detail["queue_position"] is None and detail["estimated_start"] is None
+
+
 def test_a_participant_lists_only_their_own_submissions(upload, client, auth, factory):
     mine = upload().json()
     other_token = factory.participant()[1]
@@ -128,7 +138,9 @@ def test_cancelling_stops_every_run_and_a_second_cancel_is_a_409(upload, client,
     assert response.json()["status"] == SubmissionStatus.CANCELLED
     assert {run["status"] for run in response.json()["runs"]} == {"cancelled"}
     again = client.post(f"{submission['url']}/cancel", headers=auth)
-    assert again.status_code == 409 and "already cancelled" in again.json()["detail"]
+    assert again.status_code == 409
+    detail = again.json()["detail"]
+    assert detail == f"submission {submission['id']} has already finished (cancelled); nothing to cancel"
 
 
 def test_a_cancelled_submission_does_not_count_against_the_daily_limit_nor_as_a_duplicate(

@@ -1,6 +1,7 @@
 """`poisonbench run` and `poisonbench benchmarks` as a user calls them: a result file, or one clear line."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,33 +29,50 @@ BAD_FILES = {
 }
 
 
+SMOKE_RUN = (
+    "run",
+    str(loss_path("generalized_ce")),
+    "--benchmark",
+    "mobilenetv2-fmnist-labelflip",
+    "--suite",
+    "smoke",
+    "--sandbox",
+    "off",
+)
+
+
 def poisonbench(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "cli.main", *args], cwd=cwd, capture_output=True, text=True, timeout=300
     )
 
 
-def test_run_writes_a_result_json_for_a_smoke_benchmark(tmp_path):
+def test_run_writes_a_result_json_for_a_smoke_benchmark_showing_each_epoch_under_a_bar_with_an_eta(tmp_path):
     out = tmp_path / "result.json"
-    done = poisonbench(
-        "run",
-        str(loss_path("generalized_ce")),
-        "--benchmark",
-        "mobilenetv2-fmnist-labelflip",
-        "--suite",
-        "smoke",
-        "--sandbox",
-        "off",
-        "--out",
-        str(out),
-        cwd=tmp_path,
-    )
+    done = poisonbench(*SMOKE_RUN, "--out", str(out), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith(f"the result JSON will be written to {out}\n")
     assert "smoke/mobilenetv2-fmnist-labelflip: test_acc" in done.stdout
     assert "warning: --sandbox off" in done.stderr
     result = json.loads(out.read_text())
     assert result["benchmark"]["suite"] == "smoke" and result["seed"] == 42 and result["poison_seed"] == 42
-    assert len(result["curve"]) == 2
+    curve = result["curve"]
+    epoch_lines = [line for line in done.stdout.splitlines() if line.startswith("epoch ")]
+    assert epoch_lines == [
+        f"epoch {r['epoch'] + 1}/2  test_acc {r['test_acc']:.4f}  poison_fit {r['poison_fit']:.4f}  "
+        f"train_loss {r['train_loss']:.4f}"
+        for r in curve
+    ]
+    # tqdm redraws the bar with "\r"; after the first epoch it shows elapsed<remaining, e.g. [00:03<00:03, ...]
+    bar = done.stderr.replace("\r", "\n").splitlines()
+    assert any(re.search(r"smoke/mobilenetv2-fmnist-labelflip: +50%.* 1/2 \[\d\d:\d\d<\d\d:\d\d", s) for s in bar)
+
+
+def test_run_without_out_says_before_training_that_nothing_is_saved(tmp_path):
+    done = poisonbench(*SMOKE_RUN, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith("no --out: the result JSON (metrics, curve, provenance) is not saved\n")
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("name", sorted(BAD_FILES))

@@ -6,7 +6,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
 from db import queries
-from db.models import FailureCause, Submission
+from db.models import FailureCause, Submission, SubmissionKind, SubmissionStatus
 from db.session import session_scope
 from harness.registry import Suite, benchmark_names
 
@@ -78,9 +78,7 @@ def test_anyone_sees_the_status_progress_metrics_and_curves_but_not_the_code(pag
     assert SECRET_LINE not in page.content()
 
 
-def test_the_owner_sees_the_code_highlighted_and_the_error_and_log_tail_of_a_failed_run(
-    open_page, base_url, seeded
-):
+def test_the_owner_sees_the_code_highlighted_and_the_error_and_log_tail_of_a_failed_run(open_page, base_url, seeded):
     page = open_page(token=seeded["ada"])
     page.goto(f"{base_url}/submissions/2")
     expect(page.locator("#status")).to_have_text("failed")
@@ -127,3 +125,77 @@ def test_progress_updates_without_a_reload_while_a_run_trains(page: Page, base_u
     expect(first_run.locator(".progress-text")).to_have_text("epoch 2 of 2", timeout=10_000)
     assert page.evaluate("window.reloaded") is False
     expect(page.locator("#curves canvas")).to_have_count(1)
+
+
+def test_a_curl_submitter_pastes_their_token_and_sees_their_code_with_the_token_kept_out_of_the_url(
+    page: Page, base_url, seeded
+):
+    page.goto(f"{base_url}/submissions/1")
+    expect(page.locator("#code-section")).to_be_hidden()
+    page.locator("#owner-token").fill(seeded["ada"])
+    page.locator("#token-form button").click()
+    expect(page.locator("#code")).to_contain_text(SECRET_LINE)
+    expect(page.locator("#token-form")).to_be_hidden()
+    assert page.url == f"{base_url}/submissions/1"
+    assert page.evaluate("sessionStorage.getItem('poisonbench-token')") == seeded["ada"]
+    page.reload()  # the tab keeps it, as after an upload from the submit page
+    expect(page.locator("#code")).to_contain_text(SECRET_LINE)
+
+
+def test_a_wrong_token_or_another_participants_is_refused_with_a_clear_message_and_not_kept(
+    page: Page, base_url, seeded
+):
+    page.goto(f"{base_url}/submissions/1")
+    error = page.locator("#owner-token-error")
+    page.locator("#owner-token").fill("pb_not-a-token")
+    page.locator("#token-form button").click()
+    expect(error).to_have_text("This token is not valid: check that you pasted all of it (pb_…).")
+    page.locator("#owner-token").fill(seeded["grace"])
+    page.locator("#token-form button").click()
+    expect(error).to_have_text("This token is valid, but submission 1 is not yours.")
+    assert page.evaluate("sessionStorage.getItem('poisonbench-token')") is None
+    expect(page.locator("#code-section")).to_be_hidden()
+
+
+def test_the_owner_cancels_a_queued_submission_from_its_page_and_nobody_else_sees_the_button(
+    open_page, base_url, seeded, service_settings, factory_for
+):
+    with session_scope(service_settings.sqlalchemy_url) as session:
+        ada = queries.participants.participant_by_name(session, "ada")
+        queued = factory_for(session).submission(participant=ada).id
+    stranger = open_page(token=seeded["grace"])
+    stranger.goto(f"{base_url}/submissions/{queued}")
+    expect(stranger.locator("#status")).to_have_text("queued")
+    expect(stranger.locator("#cancel-form")).to_be_hidden()
+    expect(stranger.locator("#token-form")).to_be_visible()
+    owner = open_page(token=seeded["ada"])
+    owner.goto(f"{base_url}/submissions/{queued}")
+    owner.on("dialog", lambda dialog: dialog.accept())  # "Cancel submission N?"
+    owner.locator("#cancel-button").click()
+    expect(owner.locator("#status")).to_have_text("cancelled")
+    expect(owner.locator("#runs tbody tr .status").first).to_have_text("cancelled", timeout=10_000)
+    expect(owner.locator("#cancel-form")).to_be_hidden()
+    with session_scope(service_settings.sqlalchemy_url) as session:
+        assert queries.submissions.get_submission(session, queued).status is SubmissionStatus.CANCELLED
+
+
+def test_poison_fit_is_drawn_on_an_axis_of_its_own_scaled_to_its_values(page: Page, base_url, seeded):
+    page.goto(f"{base_url}/submissions/1")
+    expect(page.locator("#curves canvas")).to_have_count(len(SMOKE_BENCHMARKS))
+    axes = page.evaluate(
+        """() => {
+          const chart = Chart.getChart(document.querySelector('#curves canvas'));
+          const poisonFit = chart.data.datasets.find((d) => d.label.startsWith('poison_fit'));
+          return { axis: poisonFit.yAxisID, max: chart.scales[poisonFit.yAxisID].max, testAccMax: chart.scales.y.max };
+        }"""
+    )
+    # The curve's poison_fit is 0.4 then 0.3: on the 0-1 test_acc axis it would use 40% of the height.
+    assert axes["axis"] != "y" and axes["max"] <= 0.5 and axes["testAccMax"] == 1
+
+
+def test_the_services_own_baselines_ask_nobody_for_a_token(page: Page, base_url, service_settings, factory_for):
+    with session_scope(service_settings.sqlalchemy_url) as session:
+        baseline = factory_for(session).submission(kind=SubmissionKind.BASELINE).id
+    page.goto(f"{base_url}/submissions/{baseline}")
+    expect(page.locator("#kind")).to_have_text("baseline")
+    expect(page.locator("#token-form")).to_be_hidden()

@@ -1,6 +1,7 @@
 "use strict";
 // A submission's page: public progress polled from /api/submissions/{id}/public and drawn (Chart.js); for its
-// owner (token in this tab) also the code, errors and log tails, from the owner-only endpoints.
+// owner (token in this tab, from the submit page or pasted here) also the code, errors and log tails, from the
+// owner-only endpoints, and a cancel button while it is queued or running.
 (() => {
   const POLL_MS = 2000;
   const ACTIVE = new Set(["queued", "running"]);
@@ -8,6 +9,8 @@
   const id = root.dataset.submissionId;
   const charts = new Map();
   const $ = (elementId) => document.getElementById(elementId);
+  let isOwner = false;
+  let polling = false;
 
   function element(tag, text, className) {
     const made = document.createElement(tag);
@@ -26,10 +29,70 @@
   }
 
   async function fetchOwn(path) {
-    if (!participantToken.get()) return null;
+    if (!isOwner) return null;
     const response = await fetch(`/api/submissions/${id}${path}`, { headers: participantToken.headers() });
-    return response.ok ? response.json() : null; // 404: not the owner's, nothing more to show
+    return response.ok ? response.json() : null;
   }
+
+  // What the owner-only endpoint says of `token` for this submission: null if it is the owner's, else why not.
+  async function refusalOf(token) {
+    const response = await fetch(`/api/submissions/${id}`, { headers: { Authorization: `Bearer ${token}` } });
+    if (response.ok) return null;
+    if (response.status === 401) return "This token is not valid: check that you pasted all of it (pb_…).";
+    if (response.status === 404) return `This token is valid, but submission ${id} is not yours.`;
+    const answer = await response.json().catch(() => ({}));
+    return answer.detail || `The service answered ${response.status}; try again.`;
+  }
+
+  function showTokenError(message) {
+    $("owner-token-error").textContent = message || "";
+    $("owner-token-error").hidden = !message;
+    $("owner-token").setAttribute("aria-invalid", message ? "true" : "false");
+  }
+
+  // The token in this tab decides: the owner's view, or the form to paste one.
+  async function settleOwner() {
+    const token = participantToken.get();
+    isOwner = Boolean(token) && (await refusalOf(token)) === null;
+    $("token-form").hidden = isOwner;
+    if (isOwner) await renderOwnCode();
+  }
+
+  $("token-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const token = $("owner-token").value.trim();
+    if (!token) {
+      showTokenError("Paste your token.");
+      return;
+    }
+    const refusal = await refusalOf(token).catch(() => "The service did not answer; try again.");
+    showTokenError(refusal);
+    if (refusal) return;
+    participantToken.set(token);
+    $("owner-token").value = "";
+    await settleOwner();
+    if (!polling) poll(); // a hidden submission shows to its owner now; a finished one gets its errors
+  });
+
+  $("cancel-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!window.confirm(`Cancel submission ${id}? Its queued and running runs stop.`)) return;
+    $("cancel-button").disabled = true;
+    const response = await fetch(`/api/submissions/${id}/cancel`, {
+      method: "POST",
+      headers: participantToken.headers(),
+    }).catch(() => null);
+    $("cancel-button").disabled = false;
+    const answer = response ? await response.json().catch(() => ({})) : {};
+    const failed = !response || !response.ok;
+    $("cancel-error").textContent = failed ? answer.detail || "The service did not answer; try again." : "";
+    $("cancel-error").hidden = !failed;
+    if (failed) return;
+    $("cancel-form").hidden = true;
+    $("status").textContent = answer.status; // at once; the next poll brings the runs
+    $("status").className = `status status-${answer.status}`;
+    if (!polling) poll();
+  });
 
   function renderFacts(submission) {
     document.title = `${submission.name} · PoisonBench`;
@@ -94,7 +157,14 @@
         labels: [],
         datasets: [
           { label: "test_acc ↑", data: [], borderColor: "#1f5fa8", backgroundColor: "#1f5fa8" },
-          { label: "poison_fit ↓", data: [], borderColor: "#b3261e", backgroundColor: "#b3261e", borderDash: [6, 3] },
+          {
+            label: "poison_fit ↓",
+            data: [],
+            borderColor: "#b3261e",
+            backgroundColor: "#b3261e",
+            borderDash: [6, 3],
+            yAxisID: "poisonFit",
+          },
         ],
       },
       options: {
@@ -104,7 +174,14 @@
         plugins: { legend: { labels: { usePointStyle: true, pointStyle: "line" } } },
         scales: {
           x: { title: { display: true, text: "epoch" } },
-          y: { min: 0, max: 1, title: { display: true, text: "fraction" } },
+          y: { min: 0, max: 1, title: { display: true, text: "test_acc", color: "#1f5fa8" } },
+          // poison_fit is often a few hundredths: on test_acc's 0–1 axis its curve would lie flat on the floor.
+          poisonFit: {
+            position: "right",
+            beginAtZero: true,
+            grid: { drawOnChartArea: false },
+            title: { display: true, text: "poison_fit", color: "#b3261e" },
+          },
         },
       },
     });
@@ -161,6 +238,7 @@
   }
 
   async function poll() {
+    polling = true;
     let submission;
     try {
       submission = await fetchPublic();
@@ -170,17 +248,22 @@
     }
     if (!submission) {
       $("not-found").hidden = false;
+      polling = false;
       return;
     }
     renderFacts(submission);
     renderRuns(submission.runs);
     renderCurves(submission.runs);
-    if (ACTIVE.has(submission.status)) {
+    const active = ACTIVE.has(submission.status);
+    $("cancel-form").hidden = !(isOwner && active);
+    if (submission.kind !== "submission") $("token-form").hidden = true; // the service's own: nobody's token
+    if (active) {
       setTimeout(poll, POLL_MS);
     } else {
+      polling = false;
       await renderOwnErrors();
     }
   }
 
-  poll().then(renderOwnCode);
+  settleOwner().then(poll);
 })();
