@@ -19,13 +19,20 @@ from worker.celery_app import make_celery
 DESCRIPTION = """Upload a `RobustLoss` file; the service trains the suite's fixed models with it under
 label-flip poisoning and ranks it by robust_score = (test_acc + 1 - poison_fit) / 2 beside the published
 baselines. Send your token as `Authorization: Bearer <token>`."""
+# The description's groups; each route names its own short operation_id, which generated clients call it by.
+TAGS = [
+    {"name": "submissions", "description": "upload a loss, follow its runs, cancel it (your token)"},
+    {"name": "leaderboard", "description": "the ranked submissions, as JSON or CSV (no token)"},
+    {"name": "benchmarks", "description": "the registry: what each suite trains (no token)"},
+    {"name": "health", "description": "probes for orchestrators"},
+]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     if settings.suite is None:
         raise RuntimeError("POISONBENCH_SUITE is not set; `poisonbench serve` chooses it, or set it yourself")
-    app = FastAPI(title="PoisonBench", version=harness.HARNESS_VERSION, description=DESCRIPTION)
+    app = FastAPI(title="PoisonBench", version=harness.HARNESS_VERSION, description=DESCRIPTION, openapi_tags=TAGS)
     app.state.settings = settings
     app.state.celery = make_celery(settings)
     app.state.loss_checker = SandboxCheck(settings.check_timeout, settings.idle_background_work)

@@ -76,6 +76,7 @@ def create_submission(
     benchmarks: Sequence[str],
     seeds: Sequence[int],
     description: str = "",
+    link: str | None = None,
     kind: SubmissionKind = SubmissionKind.SUBMISSION,
 ) -> Submission:
     """The submission and one queued run per benchmark and seed."""
@@ -83,6 +84,7 @@ def create_submission(
         participant=participant,
         name=name,
         description=description,
+        link=link,
         code=code,
         sha256=sha256,
         suite=suite,
@@ -551,6 +553,7 @@ def leaderboard(
             Submission.name,
             Submission.kind,
             Submission.created_at,
+            Submission.link,
             Participant.display_name,
             Run.benchmark,
             *metrics,
@@ -568,12 +571,12 @@ def leaderboard(
     ).all()
     metric_rows = [
         MetricRow(
-            ShownSubmission(submission_id, name, kind, created_at),
+            ShownSubmission(submission_id, name, kind, created_at, link),
             participant,
             benchmark,
             {metric: value for metric, value in zip(METRIC_NAMES, values, strict=True) if value is not None},
         )
-        for submission_id, name, kind, created_at, participant, benchmark, *values in rows
+        for submission_id, name, kind, created_at, link, participant, benchmark, *values in rows
     ]
     return rank_entries(metric_rows, benchmarks)
 
