@@ -8,14 +8,14 @@ from fastapi import UploadFile
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     HttpUrl,
     StringConstraints,
     UrlConstraints,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
 )
-from pydantic.json_schema import SkipJsonSchema
 
 from db.models import FailureCause, RunStatus, Submission, SubmissionKind, SubmissionStatus
 
@@ -50,9 +50,9 @@ def _link_text(url: HttpUrl) -> str:
     return text
 
 
-def _blank_as_absent(value: object) -> object:
+def _absent_if_blank(value: object, validate: ValidatorFunctionWrapHandler) -> object:
     """A web form sends an empty field it did not fill in: that is no link, not a malformed one."""
-    return None if isinstance(value, str) and not value.strip() else value
+    return None if value is None or isinstance(value, str) and not value.strip() else validate(value)
 
 
 # An http(s) URL to the method's paper or code, stored as pydantic normalises it (e.g. a lower-case host).
@@ -67,8 +67,8 @@ class SubmissionCreate(BaseModel):
 
     name: SubmissionName
     description: Description = ""
-    # Absent rather than null: a form has no null (SkipJsonSchema keeps None out of the description).
-    link: Annotated[Link | SkipJsonSchema[None], BeforeValidator(_blank_as_absent)] = Field(
+    # Not `Link | None`: a form has no null, and a refused union would name each of its branches in `errors`.
+    link: Annotated[Link, WrapValidator(_absent_if_blank)] = Field(
         None, description="an http(s) URL to the method's paper or code, shown on the leaderboard"
     )
     # `format: binary` beside pydantic's contentMediaType: OpenAPI 3.0 tooling, openapi-python-client among
