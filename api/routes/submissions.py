@@ -31,8 +31,6 @@ from db import queries
 from db.models import Participant, Submission, SubmissionStatus
 
 router = APIRouter(prefix="/api/submissions", tags=["submissions"])
-
-
 LOCATION = {"Location": {"description": "the submission's URL, as `url`", "schema": {"type": "string"}}}
 
 
