@@ -48,6 +48,7 @@ RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying aga
 CHALLENGE = {"WWW-Authenticate": {"description": "Bearer: how to send a token", "schema": {"type": "string"}}}
 # status -> what the route's OpenAPI description says of it; the models are the bodies the handlers below write.
 REFUSALS: dict[int, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "a form body that cannot be parsed as multipart/form-data"},
     401: {"model": ErrorBody, "description": "no token, or a wrong one", "headers": CHALLENGE},
     404: {"model": ErrorBody, "description": "no such resource, or not yours"},
     409: {"model": ErrorBody, "description": "in conflict with what is stored"},

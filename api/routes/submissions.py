@@ -42,7 +42,7 @@ LOCATION = {"Location": {"description": "the submission's URL, as `url`", "schem
     dependencies=[Depends(require_multipart_form)],
     responses={
         202: {"description": "validated and queued; poll `url` for progress", "headers": LOCATION},
-        **error_responses(401, 409, 413, 415, 422, 429, 503, bodies={409: DuplicateSubmission}),
+        **error_responses(400, 401, 409, 413, 415, 422, 429, 503, bodies={409: DuplicateSubmission}),
     },
 )
 def create_submission(

@@ -39,7 +39,7 @@ OPERATION_IDS = {
 DEPENDENCY_REFUSALS: dict[Callable[..., Any], set[int]] = {
     get_participant: {401, 429},  # no token or a wrong one; too many wrong ones from one address
     get_optional_participant: {401, 429},  # a token that is sent must still be right
-    require_multipart_form: {413, 415, 422},  # over the size, not a form, a field sent twice
+    require_multipart_form: {400, 413, 415, 422},  # unparseable, over the size, not a form, a field sent twice
 }
 UNKNOWN_ID = 999_999
 
@@ -166,6 +166,11 @@ def _cancel_twice(p: Probe) -> Response:
 
 PROBES: dict[tuple[str, int], Callable[..., Response]] = {
     ("create_submission", 202): lambda p: p.upload(),
+    ("create_submission", 400): lambda p: p.client.post(
+        "/api/submissions",
+        headers={**p.auth, "Content-Type": "multipart/form-data; boundary=x"},
+        content=b"--x\r\n732961--x--\r\n",  # a part without headers (found by tests/api/test_fuzz.py)
+    ),
     ("create_submission", 401): lambda p: p.upload(headers={}),
     ("create_submission", 409): _duplicate,
     ("create_submission", 413): lambda p: p.upload(code="#" * (p.settings.max_file_bytes + 1)),
