@@ -12,7 +12,7 @@ from httpx import Response
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from api.deps import get_optional_participant, get_participant
+from api.deps import get_loss_checker, get_optional_participant, get_participant
 from api.intake import require_multipart_form
 from api.main import create_app
 from api.routes import health, leaderboard, submissions
@@ -40,6 +40,7 @@ DEPENDENCY_REFUSALS: dict[Callable[..., Any], set[int]] = {
     get_participant: {401, 429},  # no token or a wrong one; too many wrong ones from one address
     get_optional_participant: {401, 429},  # a token that is sent must still be right
     require_multipart_form: {400, 413, 415, 422},  # unparseable, over the size, not a form, a field sent twice
+    get_loss_checker: {409, 503},  # an upload: the same file again, or the sandbox's check unavailable
 }
 UNKNOWN_ID = 999_999
 
