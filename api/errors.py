@@ -1,12 +1,13 @@
 """Error bodies: every 4xx is JSON whose `detail` says what to fix; no request yields a 500."""
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -14,28 +15,57 @@ logger = logging.getLogger(__name__)
 
 
 class ErrorBody(BaseModel):
-    """Every 4xx and 503: a sentence saying what to fix, sometimes with more fields (`errors`, ...)."""
-
-    model_config = ConfigDict(extra="allow")
+    """Every 4xx and 503: a sentence saying what to fix."""
 
     detail: str
 
 
-REFUSALS = {
-    401: "no token, or a wrong one",
-    404: "no such resource, or not yours",
-    409: "in conflict with what is stored",
-    413: "the request body is over the upload limit",
-    415: "not a multipart/form-data upload",
-    422: "a malformed or invalid parameter or field; `errors` lists them",
-    429: "too many requests; `Retry-After` says when to try again",
-    503: "a service the request needs is down; try again later",
+class FieldProblem(BaseModel):
+    field: str  # where it is, e.g. body.name or query.limit
+    message: str
+
+
+class InvalidRequest(ErrorBody):
+    """A 422. `errors` lists the fields that failed the request's schema; a refused file's content lists none."""
+
+    errors: list[FieldProblem] = []
+
+
+class DuplicateSubmission(ErrorBody):
+    """A 409 on upload: this participant already submitted this exact file to this suite."""
+
+    existing_submission_id: int
+
+
+class NotReady(ErrorBody):
+    """A 503 from /readyz: each part's state, "ok" or the kind of error met."""
+
+    database: str
+    broker: str
+
+
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again", "schema": {"type": "integer"}}}
+CHALLENGE = {"WWW-Authenticate": {"description": "Bearer: how to send a token", "schema": {"type": "string"}}}
+# status -> what the route's OpenAPI description says of it; the models are the bodies the handlers below write.
+REFUSALS: dict[int, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "a form body that cannot be parsed as multipart/form-data"},
+    401: {"model": ErrorBody, "description": "no token, or a wrong one", "headers": CHALLENGE},
+    404: {"model": ErrorBody, "description": "no such resource, or not yours"},
+    409: {"model": ErrorBody, "description": "in conflict with what is stored"},
+    413: {"model": ErrorBody, "description": "the request body is over the upload limit"},
+    415: {"model": ErrorBody, "description": "not a multipart/form-data upload"},
+    422: {"model": InvalidRequest, "description": "a malformed or invalid parameter, field or file"},
+    429: {"model": ErrorBody, "description": "too many failed tokens, or uploads in a day", "headers": RETRY_AFTER},
+    503: {"model": ErrorBody, "description": "a service the request needs is down; try again later"},
 }
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The OpenAPI `responses=` of a route that can refuse with these statuses."""
-    return {status: {"model": ErrorBody, "description": REFUSALS[status]} for status in statuses}
+def error_responses(
+    *statuses: int, bodies: Mapping[int, type[ErrorBody]] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses=` of a route that can refuse with these statuses; `bodies` names richer ones."""
+    bodies = bodies or {}
+    return {status: {**REFUSALS[status], "model": bodies.get(status, REFUSALS[status]["model"])} for status in statuses}
 
 
 class ApiError(Exception):

@@ -20,8 +20,12 @@ from settings import Settings
 logger = logging.getLogger(__name__)
 
 LIMIT_WINDOW = timedelta(days=1)
-UPLOAD_FIELDS = ("name", "description", "file")
+UPLOAD_FIELDS = ("name", "description", "link", "file")
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")  # a urlencoded form lacks the file: 422
+DEFAULT_FILENAME = "custom_robust_loss.py"  # what messages call a file uploaded without a name
+# Linux allows 255 bytes in a file name and the check writes the file under its name: 60 characters of UTF-8
+# take at most 240 bytes.
+MAX_FILENAME_CHARACTERS = 60
 
 
 async def require_multipart_form(request: Request) -> None:
@@ -38,7 +42,15 @@ async def require_multipart_form(request: Request) -> None:
             raise ApiError(422, f"the form field {field!r} was sent {count} times; send it once")
 
 
-def read_upload(raw: bytes, max_bytes: int) -> str:
+def upload_filename(sent: str | None) -> str:
+    """The name messages cite the upload by: the basename it was sent with, printable and short, or the default."""
+    basename = (sent or "").replace("\\", "/").rsplit("/", 1)[-1]  # old browsers on Windows send the whole path
+    name = "".join(character for character in basename if character.isprintable()).strip()
+    name = name[:MAX_FILENAME_CHARACTERS]
+    return DEFAULT_FILENAME if name in ("", ".", "..") else name
+
+
+def read_upload(raw: bytes, max_bytes: int, filename: str) -> str:
     """The uploaded file as text; `raw` is at most max_bytes + 1 bytes: enough to see it is too large."""
     if len(raw) > max_bytes:
         raise ApiError(413, f"the file is over the {max_bytes:,}-byte limit; a loss is one short Python file")
@@ -48,7 +60,7 @@ def read_upload(raw: bytes, max_bytes: int) -> str:
         code = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ApiError(
-            422, f"the file is not UTF-8 text (byte {error.start} is {raw[error.start]:#04x}); save it as UTF-8"
+            422, f"{filename}: not UTF-8 text (byte {error.start} is {raw[error.start]:#04x}); save the file as UTF-8"
         ) from None
     if "\x00" in code:  # Python refuses to compile it, and PostgreSQL cannot store it
         raise ApiError(422, f"the file contains a NUL byte (at byte {raw.index(0)}); save it as plain UTF-8 text")
@@ -60,6 +72,7 @@ def accept_submission(
     participant: Participant,
     form: SubmissionCreate,
     code: str,
+    filename: str,
     settings: Settings,
     check: LossChecker,
     celery: Celery,
@@ -68,12 +81,13 @@ def accept_submission(
     sha256 = hashlib.sha256(code.encode("utf-8")).hexdigest()  # the harness's sha256_of, without importing it
     _refuse_duplicate(session, participant, sha256, settings.suite)
     _enforce_daily_limit(session, participant, settings.submissions_per_day)
-    _validate(code, check)
+    _validate(code, filename, check)
     submission = queries.submissions.create_submission(
         session,
         participant,
         name=form.name,
         description=form.description,
+        link=form.link,
         code=code,
         sha256=sha256,
         suite=settings.suite,
@@ -112,9 +126,9 @@ def _enforce_daily_limit(session: Session, participant: Participant, per_day: in
         )
 
 
-def _validate(code: str, check: LossChecker) -> None:
+def _validate(code: str, filename: str, check: LossChecker) -> None:
     try:
-        verdict = check(code)
+        verdict = check(code, filename)
     except CheckUnavailableError as error:
         raise ApiError(
             503, f"validation is unavailable right now ({error}); try again in a few minutes"

@@ -19,6 +19,13 @@ from settings import Settings, get_settings
 DESCRIPTION = """Upload a `RobustLoss` file; the service trains the suite's fixed models with it under
 label-flip poisoning and ranks it by robust_score = (test_acc + 1 - poison_fit) / 2 beside the published
 baselines. Send your token as `Authorization: Bearer <token>`."""
+# The description's groups; each route names its own short operation_id, which generated clients call it by.
+TAGS = [
+    {"name": "submissions", "description": "upload a loss, follow its runs, cancel it (your token)"},
+    {"name": "leaderboard", "description": "the ranked submissions, as JSON or CSV (no token)"},
+    {"name": "benchmarks", "description": "the registry: what each suite trains (no token)"},
+    {"name": "health", "description": "probes for orchestrators"},
+]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -30,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="PoisonBench",
         version=harness.HARNESS_VERSION,
         description=DESCRIPTION,
+        openapi_tags=TAGS,
         docs_url=None,
         redoc_url=None,
     )

@@ -2,9 +2,20 @@
 
 import unicodedata
 from datetime import datetime
-from typing import Annotated, Any, Generic, Self, TypeVar
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from fastapi import UploadFile
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    UrlConstraints,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 
 from db.models import FailureCause, RunStatus, Submission, SubmissionKind, SubmissionStatus
 
@@ -28,13 +39,54 @@ SubmissionName = Annotated[
 Description = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_printable_text)
 ]
+MAX_LINK_LENGTH = 500  # characters: db.models.Submission.link's column
+
+
+def _link_text(url: HttpUrl) -> str:
+    # Checked again after normalising: an international domain name grows when written in punycode.
+    text = str(url)
+    if len(text) > MAX_LINK_LENGTH:
+        raise ValueError(f"the link is {len(text)} characters once normalised; at most {MAX_LINK_LENGTH} fit")
+    return text
+
+
+def _absent_if_blank(value: object, validate: ValidatorFunctionWrapHandler) -> object:
+    """A web form sends an empty field it did not fill in: that is no link, not a malformed one."""
+    return None if value is None or isinstance(value, str) and not value.strip() else validate(value)
+
+
+# An http(s) URL to the method's paper or code, stored as pydantic normalises it (e.g. a lower-case host).
+Link = Annotated[HttpUrl, UrlConstraints(max_length=MAX_LINK_LENGTH), AfterValidator(_link_text)]
 
 
 class SubmissionCreate(BaseModel):
-    """The form fields beside the uploaded file."""
+    """An upload: the loss file and its fields, one multipart/form-data object (curl -F file=@loss.py -F name=...).
+
+    One model, so that the OpenAPI description has one request body that generated clients can send.
+    """
 
     name: SubmissionName
     description: Description = ""
+    # Not `Link | None`: a form has no null, and a refused union would name each of its branches in `errors`.
+    link: Annotated[Link, WrapValidator(_absent_if_blank)] = Field(
+        None, description="an http(s) URL to the method's paper or code, shown on the leaderboard"
+    )
+    # `format: binary` beside pydantic's contentMediaType: OpenAPI 3.0 tooling, openapi-python-client among
+    # it, sends a property as a file part only when it is marked so.
+    file: UploadFile = Field(
+        description="the loss file: Python defining class RobustLoss; messages cite it by this file name",
+        json_schema_extra={"format": "binary"},
+    )
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    database: Literal["ok"]
+    broker: Literal["ok"]
 
 
 class SubmissionAccepted(BaseModel):
@@ -74,6 +126,7 @@ class SubmissionPublic(BaseModel):
     url: str
     name: str
     description: str
+    link: str | None
     suite: str
     kind: SubmissionKind
     sha256: str
@@ -107,6 +160,7 @@ class SubmissionProgressPublic(BaseModel):
     id: int
     name: str
     participant: str
+    link: str | None  # shown on the leaderboard anyway
     suite: str
     kind: SubmissionKind
     status: SubmissionStatus
@@ -151,6 +205,7 @@ class LeaderboardEntryPublic(BaseModel):
     submission_id: int
     name: str
     participant: str
+    link: str | None  # the method's paper or code, given at upload
     kind: SubmissionKind  # baselines and the reference are marked
     mean_robust_score: float
     average_rank: float

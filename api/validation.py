@@ -11,8 +11,6 @@ from typing import Protocol
 
 logger = logging.getLogger(__name__)
 
-UPLOAD_FILENAME = "custom_robust_loss.py"  # the name the checker's messages cite
-
 
 @dataclass(frozen=True)
 class Verdict:
@@ -25,7 +23,8 @@ class CheckUnavailableError(Exception):
 
 
 class LossChecker(Protocol):
-    def __call__(self, code: str) -> Verdict: ...
+    def __call__(self, code: str, filename: str) -> Verdict:
+        """The verdict on `code`, whose messages cite it as `filename` (a plain file name, no folder)."""
 
 
 @dataclass(frozen=True)
@@ -35,9 +34,9 @@ class SandboxCheck:
     timeout: float  # seconds
     idle: bool = False  # run the check under SCHED_IDLE: the API that waits for it keeps the CPU first
 
-    def __call__(self, code: str) -> Verdict:
+    def __call__(self, code: str, filename: str) -> Verdict:
         with tempfile.TemporaryDirectory(prefix="poisonbench-check-") as folder:
-            path = Path(folder) / UPLOAD_FILENAME
+            path = Path(folder) / filename  # the check cites the file by its name
             path.write_text(code, encoding="utf-8")
             command = [sys.executable, "-m", "sandbox.check", str(path), "--json"]
             if self.idle:

@@ -21,6 +21,7 @@ class ShownSubmission:
     name: str
     kind: SubmissionKind
     created_at: datetime
+    link: str | None  # its paper or code
 
 
 @dataclass(frozen=True)

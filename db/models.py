@@ -88,6 +88,7 @@ class Submission(Base):
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
     name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str | None] = mapped_column(String(500))  # an http(s) URL to its paper or code, checked by the API
     code: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
     suite: Mapped[str] = mapped_column(

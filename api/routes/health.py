@@ -5,20 +5,26 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api.deps import CeleryDep, SessionDep
-from api.errors import error_responses
+from api.errors import NotReady, error_responses
+from api.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
 
 BROKER_TIMEOUT = 2.0  # seconds: a readiness probe must answer quickly
 
 
-@router.get("/healthz")
-def health() -> dict[str, str]:
-    return {"status": "ok"}
+@router.get("/healthz", operation_id="health", response_model=Health)
+def health() -> Health:
+    return Health(status="ok")
 
 
-@router.get("/readyz", responses=error_responses(503))
-def readiness(session: SessionDep, celery: CeleryDep) -> JSONResponse:
+@router.get(
+    "/readyz",
+    operation_id="readiness",
+    response_model=Readiness,
+    responses=error_responses(503, bodies={503: NotReady}),
+)
+def readiness(session: SessionDep, celery: CeleryDep) -> Readiness | JSONResponse:
     checks = {
         "database": _probe(lambda: session.execute(text("SELECT 1"))),
         "broker": _probe(lambda: _ping(celery)),
@@ -26,7 +32,7 @@ def readiness(session: SessionDep, celery: CeleryDep) -> JSONResponse:
     failing = [name for name, state in checks.items() if state != "ok"]
     if failing:
         return JSONResponse({"detail": f"not ready: {', '.join(failing)} unreachable", **checks}, 503)
-    return JSONResponse({"status": "ready", **checks})
+    return Readiness(status="ready", **checks)
 
 
 def _ping(celery: CeleryDep) -> None:

@@ -15,7 +15,7 @@ from api.schemas import BenchmarkPublic, LeaderboardEntryPublic, LeaderboardPubl
 from db import queries
 from harness.registry import BENCHMARKS, Suite, benchmark_names
 
-router = APIRouter(prefix="/api", tags=["leaderboard"])
+router = APIRouter(prefix="/api")
 
 SuiteQuery = Annotated[
     Suite | None, Query(description="official, proxy or smoke; default: the suite this service runs")
@@ -44,6 +44,7 @@ def _compute_leaderboard(session: Session, suite: Suite) -> LeaderboardPublic:
             submission_id=entry.submission.id,
             name=entry.submission.name,
             participant=entry.participant,
+            link=entry.submission.link,
             kind=entry.submission.kind,
             mean_robust_score=entry.mean_robust_score,
             average_rank=entry.average_rank,
@@ -61,7 +62,13 @@ def _compute_leaderboard(session: Session, suite: Suite) -> LeaderboardPublic:
     )
 
 
-@router.get("/leaderboard", response_model=LeaderboardPublic, responses=error_responses(422))
+@router.get(
+    "/leaderboard",
+    operation_id="get_leaderboard",
+    tags=["leaderboard"],
+    response_model=LeaderboardPublic,
+    responses=error_responses(422),
+)
 async def read_leaderboard(
     leaderboard: LeaderboardDep,
     offset: Annotated[int, Query(ge=0, le=MAX_DB_INTEGER, description="entries to skip")] = 0,
@@ -78,8 +85,18 @@ async def read_leaderboard(
 
 @router.get(
     "/leaderboard.csv",
+    operation_id="get_leaderboard_csv",
+    tags=["leaderboard"],
     response_class=Response,
-    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}, **error_responses(422)},
+    responses={
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "headers": {
+                "Content-Disposition": {"description": "attachment, with a file name", "schema": {"type": "string"}}
+            },
+        },
+        **error_responses(422),
+    },
 )
 def read_leaderboard_csv(leaderboard: LeaderboardDep) -> Response:
     """The leaderboard as CSV: rank, name, participant, kind, each benchmark's metrics, mean robust_score."""
@@ -105,7 +122,13 @@ def _inert(text: str) -> str:
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
-@router.get("/benchmarks", response_model=Page[BenchmarkPublic], responses=error_responses(422))
+@router.get(
+    "/benchmarks",
+    operation_id="list_benchmarks",
+    tags=["benchmarks"],
+    response_model=Page[BenchmarkPublic],
+    responses=error_responses(422),
+)
 def list_benchmarks(
     suite: Annotated[Suite | None, Query(description="only this suite")] = None,
 ) -> Page[BenchmarkPublic]:

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
 
 from api.deps import (
     MAX_DB_INTEGER,
@@ -14,8 +14,8 @@ from api.deps import (
     SettingsDep,
     SubmissionIdPath,
 )
-from api.errors import ApiError, error_responses
-from api.intake import accept_submission, read_upload, require_multipart_form
+from api.errors import ApiError, DuplicateSubmission, error_responses
+from api.intake import accept_submission, read_upload, require_multipart_form, upload_filename
 from api.schemas import (
     Page,
     RunProgressPublic,
@@ -31,14 +31,19 @@ from db import queries
 from db.models import Participant, Submission, SubmissionStatus
 
 router = APIRouter(prefix="/api/submissions", tags=["submissions"])
+LOCATION = {"Location": {"description": "the submission's URL, as `url`", "schema": {"type": "string"}}}
 
 
 @router.post(
     "",
+    operation_id="create_submission",
     status_code=202,
     response_model=SubmissionAccepted,
     dependencies=[Depends(require_multipart_form)],
-    responses=error_responses(401, 409, 413, 415, 422, 429, 503),
+    responses={
+        202: {"description": "validated and queued; poll `url` for progress", "headers": LOCATION},
+        **error_responses(400, 401, 409, 413, 415, 422, 429, 503, bodies={409: DuplicateSubmission}),
+    },
 )
 def create_submission(
     request: Request,
@@ -48,18 +53,21 @@ def create_submission(
     settings: SettingsDep,
     celery: CeleryDep,
     check: LossCheckerDep,
-    form: Annotated[SubmissionCreate, Form()],
-    file: Annotated[UploadFile, File(description="the loss file, e.g. custom_robust_loss.py")],
+    # One multipart object, file included: the description then has one request body a generated client sends.
+    form: Annotated[SubmissionCreate, Form(media_type="multipart/form-data")],
 ) -> SubmissionAccepted:
     """Validates the file in the sandbox, stores it and queues one run per benchmark and seed."""
-    code = read_upload(file.file.read(settings.max_file_bytes + 1), settings.max_file_bytes)
-    submission = accept_submission(session, participant, form, code, settings, check, celery)
+    filename = upload_filename(form.file.filename)
+    code = read_upload(form.file.file.read(settings.max_file_bytes + 1), settings.max_file_bytes, filename)
+    submission = accept_submission(session, participant, form, code, filename, settings, check, celery)
     url = _url(request, submission)
     response.headers["Location"] = url
     return SubmissionAccepted(id=submission.id, url=url, status=submission.status)
 
 
-@router.get("", response_model=Page[SubmissionPublic], responses=error_responses(401, 422, 429))
+@router.get(
+    "", operation_id="list_submissions", response_model=Page[SubmissionPublic], responses=error_responses(401, 422, 429)
+)
 def list_own_submissions(
     request: Request,
     session: SessionDep,
@@ -75,7 +83,12 @@ def list_own_submissions(
     return Page(data=[_public(request, s) for s in submissions], count=count)
 
 
-@router.get("/{submission_id}", response_model=SubmissionDetail, responses=error_responses(401, 404, 422, 429))
+@router.get(
+    "/{submission_id}",
+    operation_id="get_submission",
+    response_model=SubmissionDetail,
+    responses=error_responses(401, 404, 422, 429),
+)
 def read_submission(
     request: Request, session: SessionDep, participant: ParticipantDep, submission_id: SubmissionIdPath
 ) -> SubmissionDetail:
@@ -85,8 +98,12 @@ def read_submission(
 
 @router.get(
     "/{submission_id}/public",
+    operation_id="get_public_submission",
     response_model=SubmissionProgressPublic,
     responses=error_responses(401, 404, 422, 429),
+    # FastAPI declares the bearer token it sees in the dependencies; the `{}` it appends this to makes it
+    # optional, as OpenAPI says it: anyone reads a visible submission, a token shows its owner a hidden one.
+    openapi_extra={"security": [{}]},
 )
 def read_public_progress(
     session: SessionDep, viewer: OptionalParticipantDep, submission_id: SubmissionIdPath
@@ -102,6 +119,7 @@ def read_public_progress(
         id=submission.id,
         name=submission.name,
         participant=submission.participant.display_name,
+        link=submission.link,
         suite=submission.suite,
         kind=submission.kind,
         status=submission.status,
@@ -111,7 +129,12 @@ def read_public_progress(
     )
 
 
-@router.get("/{submission_id}/code", response_model=SubmissionCode, responses=error_responses(401, 404, 422, 429))
+@router.get(
+    "/{submission_id}/code",
+    operation_id="get_submission_code",
+    response_model=SubmissionCode,
+    responses=error_responses(401, 404, 422, 429),
+)
 def read_code(
     session: SessionDep, participant: ParticipantDep, submission_id: SubmissionIdPath
 ) -> SubmissionCode:
@@ -121,7 +144,10 @@ def read_code(
 
 
 @router.post(
-    "/{submission_id}/cancel", response_model=SubmissionDetail, responses=error_responses(401, 404, 409, 422, 429)
+    "/{submission_id}/cancel",
+    operation_id="cancel_submission",
+    response_model=SubmissionDetail,
+    responses=error_responses(401, 404, 409, 422, 429),
 )
 def cancel_submission(
     request: Request, session: SessionDep, participant: ParticipantDep, submission_id: SubmissionIdPath

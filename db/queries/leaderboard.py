@@ -25,6 +25,7 @@ def leaderboard(
             Submission.name,
             Submission.kind,
             Submission.created_at,
+            Submission.link,
             Participant.display_name,
             Run.benchmark,
             *metrics,
@@ -42,12 +43,12 @@ def leaderboard(
     ).all()
     metric_rows = [
         MetricRow(
-            ShownSubmission(submission_id, name, kind, created_at),
+            ShownSubmission(submission_id, name, kind, created_at, link),
             participant,
             benchmark,
             {metric: value for metric, value in zip(METRIC_NAMES, values, strict=True) if value is not None},
         )
-        for submission_id, name, kind, created_at, participant, benchmark, *values in rows
+        for submission_id, name, kind, created_at, link, participant, benchmark, *values in rows
     ]
     return rank_entries(metric_rows, benchmarks)
 

@@ -23,6 +23,7 @@ def create_submission(
     benchmarks: Sequence[str],
     seeds: Sequence[int],
     description: str = "",
+    link: str | None = None,
     kind: SubmissionKind = SubmissionKind.SUBMISSION,
 ) -> Submission:
     """The submission and one queued run per benchmark and seed."""
@@ -30,6 +31,7 @@ def create_submission(
         participant=participant,
         name=name,
         description=description,
+        link=link,
         code=code,
         sha256=sha256,
         suite=suite,

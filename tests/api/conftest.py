@@ -29,9 +29,9 @@ class CountedCheck:
         self.check = check
         self.calls = 0
 
-    def __call__(self, code: str) -> Verdict:
+    def __call__(self, code: str, filename: str) -> Verdict:
         self.calls += 1
-        return self.check(code)
+        return self.check(code, filename)
 
 
 @pytest.fixture

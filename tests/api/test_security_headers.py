@@ -68,7 +68,7 @@ def test_hsts_is_sent_when_configured_for_https(settings, session):
 
 
 def test_an_error_in_the_services_own_code_is_a_logged_json_500_with_the_security_headers(upload, check, caplog):
-    def broken_check(code: str):
+    def broken_check(code: str, filename: str):
         raise RuntimeError("a bug in the checker")
 
     check.check = broken_check
