@@ -3,9 +3,11 @@ minibatch and its gradient in two sealed shared-memory buffers set up before the
 
 Per minibatch: the trainer writes the logits and labels into the inputs buffer and sends CALL (step, batch,
 classes, epoch); the loss process writes the gradient into the gradient buffer and answers REPLY (status, step,
-loss, text length), followed by a UTF-8 message for ERROR. One small message each way, no allocation, no new
-file descriptor. Nothing is pickled or evaluated: the trusted side unpacks fixed-size headers and copies the
-gradient out of the buffer into a tensor of its own, of the shape it asked for, before it checks or uses it.
+loss, text length), followed by a UTF-8 message for ERROR. One small message each way and no new file
+descriptor; the only tensors made per step are the ones handed over (the loss's own copies of the logits and
+labels, the trainer's copy of the gradient). Nothing is pickled or evaluated: the trusted side unpacks fixed-size
+headers and copies the gradient out of the buffer into a tensor of its own, of the shape it asked for, before it
+checks or uses it.
 
 The loss process can write only its gradient buffer: it maps the inputs buffer read-only from a read-only
 descriptor, and that memfd is sealed against any new writable mapping (F_SEAL_FUTURE_WRITE), so neither mprotect
