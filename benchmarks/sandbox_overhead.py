@@ -1,19 +1,27 @@
 """Per-step overhead of the out-of-process loss: a minibatch's loss and gradient in the sandbox vs in-process.
 
 A step is what the trainer does with the loss: `loss = loss_fn(logits, labels, epoch)`, then
-`loss.backward()`, on (batch, classes) float32 CPU logits that require grad. The sandboxed step adds one round
-trip: logits and labels over a Unix socket, the loss process's forward and backward, the gradient back.
-In-process and sandboxed blocks of steps alternate in rounds so that a busy machine slows both alike; each
+`loss.backward()`, on (batch, classes) float32 CPU logits that require grad. The sandboxed step adds the
+exchange with the loss process (sandbox/protocol.py): the minibatch to it, its forward and backward, the gradient
+back. In-process and sandboxed blocks of steps alternate in rounds so that a busy machine slows both alike; each
 figure is the median over the rounds of a block's mean. Both sides compute on one thread, as the loss process
-always does (sandbox/launch.py), so that the difference is the exchange alone. Figures: docs/performance.md.
+always does (sandbox/launch.py), so that the difference is the exchange alone.
 
-    python benchmarks/sandbox_overhead.py --steps 200 --rounds 7
+With `--burners N` each loss is measured twice: idle, then beside N CPU-bound busy loops that this script starts
+and stops itself (a worker's model training on the same cores is the case it stands for). Both tables are
+printed. Figures: docs/performance.md.
+
+    python benchmarks/sandbox_overhead.py --steps 200 --rounds 7 --burners 2
 """
 
 import argparse
+import contextlib
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
 
@@ -22,6 +30,24 @@ from harness.loss_file import load_loss
 from harness.losses import BASELINES, loss_path
 from sandbox.config import SandboxConfig, SandboxMode
 from sandbox.proxy import open_sandboxed_loss
+
+BUSY_LOOP = "while True: pass"
+
+
+@dataclass(frozen=True)
+class Row:
+    loss: str
+    classes: int
+    in_process: float  # µs per step, median block
+    sandboxed: float  # µs per step, median block
+    start_seconds: float  # to start the loss process and load the file
+
+    def markdown(self) -> str:
+        overhead = self.sandboxed - self.in_process
+        return (
+            f"| {self.loss} | {self.classes} | {self.in_process:.0f} | {self.sandboxed:.0f} | {overhead:.0f} "
+            f"| {self.start_seconds:.1f} |"
+        )
 
 
 def microseconds_per_step(loss_fn: LossFn, logits: torch.Tensor, labels: torch.Tensor, steps: int) -> float:
@@ -32,8 +58,37 @@ def microseconds_per_step(loss_fn: LossFn, logits: torch.Tensor, labels: torch.T
     return (time.perf_counter() - began) / steps * 1e6
 
 
-def median_of_rounds(measure: Callable[[], float], rounds: int) -> float:
-    return statistics.median(measure() for _ in range(rounds))
+def measure(
+    in_process: LossFn, confined: LossFn, logits: torch.Tensor, labels: torch.Tensor, steps: int, rounds: int
+) -> tuple[float, float]:
+    """Median µs per step of each, over `rounds` alternating blocks of `steps` steps, after a warm-up."""
+    for loss_fn in (in_process, confined):  # allocator, first-call paths
+        microseconds_per_step(loss_fn, logits, labels, 10)
+    inside, outside = [], []
+    for _ in range(rounds):
+        inside.append(microseconds_per_step(in_process, logits, labels, steps))
+        outside.append(microseconds_per_step(confined, logits, labels, steps))
+    return statistics.median(inside), statistics.median(outside)
+
+
+@contextlib.contextmanager
+def cpu_burners(count: int) -> Iterator[None]:
+    """`count` processes spinning in a busy loop for as long as the block runs; each stopped by its own pid."""
+    burners = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+
+
+def print_table(title: str, rows: list[Row]) -> None:
+    print(f"\n{title}")
+    print("| loss | classes | in-process µs/step | sandboxed µs/step | overhead µs/step | sandbox start s |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        print(row.markdown())
 
 
 def main() -> None:
@@ -43,13 +98,14 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=128, help="the registry's batch size")
     parser.add_argument("--steps", type=int, default=200, help="steps per block")
     parser.add_argument("--rounds", type=int, default=7, help="alternating blocks of each kind")
+    parser.add_argument("--burners", type=int, default=0, help="also measure beside this many busy loops")
     parser.add_argument("--sandbox", default="required", choices=[mode.value for mode in SandboxMode])
     args = parser.parse_args()
     config = SandboxConfig(mode=SandboxMode(args.sandbox))
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, sandbox {config.mode}, batch {args.batch}, {args.steps} steps a block")
-    print("| loss | classes | in-process µs/step | sandboxed µs/step | overhead µs/step | sandbox start s |")
-    print("|---|---|---|---|---|---|")
+    idle: list[Row] = []
+    burdened: list[Row] = []
     for name in args.losses:
         source = loss_path(name).read_text()
         in_process = load_loss(source)
@@ -60,17 +116,15 @@ def main() -> None:
                 generator = torch.Generator().manual_seed(classes)
                 logits = torch.randn(args.batch, classes, generator=generator)
                 labels = torch.randint(classes, (args.batch,), generator=generator)
-                for loss_fn in (in_process, confined):  # warm-up: allocator, first-call paths
-                    microseconds_per_step(loss_fn, logits, labels, 10)
-                blocks: dict[str, list[float]] = {"in": [], "out": []}
-                for _ in range(args.rounds):
-                    blocks["in"].append(microseconds_per_step(in_process, logits, labels, args.steps))
-                    blocks["out"].append(microseconds_per_step(confined, logits, labels, args.steps))
-                inside, outside = statistics.median(blocks["in"]), statistics.median(blocks["out"])
-                print(
-                    f"| {name} | {classes} | {inside:.0f} | {outside:.0f} | {outside - inside:.0f} "
-                    f"| {start_seconds:.1f} |"
-                )
+                figures = measure(in_process, confined, logits, labels, args.steps, args.rounds)
+                idle.append(Row(name, classes, *figures, start_seconds))
+                if args.burners:
+                    with cpu_burners(args.burners):
+                        figures = measure(in_process, confined, logits, labels, args.steps, args.rounds)
+                    burdened.append(Row(name, classes, *figures, start_seconds))
+    print_table("Idle (no busy loop of this script running):", idle)
+    if args.burners:
+        print_table(f"Beside {args.burners} CPU-bound busy loops:", burdened)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import os
 import pwd
 import socket
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,15 +34,20 @@ class LaunchedProcess:
     output: int
 
 
-def launch(config: SandboxConfig) -> LaunchedProcess:
-    """Start `python -m sandbox.loss_process` as `config` says; SandboxUnavailableError if it cannot start."""
+def launch(
+    config: SandboxConfig, inherited_fds: Sequence[int] = (), arguments: Sequence[str] = ()
+) -> LaunchedProcess:
+    """Start `python -m sandbox.loss_process` as `config` says; SandboxUnavailableError if it cannot start.
+
+    `inherited_fds` stay open in it under the same numbers; `arguments` follow its socket's on its command line.
+    """
     channel, confined_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     output = os.memfd_create("poisonbench-loss-output")
     try:
         with contextlib.ExitStack() as parent_copies:  # the child has its own copies once started
             parent_copies.callback(confined_end.close)
-            inherited = [confined_end.fileno()]
-            command = [str(config.python), "-I", "-B", "-m", "sandbox.loss_process", str(inherited[0])]
+            inherited = [confined_end.fileno(), *inherited_fds]
+            command = [str(config.python), "-I", "-B", "-m", "sandbox.loss_process", str(inherited[0]), *arguments]
             privileges = {}
             if config.mode is SandboxMode.REQUIRED:
                 privileges = _drop_root(config)

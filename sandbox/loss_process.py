@@ -1,7 +1,8 @@
 """The loss process, run inside the sandbox: loads the submission and serves compute_loss over its socket.
 
-Usage: python -m sandbox.loss_process FD, FD being its end of the socket pair. Everything it sends is checked
-again by the trusted side (sandbox/client.py): the submission shares this process and could send anything.
+Usage: python -m sandbox.loss_process SOCKET_FD INPUTS_FD GRADIENT_FD BATCH CLASSES: its end of the socket pair,
+the shared buffers' descriptors and their capacity (sandbox/protocol.py). Everything it sends is checked again by
+the trusted side (sandbox/client.py): the submission shares this process and could send or write anything.
 """
 
 import socket
@@ -12,20 +13,24 @@ import torch
 from harness.contract import LossContractError, LossFn, check_loss_value
 from harness.loss_file import describe_call_error, load_loss
 from sandbox import protocol
-from sandbox.protocol import Status
+from sandbox.protocol import ExchangeCapacity, SharedBuffers, Status
 
 
 def main(argv: list[str]) -> None:
     channel = socket.socket(fileno=int(argv[1]))
+    capacity = ExchangeCapacity(batch=int(argv[4]), classes=int(argv[5]))
+    shared = protocol.map_shared_buffers(capacity, inputs=int(argv[2]), gradient=int(argv[3]))
+    # The loss of one minibatch gains nothing from more threads, and the worker's cores belong to the model.
+    torch.set_num_threads(1)
     protocol.send_text(channel, Status.STARTED)
     filename, source = _receive_load(channel)
     try:
         loss_fn = load_loss(source, filename)
     except LossContractError as error:
-        protocol.send_text(channel, Status.ERROR, str(error))
+        protocol.send_text(channel, Status.ERROR, text=str(error))
         return
     protocol.send_text(channel, Status.READY)
-    _serve(channel, loss_fn, filename)
+    _serve(channel, loss_fn, filename, shared)
 
 
 def _receive_load(channel: socket.socket) -> tuple[str, str]:
@@ -37,31 +42,33 @@ def _receive_load(channel: socket.socket) -> tuple[str, str]:
     return payload[:filename_bytes].decode(), payload[filename_bytes:].decode()
 
 
-def _serve(channel: socket.socket, loss_fn: LossFn, filename: str) -> None:
+def _serve(channel: socket.socket, loss_fn: LossFn, filename: str, shared: SharedBuffers) -> None:
     """Answer CALLs until the trainer closes the socket."""
     header = bytearray(protocol.CALL.size)
+    header_view = memoryview(header)
     while True:
         try:
-            protocol.receive_exactly(channel, memoryview(header))
+            protocol.receive_exactly(channel, header_view)
         except EOFError:
             return
-        batch, classes, epoch = protocol.CALL.unpack(header)
-        logits = torch.empty(batch, classes, dtype=torch.float32)
-        labels = torch.empty(batch, dtype=torch.int64)
-        protocol.receive_exactly(channel, protocol.tensor_bytes(logits))
-        protocol.receive_exactly(channel, protocol.tensor_bytes(labels))
+        step, batch, classes, epoch = protocol.CALL.unpack(header)
+        count = batch * classes
+        # Copies of the loss's own, as the trainer's tensors would be: it may keep them or change them in place.
+        logits = shared.logits[:count].view(batch, classes).clone()
+        labels = shared.labels[:batch].clone()
+        gradient = shared.gradient[:count].view(batch, classes)
         try:
-            value, gradient = _loss_and_gradient(loss_fn, logits, labels, epoch, filename)
+            value = _loss_and_gradient(loss_fn, logits, labels, epoch, filename, gradient)
         except LossContractError as error:
-            protocol.send_text(channel, Status.ERROR, str(error))
+            protocol.send_text(channel, Status.ERROR, step, str(error))
             continue
-        protocol.send_all(channel, protocol.REPLY.pack(Status.OK, value, 0), protocol.tensor_bytes(gradient))
+        protocol.send_all(channel, protocol.REPLY.pack(Status.OK, step, value, 0))
 
 
 def _loss_and_gradient(
-    loss_fn: LossFn, logits: torch.Tensor, labels: torch.Tensor, epoch: int, filename: str
-) -> tuple[float, torch.Tensor]:
-    """The in-process computation: loss on a leaf, backward, and the leaf's gradient."""
+    loss_fn: LossFn, logits: torch.Tensor, labels: torch.Tensor, epoch: int, filename: str, gradient: torch.Tensor
+) -> float:
+    """The in-process computation: loss on a leaf, backward; the leaf's gradient is written into `gradient`."""
     logits.requires_grad_()
     loss = loss_fn(logits, labels, epoch)  # raises LossContractError naming the line of a failure
     try:
@@ -70,12 +77,15 @@ def _loss_and_gradient(
         raise LossContractError(f"{filename}: {error}") from None
     try:
         loss.backward()
-        value = float(loss.detach())
+        value = loss.item()
+        # A loss that ignores the logits through a path autograd cannot see leaves no gradient: it is zero.
+        if logits.grad is None:
+            gradient.zero_()
+        else:
+            gradient.copy_(logits.grad)
     except Exception as error:  # a failing custom backward, or a Tensor subclass of the file's own
         raise LossContractError(describe_call_error(error, filename)) from None
-    # A loss that ignores the logits through a path autograd cannot see leaves no gradient: it is zero.
-    gradient = logits.grad if logits.grad is not None else torch.zeros_like(logits)
-    return value, gradient.detach().to(torch.float32).contiguous()
+    return value
 
 
 if __name__ == "__main__":

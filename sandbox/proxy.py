@@ -3,6 +3,10 @@
 The trainer's code stays the same as for an in-process loss: `loss = loss_fn(logits, labels, epoch)`, then
 `loss.backward()`. Forward sends the detached logits and receives the loss and its gradient with respect to
 the logits; backward hands that gradient to autograd. Mathematically this is the in-process computation.
+
+On CUDA the loss value is made on the device by a fill, not copied there (a copy from pageable memory would
+synchronise a second time), and the gradient, in pinned memory, goes to the device without blocking: the
+caching host allocator keeps its block until that copy has run (LossProcess.call says the rest of a step).
 """
 
 import contextlib
@@ -22,11 +26,11 @@ class _ConfinedLoss(torch.autograd.Function):
     def forward(ctx, logits: torch.Tensor, labels: torch.Tensor, epoch: int, loss_process: LossProcess):
         value, gradient = loss_process.call(logits, labels, epoch)
         ctx.gradient = gradient
-        return logits.new_tensor(value)
+        return torch.full((), value, dtype=logits.dtype, device=logits.device)
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
-        gradient = ctx.gradient.to(grad_output.device, grad_output.dtype)
+        gradient = ctx.gradient.to(grad_output.device, grad_output.dtype, non_blocking=True)
         return grad_output * gradient, None, None, None
 
 

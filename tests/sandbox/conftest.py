@@ -1,4 +1,5 @@
-"""Fixtures of the sandbox tests: short per-call timeouts, training-like calls, several sandboxes at once."""
+"""Fixtures of the sandbox tests: short per-call timeouts, training-like calls, several sandboxes at once, the
+smoke suite's data."""
 
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -7,6 +8,8 @@ import pytest
 import torch
 
 from harness.contract import LossFn
+from harness.datasets import load_splits
+from harness.registry import Suite, benchmarks_in
 from sandbox.config import SandboxConfig
 
 # Honest calls take milliseconds; 5 s keeps hostile timeouts quick yet leaves room on a loaded 2-core machine.
@@ -49,3 +52,19 @@ def in_parallel() -> Callable[[Callable, Iterable], list]:
 def minibatch() -> tuple[torch.Tensor, torch.Tensor]:
     """Four samples of ten classes, for calls whose outcome matters rather than their numbers."""
     return torch.randn(4, 10), torch.zeros(4, dtype=torch.int64)
+
+
+@pytest.fixture(scope="session")
+def smoke_splits(tmp_path_factory) -> dict:
+    """Each smoke-suite benchmark's data, by name."""
+    data_root = tmp_path_factory.mktemp("data")
+    return {benchmark.name: load_splits(benchmark, data_root) for benchmark in benchmarks_in(Suite.SMOKE)}
+
+
+@pytest.fixture
+def one_thread():
+    """The loss process computes on one thread; so does the reference here, so both sum in the same order."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -62,6 +62,9 @@ EXPECTED = {
         for name in ("mount", "unshare", "setns", "bpf", "keyctl", "perf_event_open", "io_uring_setup")
     ),
     "forge_reply": "the loss process broke the sandbox's protocol",
+    "answer_twice": "the loss process broke the sandbox's protocol",
+    "write_through_inputs": "mprotect=EACCES reopen_mmap=EPERM reopen_write=EPERM proc_mem=EIO shrink_gradient=EPERM",
+    "scribble_inputs": "the loss process died in compute_loss at epoch 0: it was killed by SIGSEGV",
     "crash": "the loss process died in compute_loss at epoch 0: it was killed by SIGSEGV",
 }
 WRITE_TARGETS = (  # where write_outside_scratch writes, seen from the host

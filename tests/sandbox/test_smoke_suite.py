@@ -3,7 +3,6 @@
 import pytest
 import torch
 
-from harness.datasets import load_splits
 from harness.loss_file import load_loss
 from harness.losses import BASELINES, loss_path
 from harness.registry import Suite, benchmarks_in
@@ -12,21 +11,6 @@ from sandbox.proxy import open_sandboxed_loss
 
 SMOKE = benchmarks_in(Suite.SMOKE)
 CPU = torch.device("cpu")
-
-
-@pytest.fixture(scope="module")
-def smoke_splits(tmp_path_factory) -> dict:
-    data_root = tmp_path_factory.mktemp("data")
-    return {benchmark.name: load_splits(benchmark, data_root) for benchmark in SMOKE}
-
-
-@pytest.fixture
-def one_thread():
-    """The loss process computes on one thread; so does the reference here, so both sum in the same order."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("baseline", BASELINES)
