@@ -244,7 +244,7 @@ def _assert_documented(spec: dict, operation_id: str, response: Response) -> Non
 def test_each_status_an_operation_answers_is_documented_with_its_body_and_headers(
     spec, client, session, token, auth, factory, settings, check, operation_id, status
 ):
-    own = factory.submission(participant=queries.participant_by_token(session, token))
+    own = factory.submission(participant=queries.participants.participant_by_token(session, token))
     response = PROBES[operation_id, status](Probe(client, auth, own.id, settings, check))
     assert response.status_code == status, response.text
     _assert_documented(spec, operation_id, response)

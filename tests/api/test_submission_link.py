@@ -16,7 +16,7 @@ def test_a_link_given_at_upload_is_returned_with_the_submission_its_progress_and
     assert client.get(accepted["url"], headers=auth).json()["link"] == PAPER
     assert client.get("/api/submissions", headers=auth).json()["data"][0]["link"] == PAPER
     assert client.get(f"{accepted['url']}/public").json()["link"] == PAPER
-    factory.finish(queries.get_submission(session, accepted["id"]))
+    factory.finish(queries.submissions.get_submission(session, accepted["id"]))
     assert [entry["link"] for entry in client.get("/api/leaderboard").json()["data"]] == [PAPER]
 
 
