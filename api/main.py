@@ -11,7 +11,7 @@ from api.leaderboard_cache import LeaderboardCache
 from api.pages import install_pages
 from api.routes import health, leaderboard, submissions
 from api.security_headers import SecurityHeaders
-from api.validation import SandboxCheck
+from api.validation import shared_check_pool
 from db.session import session_factory
 from settings import Settings, get_settings
 from worker.celery_app import make_celery
@@ -28,7 +28,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="PoisonBench", version=harness.HARNESS_VERSION, description=DESCRIPTION)
     app.state.settings = settings
     app.state.celery = make_celery(settings)
-    app.state.loss_checker = SandboxCheck(settings.check_timeout, settings.idle_background_work)
+    app.state.loss_checker = shared_check_pool(
+        settings.check_pool_size, settings.check_timeout, settings.check_niceness
+    )
+    app.state.loss_checker.fill()  # the first upload meets a warm sandbox
     app.state.auth_failures = AuthFailureLimiter(settings.auth_failures_allowed, settings.auth_failure_window)
     app.state.leaderboard_cache = LeaderboardCache(
         session_factory(settings.sqlalchemy_url), settings.leaderboard_refresh_seconds

@@ -5,7 +5,7 @@ from fastapi.testclient import TestClient
 
 from api.deps import get_session
 from api.main import create_app
-from api.validation import SandboxCheck
+from api.validation import CheckPool
 from db import queries
 from db.models import SubmissionStatus
 from harness.registry import Suite, benchmark_names
@@ -61,8 +61,11 @@ def test_an_empty_file_is_refused(upload):
 
 
 def test_a_sandbox_check_that_does_not_answer_in_time_is_a_503_and_stores_nothing(upload, check, client, auth):
-    check.check = SandboxCheck(timeout=0.001)  # the real check, given no time to start
-    response = upload()
+    check.check = CheckPool(size=1, timeout=0.001, niceness=0)  # the real check, given no time to answer
+    try:
+        response = upload()
+    finally:
+        check.check.close()
     assert response.status_code == 503 and "try again" in response.json()["detail"]
     assert client.get("/api/submissions", headers=auth).json()["count"] == 0
 
