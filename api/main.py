@@ -5,7 +5,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 import harness
 from api.auth_rate_limit import AuthFailureLimiter
-from api.body_limit import FORM_OVERHEAD, BodySizeLimit
+from api.body_limit import BodySizeLimit
 from api.errors import UnexpectedErrors, install_error_handlers
 from api.leaderboard_cache import LeaderboardCache
 from api.pages import install_pages
@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         session_factory(settings.sqlalchemy_url), settings.leaderboard_refresh_seconds
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_file_bytes + FORM_OVERHEAD)
+    app.add_middleware(BodySizeLimit, max_file_bytes=settings.max_file_bytes)
     if settings.cors_origins:  # closed unless origins are named
         app.add_middleware(
             CORSMiddleware,

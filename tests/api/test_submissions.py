@@ -39,15 +39,17 @@ def test_a_wrong_token_is_refused(upload):
     assert response.status_code == 401 and "invalid token" in response.json()["detail"]
 
 
-def test_a_file_over_the_size_limit_is_refused_before_validation(upload, settings, check):
+def test_a_file_over_the_size_limit_is_refused_before_validation_naming_the_setting(upload, settings, check):
     response = upload(code="#" * (settings.max_file_bytes + 1))
-    assert response.status_code == 413 and "byte limit" in response.json()["detail"]
+    assert response.status_code == 413
+    assert f"over the {settings.max_file_bytes:,}-byte limit" in response.json()["detail"]
     assert check.calls == 0
 
 
-def test_a_body_far_over_the_limit_is_refused_before_it_is_read(upload, settings):
+def test_a_body_far_over_the_limit_is_refused_before_it_is_read_naming_the_same_limit(upload, settings):
     response = upload(code="#" * (settings.max_file_bytes * 4))
-    assert response.status_code == 413 and "request body" in response.json()["detail"]
+    assert response.status_code == 413
+    assert f"over the {settings.max_file_bytes:,}-byte limit" in response.json()["detail"]
 
 
 def test_a_file_that_is_not_utf8_is_refused_with_the_offending_byte(upload):
