@@ -49,8 +49,8 @@ class Settings(BaseSettings):
     # a run still training is delivered a second time (the guarded claim drops it, but a worker is held up).
     broker_visibility_timeout: PositiveInt = 3 * 3600
     check_timeout: PositiveInt = 60  # seconds the sandbox's validation of an upload may take
-    # Check processes kept warm (api/validation.py): each takes about 3 s of CPU to start; a burst of uploads
-    # beyond this many waits for the replacements.
+    # Check processes kept warm (api/validation.py): each takes about 5 s of CPU to start (torch, twice); a burst
+    # of uploads beyond this many waits for the replacements.
     check_pool_size: PositiveInt = 2
     # Priorities (docs/security.md, "The upload check"): the API at its own, upload checks this much nicer, and
     # training below both, so a check never waits behind a run.
