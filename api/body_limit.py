@@ -1,4 +1,7 @@
-"""Refusing a request body larger than any valid upload, by its declared length or as it streams in (ASGI)."""
+"""Refusing a request body larger than any valid upload, by its declared length or as it streams in (ASGI).
+
+The limit people are told is the file's (settings.max_file_bytes), in one message for both refusals.
+"""
 
 import json
 
@@ -11,14 +14,16 @@ FORM_OVERHEAD = 16 * 1024  # bytes of multipart framing, name and description be
 CLOSE_CONNECTION = {"Connection": "close"}
 
 
-class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int):
-        self.app = app
-        self.max_bytes = max_bytes
+def over_the_limit(max_file_bytes: int) -> str:
+    """The 413's detail, whether the file or the whole body was too large."""
+    return f"the file is over the {max_file_bytes:,}-byte limit; a loss is one short Python file"
 
-    @property
-    def detail(self) -> str:
-        return f"the request body is over {self.max_bytes:,} bytes; a loss is one short Python file"
+
+class BodySizeLimit:
+    def __init__(self, app: ASGIApp, max_file_bytes: int):
+        self.app = app
+        self.max_bytes = max_file_bytes + FORM_OVERHEAD  # of the body: no valid upload is larger
+        self.detail = over_the_limit(max_file_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -8,6 +8,7 @@ from celery import Celery
 from fastapi import Request
 from sqlalchemy.orm import Session
 
+from api.body_limit import over_the_limit
 from api.errors import ApiError
 from api.schemas import SubmissionCreate
 from api.validation import CheckUnavailableError, LossChecker
@@ -53,7 +54,7 @@ def upload_filename(sent: str | None) -> str:
 def read_upload(raw: bytes, max_bytes: int, filename: str) -> str:
     """The uploaded file as text; `raw` is at most max_bytes + 1 bytes: enough to see it is too large."""
     if len(raw) > max_bytes:
-        raise ApiError(413, f"the file is over the {max_bytes:,}-byte limit; a loss is one short Python file")
+        raise ApiError(413, over_the_limit(max_bytes))
     if not raw.strip():
         raise ApiError(422, "the file is empty; upload a Python file that defines class RobustLoss")
     try:

@@ -5,13 +5,13 @@ from fastapi.middleware.cors import CORSMiddleware
 
 import harness
 from api.auth_rate_limit import AuthFailureLimiter
-from api.body_limit import FORM_OVERHEAD, BodySizeLimit
+from api.body_limit import BodySizeLimit
 from api.errors import UnexpectedErrors, install_error_handlers
 from api.leaderboard_cache import LeaderboardCache
 from api.pages import api_docs, install_pages
 from api.routes import health, leaderboard, submissions
 from api.security_headers import SecurityHeaders
-from api.validation import SandboxCheck
+from api.validation import shared_check_pool
 from db.session import session_factory
 from runqueue.app import make_celery
 from settings import Settings, get_settings
@@ -43,13 +43,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.celery = make_celery(settings)
-    app.state.loss_checker = SandboxCheck(settings.check_timeout, settings.idle_background_work)
+    app.state.loss_checker = shared_check_pool(
+        settings.check_pool_size, settings.check_timeout, settings.check_niceness
+    )
+    app.state.loss_checker.fill()  # the first upload meets a warm sandbox
     app.state.auth_failures = AuthFailureLimiter(settings.auth_failures_allowed, settings.auth_failure_window)
     app.state.leaderboard_cache = LeaderboardCache(
         session_factory(settings.sqlalchemy_url), settings.leaderboard_refresh_seconds
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_file_bytes + FORM_OVERHEAD)
+    app.add_middleware(BodySizeLimit, max_file_bytes=settings.max_file_bytes)
     if settings.cors_origins:  # closed unless origins are named
         app.add_middleware(
             CORSMiddleware,

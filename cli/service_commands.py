@@ -17,7 +17,7 @@ from db.migrate import upgrade
 from db.models import Participant, Submission
 from db.session import session_scope
 from harness.registry import Suite, benchmark_names
-from settings import get_settings
+from settings import WORKER_NICENESS, get_settings
 from worker.baselines import baseline_suites, missing_baselines, queue_baselines
 
 # FastAPI, uvicorn, Celery and torch are imported inside the commands that need them: `poisonbench run` and
@@ -187,8 +187,11 @@ def start_worker(args: argparse.Namespace) -> None:
 
     settings = get_settings()
     settings.data_root.mkdir(parents=True, exist_ok=True)  # the embedded database and broker live there
-    if settings.idle_background_work:  # inherited by the pool and the sandboxed loss processes
+    # Below the uploads' checks either way (settings.check_niceness); inherited by the pool and the loss processes.
+    if settings.idle_background_work:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    else:
+        os.setpriority(os.PRIO_PROCESS, 0, max(WORKER_NICENESS, os.getpriority(os.PRIO_PROCESS, 0)))
     if args.maintenance:
         options = ["--queues", MAINTENANCE_QUEUE, "--beat", "--hostname", "maintenance@%h"]
     else:

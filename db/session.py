@@ -10,8 +10,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_SECONDS = 30  # how long a writer waits for another process's write lock before failing
-# FastAPI runs sync routes on AnyIO's thread pool of 40: with as many connections, a request under overload waits
-# for a thread, never for a connection (a pool timeout would be a 500). 5 stay open, the rest close when idle.
+# Sized for the API, the one process with many threads: FastAPI runs sync routes on AnyIO's thread pool of 40, so
+# with as many connections a request under overload waits for a thread, never for a connection (a pool timeout
+# would be a 500). 5 stay open, the rest close when idle, so the same sizes cost a worker (a task and its
+# heartbeat thread) or the reaper (one pass at a time) nothing. SQLite's engine had SQLAlchemy's default of 5 + 10.
 POOL_SIZE, POOL_OVERFLOW = 5, 35
 
 
@@ -24,9 +26,11 @@ def get_engine(url: str) -> Engine:
 
 def _sqlite_engine(url: str) -> Engine:
     database = make_url(url).database
+    pool_sizes = {}  # an in-memory database lives in one connection per thread: SQLAlchemy's own pool for it
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+        pool_sizes = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, **pool_sizes)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection, _record) -> None:

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 from celery import Celery
 from kombu.exceptions import OperationalError
+from kombu.transport import sqlalchemy as sqlalchemy_transport
 from sqlalchemy.orm import Session
 
 from db import queries
@@ -33,4 +34,12 @@ def dispatch_runs(celery: Celery, session: Session, run_ids: Sequence[int]) -> b
 def pending_messages(celery: Celery) -> int:
     """Messages waiting in the runs queue (not those a worker holds)."""
     with celery.connection_for_write() as connection:
-        return connection.default_channel.queue_declare(queue=RUNS_QUEUE, passive=False).message_count
+        channel = connection.default_channel
+        try:
+            return channel.queue_declare(queue=RUNS_QUEUE, passive=False).message_count
+        finally:
+            # kombu's SQLAlchemy transport (the embedded broker) opens a session per channel and never closes
+            # it: each count kept a pooled connection checked out, until the reaper's 16th pass waited out the
+            # pool's 30 s and failed (kombu 5.7; tests/worker/test_connection_pools.py).
+            if isinstance(channel, sqlalchemy_transport.Channel):
+                channel.session.close()

@@ -123,6 +123,21 @@ class LossProcess:
 
         `capacity` is the largest minibatch it will be called with: its shared buffers are sized for it.
         """
+        loss_process = cls.start_waiting(config, capacity)
+        try:
+            loss_process.load(source, filename)
+        except BaseException:
+            loss_process.close()
+            raise
+        return loss_process
+
+    @classmethod
+    def start_waiting(cls, config: SandboxConfig, capacity: ExchangeCapacity = REGISTRY_CAPACITY) -> "LossProcess":
+        """The slow half of a start, before any file exists: the confined process with Python and torch up.
+
+        Until it has a file only our code ran in it, so any failure here is the machine's (SandboxUnavailableError).
+        The upload check keeps such processes warm and loads the file when an upload arrives.
+        """
         shared, confined_fds = protocol.create_shared_buffers(capacity)
         try:
             arguments = [*map(str, confined_fds), str(capacity.batch), str(capacity.classes)]
@@ -130,10 +145,9 @@ class LossProcess:
         finally:
             for descriptor in confined_fds:
                 os.close(descriptor)
-        loss_process = cls(launched, shared, config, filename)
+        loss_process = cls(launched, shared, config, DEFAULT_FILENAME)
         try:
             loss_process._wait_until_started()
-            loss_process._load(source)
         except BaseException:
             loss_process.close()
             raise
@@ -151,13 +165,15 @@ class LossProcess:
             return
         raise SandboxUnavailableError(f"the sandbox could not start: {problem}; {SETUP_HINT}")
 
-    def _load(self, source: str) -> None:
-        filename, source_bytes = self.filename.encode(), source.encode()
+    def load(self, source: str, filename: str) -> None:
+        """Import the file in the started process, once; from now on messages cite it as `filename`."""
+        self.filename = filename
+        filename_bytes, source_bytes = filename.encode(), source.encode()
         deadline = time.monotonic() + self.config.call_timeout
         timeout = f"importing the file took more than {self.config.call_timeout:g} s"
         with self._participant_faults("while importing the file", timeout):
-            header = protocol.LOAD.pack(len(filename), len(source_bytes))
-            protocol.send_all(self.launched.channel, header, filename, source_bytes, deadline=deadline)
+            header = protocol.LOAD.pack(len(filename_bytes), len(source_bytes))
+            protocol.send_all(self.launched.channel, header, filename_bytes, source_bytes, deadline=deadline)
             self._expect(Status.READY, deadline)
 
     def call(self, logits: torch.Tensor, labels: torch.Tensor, epoch: int) -> tuple[float, torch.Tensor]:

@@ -14,6 +14,7 @@ from harness.registry import Suite
 __all__ = ["Environment", "Settings", "get_settings"]
 
 PUBLISHED_POISON_SEED = 42  # the original harness's seed: its poisoned indices are public
+WORKER_NICENESS = 10  # of the workers when they do not run under SCHED_IDLE (idle_background_work off)
 
 
 class Environment(StrEnum):
@@ -36,7 +37,8 @@ class Settings(BaseSettings):
     seeds: tuple[int, ...] = (42,)  # training seeds: one run per benchmark and seed
     # Keep the poison seed secret in production, or a loss can learn which labels were flipped.
     poison_seed: int = PUBLISHED_POISON_SEED
-    max_file_bytes: PositiveInt = Field(MAX_FILE_BYTES, le=MAX_FILE_BYTES)  # the sandbox refuses more anyway
+    # The upload limit: every message and the web form's hint say this number (the sandbox refuses more anyway).
+    max_file_bytes: PositiveInt = Field(MAX_FILE_BYTES, le=MAX_FILE_BYTES)
     submissions_per_day: PositiveInt = 5  # per participant; infrastructure failures, cancelled ones are free
     max_attempts: PositiveInt = 3  # starts of one run before an infrastructure failure is final
     run_time_limit: PositiveInt = 3600  # seconds of wall time per run; an official run takes ~15 min on a GPU
@@ -47,9 +49,15 @@ class Settings(BaseSettings):
     # a run still training is delivered a second time (the guarded claim drops it, but a worker is held up).
     broker_visibility_timeout: PositiveInt = 3 * 3600
     check_timeout: PositiveInt = 60  # seconds the sandbox's validation of an upload may take
-    # Workers, their sandboxed loss processes and the uploads' sandbox checks run under Linux's SCHED_IDLE: on a
-    # host they share with the API they get only the CPU it leaves, so they never delay a page (docs/reliability.md,
-    # "Load"). Turn it off on a host where other work at normal priority would starve them.
+    # Check processes kept warm (api/validation.py): each takes about 5 s of CPU to start (torch, twice); a burst
+    # of uploads beyond this many waits for the replacements.
+    check_pool_size: PositiveInt = 2
+    # Priorities (docs/security.md, "The upload check"): the API at its own, upload checks this much nicer, and
+    # training below both, so a check never waits behind a run.
+    check_niceness: int = Field(5, ge=0, lt=WORKER_NICENESS)
+    # Workers and their sandboxed loss processes run under Linux's SCHED_IDLE: they get only the CPU everything
+    # else leaves, so they never delay a page or a check (docs/reliability.md, "Load"). Off, on a host where other
+    # work at normal priority would starve them, they run at WORKER_NICENESS instead, still below the checks.
     idle_background_work: bool = True
     cors_origins: tuple[str, ...] = ()  # closed by default: the API is used with curl and from its own pages
     # Failed token checks from one client address within the window before it is answered 429 (api/auth_rate_limit.py)

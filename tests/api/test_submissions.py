@@ -5,7 +5,7 @@ from fastapi.testclient import TestClient
 
 from api.deps import get_session
 from api.main import create_app
-from api.validation import SandboxCheck
+from api.validation import CheckPool
 from db import queries
 from db.models import SubmissionStatus
 from harness.registry import Suite, benchmark_names
@@ -39,15 +39,17 @@ def test_a_wrong_token_is_refused(upload):
     assert response.status_code == 401 and "invalid token" in response.json()["detail"]
 
 
-def test_a_file_over_the_size_limit_is_refused_before_validation(upload, settings, check):
+def test_a_file_over_the_size_limit_is_refused_before_validation_naming_the_setting(upload, settings, check):
     response = upload(code="#" * (settings.max_file_bytes + 1))
-    assert response.status_code == 413 and "byte limit" in response.json()["detail"]
+    assert response.status_code == 413
+    assert f"over the {settings.max_file_bytes:,}-byte limit" in response.json()["detail"]
     assert check.calls == 0
 
 
-def test_a_body_far_over_the_limit_is_refused_before_it_is_read(upload, settings):
+def test_a_body_far_over_the_limit_is_refused_before_it_is_read_naming_the_same_limit(upload, settings):
     response = upload(code="#" * (settings.max_file_bytes * 4))
-    assert response.status_code == 413 and "request body" in response.json()["detail"]
+    assert response.status_code == 413
+    assert f"over the {settings.max_file_bytes:,}-byte limit" in response.json()["detail"]
 
 
 def test_a_file_that_is_not_utf8_is_refused_with_the_offending_byte(upload):
@@ -61,8 +63,11 @@ def test_an_empty_file_is_refused(upload):
 
 
 def test_a_sandbox_check_that_does_not_answer_in_time_is_a_503_and_stores_nothing(upload, check, client, auth):
-    check.check = SandboxCheck(timeout=0.001)  # the real check, given no time to start
-    response = upload()
+    check.check = CheckPool(size=1, timeout=0.001, niceness=0)  # the real check, given no time to answer
+    try:
+        response = upload()
+    finally:
+        check.check.close()
     assert response.status_code == 503 and "try again" in response.json()["detail"]
     assert client.get("/api/submissions", headers=auth).json()["count"] == 0
 

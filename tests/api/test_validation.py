@@ -1,55 +1,98 @@
-"""The sandbox's check as the API runs it: a subprocess whose verdict becomes a 422, or a 503 if it fails."""
+"""The sandbox's check as the API runs it: warm processes whose verdict becomes a 422, or a 503 if one fails."""
 
 import json
 import os
-import subprocess
-import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from api.intake import DEFAULT_FILENAME, MAX_FILENAME_CHARACTERS, upload_filename
-from api.validation import CheckUnavailableError, SandboxCheck
+from api.validation import CheckPool, CheckUnavailableError, verdict_from
+from settings import WORKER_NICENESS, Settings
 
 SYNTAX_ERROR = "class RobustLoss:\n    def compute_loss(self, logits, labels, epoch)\n"
 NO_ROBUST_LOSS = "import torch\n"
+# Raised at import, inside the sandbox: the verdict quotes it, so the test reads how the check was scheduled.
+REPORTS_ITS_PRIORITY = (
+    "import os\nraise RuntimeError(f'nice {os.getpriority(os.PRIO_PROCESS, 0)} "
+    "policy {os.sched_getscheduler(0)}')\n"
+)
+CHECK_SECONDS = 120  # a cold start on two busy cores takes tens of seconds; warm checks take a fraction of one
 
 
-def _answer(monkeypatch, returncode: int, stdout: str) -> None:
-    def run(command, **_kwargs):
-        assert command[:3] == [sys.executable, "-m", "sandbox.check"] and command[-1] == "--json"
-        return subprocess.CompletedProcess(
-            command, returncode, stdout, "bwrap: setting up uid map: Permission denied"
-        )
-
-    monkeypatch.setattr(subprocess, "run", run)
+@pytest.fixture
+def pool():
+    pool = CheckPool(size=1, timeout=CHECK_SECONDS, niceness=Settings().check_niceness)
+    yield pool
+    pool.close()
 
 
-def test_a_negative_verdict_carries_the_checkers_message(monkeypatch):
-    _answer(monkeypatch, 0, json.dumps({"ok": False, "error": "line 2: syntax error", "sha256": "ab"}))
-    verdict = SandboxCheck(timeout=5)("code", "loss.py")
-    assert not verdict.ok and verdict.error == "line 2: syntax error"
+def test_a_negative_verdict_carries_the_checkers_message(pool):
+    verdict = pool(SYNTAX_ERROR, "trunc_gce.py")
+    assert not verdict.ok and "trunc_gce.py, line 2: syntax error" in verdict.error
 
 
-@pytest.mark.parametrize(("returncode", "stdout"), [(1, ""), (0, "not json"), (0, "{}")])
-def test_a_checker_that_cannot_start_or_answer_is_unavailable(monkeypatch, returncode, stdout):
-    _answer(monkeypatch, returncode, stdout)
+def test_each_process_checks_one_upload_and_a_replacement_is_already_warming(pool):
+    pool.fill()
+    first = pool._warm[0]
+    assert pool(NO_ROBUST_LOSS, "mine.py").error.startswith("mine.py: defines no class RobustLoss")
+    assert first.returncode == 0  # it exited after its one verdict
+    assert len(pool._warm) == 1 and pool._warm[0] is not first and pool._warm[0].poll() is None
+
+
+def test_an_upload_is_checked_by_a_process_whose_sandbox_was_up_before_it_arrived(pool):
+    """The slow half of a check (Python and torch, twice) happens before the upload, not while it waits."""
+    pool.fill()
+    warm = pool._warm[0]
+    deadline = time.monotonic() + CHECK_SECONDS
+    while not _is_waiting_for_its_file(warm) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _is_waiting_for_its_file(warm)
+    assert "syntax error" in pool(SYNTAX_ERROR, "loss.py").error
+    assert warm.returncode == 0 and warm not in pool._warm
+
+
+def _is_waiting_for_its_file(process) -> bool:
+    """Its confined loss process is up (bubblewrap is its child) and it is blocked reading stdin."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    return bool(children) and "pipe" in Path(f"/proc/{process.pid}/wchan").read_text()  # e.g. anon_pipe_read
+
+
+def test_the_check_runs_below_the_apis_priority_and_above_the_workers():
+    niceness = Settings().check_niceness
+    pool = CheckPool(size=1, timeout=CHECK_SECONDS, niceness=niceness)
+    try:
+        verdict = pool(REPORTS_ITS_PRIORITY, "loss.py")
+    finally:
+        pool.close()
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    assert f"nice {own + niceness} policy {os.SCHED_OTHER}" in verdict.error, verdict.error
+    assert 0 < niceness < WORKER_NICENESS
+
+
+def test_a_check_that_does_not_answer_in_time_is_unavailable_and_its_process_is_gone():
+    pool = CheckPool(size=1, timeout=0.001, niceness=0)  # given no time even to be sent the file
+    pool.fill()
+    process = pool._warm[0]
+    with pytest.raises(CheckUnavailableError, match="did not finish within 0.001 s"):
+        pool(SYNTAX_ERROR, "loss.py")
+    assert process.returncode is not None
+    pool.close()
+
+
+@pytest.mark.parametrize(
+    ("returncode", "stdout"),
+    [
+        (3, json.dumps({"ok": False, "error": "bwrap: setting up uid map: Permission denied", "unavailable": True})),
+        (1, ""),
+        (0, "not json"),
+        (0, "{}"),
+    ],
+)
+def test_a_checker_that_cannot_start_or_answer_is_unavailable(returncode, stdout):
     with pytest.raises(CheckUnavailableError):
-        SandboxCheck(timeout=5)("code", "loss.py")
-
-
-def test_a_checker_that_hangs_is_unavailable(monkeypatch):
-    def hang(command, **kwargs):
-        raise subprocess.TimeoutExpired(command, kwargs["timeout"])
-
-    monkeypatch.setattr(subprocess, "run", hang)
-    with pytest.raises(CheckUnavailableError, match="did not finish within 5 s"):
-        SandboxCheck(timeout=5)("code", "loss.py")
-
-
-def test_the_check_can_run_below_the_apis_cpu_priority():
-    reports_its_policy = "import os\nraise RuntimeError(f'policy {os.sched_getscheduler(0)}')\n"
-    verdict = SandboxCheck(timeout=60, idle=True)(reports_its_policy, "loss.py")
-    assert f"policy {os.SCHED_IDLE}" in verdict.error
+        verdict_from(returncode, stdout.encode(), b"")
 
 
 @pytest.mark.parametrize(

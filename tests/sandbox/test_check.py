@@ -1,6 +1,7 @@
 """Validation before queueing: each way a file can be wrong gets one precise message; the baselines pass."""
 
 import hashlib
+import io
 import json
 import re
 import subprocess
@@ -11,10 +12,13 @@ import pytest
 
 from cli.main import main as poisonbench
 from harness.contract import MAX_FILE_BYTES, SUBMISSION_TEMPLATE
+from harness.loss_file import decode_loss_source, sha256_of
 from harness.losses import BASELINES, loss_path
 from sandbox.check import check_submission
+from sandbox.client import DEFAULT_FILENAME
 
 HOSTILE = Path(__file__).parent / "hostile"
+CHECK_SECONDS = 120  # a cold check on two busy cores; about 3 s on idle ones
 HEADER = "import torch\nimport torch.nn.functional as F\n"
 
 
@@ -89,27 +93,40 @@ def test_a_file_without_the_class_is_shown_the_template(verdicts):
     assert SUBMISSION_TEMPLATE in verdicts["no_class"].error
 
 
-def test_python_m_sandbox_check_prints_a_json_verdict_and_exits_0_either_way(tmp_path):
-    loss_file = tmp_path / "custom_robust_loss.py"
-    loss_file.write_bytes((HOSTILE / "raise_in_loss.py").read_bytes())
-    command = [sys.executable, "-m", "sandbox.check", str(loss_file), "--json"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+@pytest.mark.parametrize("loss_file", ["custom_robust_loss.py", "-"])
+def test_python_m_sandbox_check_prints_a_json_verdict_and_exits_0_either_way(tmp_path, loss_file):
+    raw = (HOSTILE / "raise_in_loss.py").read_bytes()
+    (tmp_path / "custom_robust_loss.py").write_bytes(raw)
+    command = [sys.executable, "-m", "sandbox.check", loss_file, "--json"]
+    done = subprocess.run(command, input=raw, cwd=tmp_path, capture_output=True, timeout=CHECK_SECONDS)
     assert done.returncode == 0, done.stderr
     verdict = json.loads(done.stdout)
     assert verdict["ok"] is False
     assert (
         verdict["error"] == "custom_robust_loss.py, line 6: compute_loss raised ValueError: no loss for you"
     )
-    assert len(verdict["sha256"]) == 64
+    assert verdict["sha256"] == hashlib.sha256(raw).hexdigest()
 
 
-def test_poisonbench_check_prints_ok_for_a_valid_file_and_the_error_with_exit_1_for_an_invalid_one(
-    tmp_path, capsys
-):
-    valid = str(loss_path("generalized_ce"))
-    assert poisonbench(["check", valid, "--sandbox", "off"]) == 0
-    assert capsys.readouterr().out.startswith(f"ok: {valid} (sha256 ")
+def test_poisonbench_check_prints_ok_and_the_sha256_the_service_stores_for_a_valid_file_with_exit_0(capsys):
+    valid = loss_path("generalized_ce")
+    assert poisonbench(["check", str(valid), "--sandbox", "off"]) == 0
+    stored = sha256_of(decode_loss_source(valid.read_bytes(), DEFAULT_FILENAME))  # as the API stores it
+    assert capsys.readouterr().out == f"ok: {valid} (sha256 {stored})\n"
+
+
+def test_poisonbench_check_prints_the_files_one_error_with_exit_2_for_an_invalid_one(tmp_path, capsys):
     invalid = tmp_path / "mine.py"
     invalid.write_bytes(INVALID["syntax_error"][0])
-    assert poisonbench(["check", str(invalid)]) == 1
+    assert poisonbench(["check", str(invalid)]) == 2
     assert capsys.readouterr().out == f"{invalid}, line 2: syntax error: '(' was never closed\n"
+
+
+def test_poisonbench_check_reads_stdin_and_gives_the_apis_verdict_and_sha256(monkeypatch, capsys):
+    valid = loss_path("generalized_ce").read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(valid)))
+    assert poisonbench(["check", "-"]) == 0
+    assert capsys.readouterr().out == f"ok: - (sha256 {sha256_of(valid.decode())})\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(INVALID["no_class"][0])))
+    assert poisonbench(["check", "-"]) == 2
+    assert capsys.readouterr().out.startswith(f"{DEFAULT_FILENAME}: defines no class RobustLoss")
