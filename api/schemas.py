@@ -7,6 +7,7 @@ from typing import Annotated, Any, Generic, Self, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from db.models import FailureCause, RunStatus, Submission, SubmissionKind, SubmissionStatus
+from harness.result import Metrics
 
 
 def _one_printable_line(text: str) -> str:
@@ -54,7 +55,7 @@ class RunProgressPublic(BaseModel):
     epochs_done: int
     epochs_total: int | None
     curve: list[dict]
-    metrics: dict[str, float] | None
+    metrics: Metrics | None  # the result schema's metrics, each described in the OpenAPI document
 
 
 class RunPublic(RunProgressPublic):

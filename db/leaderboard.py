@@ -8,8 +8,7 @@ from datetime import datetime
 from statistics import fmean
 
 from db.models import SubmissionKind
-
-METRIC_NAMES = ("test_acc", "poison_fit", "poison_fit_noaug", "clean_fit", "robust_score")
+from harness.result import METRIC_NAMES
 
 
 @dataclass(frozen=True)
