@@ -51,7 +51,9 @@ def decide(failure: Exception, attempt: int, settings: Settings) -> Decision:
         limit = settings.run_time_limit
         return Decision(f"the run exceeded its {limit} s wall-time limit; speed up compute_loss", FailureCause.LOSS)
     if isinstance(failure, ResultSchemaError):
-        return Decision(f"a fault of the service, not counted against you: {failure}", FailureCause.INFRASTRUCTURE)
+        # The schema's details go to the worker's log (the caller logs the exception), not to the participant.
+        error = "the service produced a malformed result for this run; a fault of the service, not counted against you"
+        return Decision(error, FailureCause.INFRASTRUCTURE)
     if isinstance(failure, WorkerWentSilent):
         reason = f"the worker stopped sending heartbeats on attempt {attempt} (crashed, killed or cut off)"
     else:
