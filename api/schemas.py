@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from db.models import FailureCause, RunStatus, Submission, SubmissionKind, SubmissionStatus
+from harness.result import Metrics
 
 
 def _one_printable_line(text: str) -> str:
@@ -106,7 +107,7 @@ class RunProgressPublic(BaseModel):
     epochs_done: int
     epochs_total: int | None
     curve: list[dict]
-    metrics: dict[str, float] | None
+    metrics: Metrics | None  # the result schema's metrics, each described in the OpenAPI document
 
 
 class RunPublic(RunProgressPublic):

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from db import queries
-from db.leaderboard import METRIC_NAMES
 from db.models import Run, Submission
 from db.session import session_scope
+from harness.result import METRIC_NAMES
 from settings import get_settings
 
 # The uploaded code is the participant's; the log tail can quote it in a traceback. Neither leaves the database.

@@ -9,8 +9,7 @@ from statistics import fmean
 
 from db.models import SubmissionKind
 from db.statistics import average_ranks, tied_ranks
-
-METRIC_NAMES = ("test_acc", "poison_fit", "poison_fit_noaug", "clean_fit", "robust_score")
+from harness.result import METRIC_NAMES
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,12 @@ from torch import nn
 from harness.augment import eval_transform, train_transform
 from harness.contract import LossFn, check_loss_value, non_finite_loss_error
 from harness.datasets import ImageSplits
+from harness.environment import describe_environment
 from harness.metrics import accuracy, clean_fit, poison_fit, robust_score
 from harness.models import build_model
 from harness.poisoning import PoisonedLabels, poison_labels
 from harness.registry import Benchmark
-from harness.result import EpochRecord, Metrics, RunResult, describe_environment
+from harness.result import EpochRecord, Metrics, RunResult
 from harness.seeds import Stream, generator, stream_seed
 
 EpochCallback = Callable[[EpochRecord], None]

@@ -19,7 +19,8 @@ from db import queries
 from db.migrate import upgrade
 from db.models import Participant, RunStatus, Submission, SubmissionKind
 from db.session import get_engine
-from harness.registry import Suite, benchmark_names
+from harness.registry import Suite, benchmark_names, benchmarks_in
+from harness.result import EpochRecord, Metrics, RunResult
 from settings import Settings
 
 # The servers CI and every developer machine run (docs/service.md, "Tests"): trust auth, no password.
@@ -142,21 +143,28 @@ class Factory:
         )
 
     def result(self, robust_score: float = 0.8, harness_version: str = harness.HARNESS_VERSION) -> dict:
-        """A RunResult.to_dict() as the worker stores it, reduced to what the service reads."""
-        metrics = {
-            "test_acc": robust_score,
-            "poison_fit": 1 - robust_score,
-            "poison_fit_noaug": 1 - robust_score,
-            "clean_fit": 1.0,
-            "robust_score": robust_score,
-        }
-        curve = [{"epoch": 0, "official_epoch": 0, "train_loss": 1.0, "test_acc": robust_score}]
-        return {
-            "metrics": metrics,
-            "curve": curve,
-            "environment": {"device": "cpu"},
-            "harness_version": harness_version,
-        }
+        """A RunResult.to_dict() as the worker stores it: test_acc = robust_score, poison_fit = 1 - robust_score."""
+        metrics = Metrics(
+            test_acc=robust_score,
+            poison_fit=1 - robust_score,
+            poison_fit_noaug=1 - robust_score,
+            clean_fit=1.0,
+            robust_score=robust_score,
+        )
+        result = RunResult(
+            benchmark=benchmarks_in(Suite.SMOKE)[0],
+            seed=1,
+            poison_seed=None,
+            loss_sha256="0" * 64,
+            metrics=metrics,
+            curve=[EpochRecord(0, 0, 1.0, robust_score, 1 - robust_score, 1.0)],
+            environment={"device": "cpu"},
+            wall_seconds=2.0,
+            train_seconds=1.0,
+            images_per_second=256.0,
+            harness_version=harness_version,
+        )
+        return result.to_dict()
 
     def finish(self, submission: Submission, robust_score: float = 0.8, **result: str) -> None:
         """Every queued run of the submission claimed and succeeded."""

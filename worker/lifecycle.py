@@ -1,37 +1,28 @@
 """One run on a worker: claim -> prepare -> train -> store, each outcome mapped to the run's status.
 
-The loss's own failures (harness.contract.LossContractError, the wall-time limit) are final and reported to
-the participant; any other failure is the infrastructure's, retried while attempts remain.
+What a failure becomes (final and the loss's, or queued again) is worker.retry's policy, shared with the reaper.
 """
 
 import dataclasses
 import logging
-import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import TypeVar
 
-from celery.exceptions import SoftTimeLimitExceeded
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
-
-import harness
 from db import queries
 from db.models import FailureCause
 from db.queries.runs import ClaimedRun
 from db.session import session_scope
-from harness.contract import LossContractError, LossFn
+from harness.contract import LossFn
 from harness.datasets import load_splits
 from harness.registry import get_benchmark
-from harness.result import EpochRecord
+from harness.result import EpochRecord, ResultSchemaError
 from harness.trainer import resolve_device, run
 from settings import Settings
 from worker.heartbeat import Heartbeat
 from worker.log_tail import LogTail, capture_log_tail
+from worker.retry import decide, settle, write_retrying
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
-RECONNECT_INTERVAL = 1.0  # seconds between two tries of a write while the database is unreachable
 
 # Opens a loss file's source as a LossFn for the duration of the block: the sandbox in service.
 LossOpener = Callable[[str], AbstractContextManager[LossFn]]
@@ -63,23 +54,13 @@ def execute_run(run_id: int, settings: Settings, worker: str, open_loss: LossOpe
                 "run %d attempt %d stopped: cancelled, or given to another worker", run_id, claimed.attempt
             )
             return
-        except LossContractError as error:
-            _fail(settings, claimed, str(error), log_tail)
+        except Exception as failure:
+            _after_failure(settings, claimed, failure, log_tail)
             return
-        except SoftTimeLimitExceeded:
-            limit = settings.run_time_limit
-            _fail(
-                settings,
-                claimed,
-                f"the run exceeded its {limit} s wall-time limit; speed up compute_loss",
-                log_tail,
-            )
-            return
-        except Exception as error:  # everything else is the infrastructure's fault
-            logger.exception("run %d attempt %d: infrastructure failure", run_id, claimed.attempt)
-            _after_infrastructure_failure(settings, claimed, error, log_tail)
-            return
-    _store(settings, claimed, result, log_tail)
+    try:
+        _store(settings, claimed, result, log_tail)
+    except ResultSchemaError as failure:
+        _after_failure(settings, claimed, failure, log_tail)
 
 
 def train(claimed: ClaimedRun, settings: Settings, heartbeat: Heartbeat, open_loss: LossOpener) -> dict:
@@ -90,7 +71,7 @@ def train(claimed: ClaimedRun, settings: Settings, heartbeat: Heartbeat, open_lo
 
     def on_epoch(record: EpochRecord) -> None:
         curve.append(dataclasses.asdict(record))
-        owned = _write_patiently(
+        owned = write_retrying(
             settings,
             lambda session: queries.runs.record_progress(
                 session, claimed.run_id, claimed.attempt, curve, benchmark.epochs
@@ -122,24 +103,8 @@ def train(claimed: ClaimedRun, settings: Settings, heartbeat: Heartbeat, open_lo
     return {**result.to_dict(), "poison_seed": None}
 
 
-def _write_patiently(settings: Settings, write: Callable[[Session], T]) -> T:
-    """The write in a transaction of its own, tried again while the database cannot be reached (a restart, a
-    failover) for up to heartbeat_timeout seconds: the run's progress and result are not thrown away for a
-    blip. Longer than that, the reaper may have given the run to another worker, so the attempt gives up."""
-    deadline = time.monotonic() + settings.heartbeat_timeout
-    while True:
-        try:
-            with session_scope(settings.sqlalchemy_url) as session:
-                return write(session)
-        except OperationalError as error:
-            if time.monotonic() > deadline:
-                raise
-            logger.warning("the database is unreachable, writing again in %.0f s: %s", RECONNECT_INTERVAL, error.orig)
-            time.sleep(RECONNECT_INTERVAL)
-
-
 def _store(settings: Settings, claimed: ClaimedRun, result: dict, log_tail: LogTail) -> None:
-    stored = _write_patiently(
+    stored = write_retrying(
         settings,
         lambda session: queries.runs.complete_run(session, claimed.run_id, claimed.attempt, result, log_tail.text()),
     )
@@ -152,39 +117,17 @@ def _store(settings: Settings, claimed: ClaimedRun, result: dict, log_tail: LogT
         )
 
 
-def _fail(settings: Settings, claimed: ClaimedRun, error: str, log_tail: LogTail) -> None:
-    logger.info("run %d failed by its loss: %s", claimed.run_id, error)
+def _after_failure(settings: Settings, claimed: ClaimedRun, failure: Exception, log_tail: LogTail) -> None:
+    """Settles the run by the retry policy; raises RetryLater when it was queued again."""
+    decision = decide(failure, claimed.attempt, settings)
+    if decision.cause is FailureCause.LOSS:
+        logger.info("run %d failed by its loss: %s", claimed.run_id, decision.error)
+    else:
+        logger.exception("run %d attempt %d: infrastructure failure", claimed.run_id, claimed.attempt)
+    requeue = decision.cause is None
     with session_scope(settings.sqlalchemy_url) as session:
-        queries.runs.fail_run(
-            session,
-            claimed.run_id,
-            claimed.attempt,
-            error,
-            FailureCause.LOSS,
-            log_tail.text(),
-            harness.HARNESS_VERSION,
-        )
-
-
-def _after_infrastructure_failure(
-    settings: Settings, claimed: ClaimedRun, error: Exception, log_tail: LogTail
-) -> None:
-    """Queues the run again while attempts remain (raising RetryLater), else fails it as the service's."""
-    reason = f"infrastructure failure on attempt {claimed.attempt}: {type(error).__name__}"
-    with session_scope(settings.sqlalchemy_url) as session:
-        if claimed.attempt >= settings.max_attempts:
-            queries.runs.fail_run(
-                session,
-                claimed.run_id,
-                claimed.attempt,
-                f"{reason}; given up after {claimed.attempt} attempts (not counted against you)",
-                FailureCause.INFRASTRUCTURE,
-                log_tail.text(),
-                harness.HARNESS_VERSION,
-            )
-            return
-        requeued = queries.runs.requeue_run(session, claimed.run_id, claimed.attempt, reason)
-        if requeued:
+        settled = settle(session, claimed.run_id, claimed.attempt, decision, log_tail.text())
+        if settled and requeue:
             queries.runs.mark_dispatched(session, [claimed.run_id])  # the task's retry sends the message
-    if requeued:  # raised after the commit: the worker that picks the message up must find the run queued
-        raise RetryLater(reason)
+    if settled and requeue:  # raised after the commit: the worker that picks the message up must find it queued
+        raise RetryLater(decision.error)

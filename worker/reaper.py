@@ -4,13 +4,14 @@ import logging
 from datetime import timedelta
 
 from celery import Celery
+from sqlalchemy.orm import Session
 
-import harness
 from db import queries
-from db.models import FailureCause, utcnow
+from db.models import utcnow
 from db.session import session_scope
 from runqueue.dispatch import dispatch_runs, pending_messages
 from settings import Settings
+from worker.retry import WorkerWentSilent, decide, settle
 
 logger = logging.getLogger(__name__)
 
@@ -36,20 +37,12 @@ def reap(settings: Settings, celery: Celery) -> list[int]:
     return to_send
 
 
-def _retire_silent_run(session, settings: Settings, run_id: int, attempt: int) -> None:
-    """Back to the queue while attempts remain, else a final infrastructure failure."""
-    reason = f"the worker stopped sending heartbeats on attempt {attempt} (crashed, killed or cut off)"
-    if attempt < settings.max_attempts:
-        if queries.runs.requeue_run(session, run_id, attempt, reason):
-            logger.warning("run %d requeued: %s", run_id, reason)
+def _retire_silent_run(session: Session, settings: Settings, run_id: int, attempt: int) -> None:
+    """Back to the queue while attempts remain, else a final infrastructure failure: worker.retry decides."""
+    decision = decide(WorkerWentSilent(), attempt, settings)
+    if not settle(session, run_id, attempt, decision, log_tail=""):
         return
-    queries.runs.fail_run(
-        session,
-        run_id,
-        attempt,
-        f"{reason}; given up after {attempt} attempts (not counted against you)",
-        FailureCause.INFRASTRUCTURE,
-        "",
-        harness.HARNESS_VERSION,
-    )
-    logger.warning("run %d failed by the infrastructure after %d attempts", run_id, attempt)
+    if decision.cause is None:
+        logger.warning("run %d requeued: %s", run_id, decision.error)
+    else:
+        logger.warning("run %d failed by the infrastructure after %d attempts", run_id, attempt)

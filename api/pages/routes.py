@@ -36,7 +36,7 @@ def leaderboard_page(request: Request, session: SessionDep, settings: SettingsDe
 def submission_page(request: Request, session: SessionDep, submission_id: SubmissionIdPath):
     """Public parts are rendered by the page's script from the public JSON; the owner's from the owner's."""
     submission = queries.submissions.public_submission(session, submission_id, viewer=None)
-    context = {"submission_id": submission_id, "submission": submission}
+    context = {"submission_id": submission_id, "submission": submission, "columns": BENCHMARK_COLUMNS}
     # A hidden submission is a 404 to this anonymous request; the owner's script fetches it with a token.
     status = 200 if submission is not None else 404
     return templates.TemplateResponse(request, "submission.html", context, status_code=status)

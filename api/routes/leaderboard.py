@@ -14,6 +14,7 @@ from api.leaderboard_cache import CachedLeaderboard, LeaderboardCache
 from api.schemas import BenchmarkPublic, LeaderboardEntryPublic, LeaderboardPublic, Page
 from db import queries
 from harness.registry import BENCHMARKS, Suite, benchmark_names
+from harness.result import PUBLISHED_METRICS
 
 router = APIRouter(prefix="/api")
 
@@ -21,7 +22,7 @@ SuiteQuery = Annotated[
     Suite | None, Query(description="official, proxy or smoke; default: the suite this service runs")
 ]
 MAX_LEADERBOARD_PAGE = 1_000
-CSV_METRICS = ("test_acc", "poison_fit", "robust_score")  # per benchmark, as on the leaderboard page
+CSV_METRICS = tuple(metric.name for metric in PUBLISHED_METRICS)  # per benchmark, as on the leaderboard page
 # A spreadsheet runs a cell that starts with one of these as a formula: a submission name could carry one.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

@@ -5,8 +5,9 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.leaderboard import METRIC_NAMES, LeaderboardEntry, MetricRow, ShownSubmission, rank_entries
+from db.leaderboard import LeaderboardEntry, MetricRow, ShownSubmission, rank_entries
 from db.models import Participant, Run, RunStatus, Submission, SubmissionStatus
+from harness.result import METRIC_NAMES
 
 
 def leaderboard(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from db.models import FailureCause, Run, RunStatus, Submission, utcnow
 from db.queries.transitions import transition_run
+from harness.result import validate_result
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,11 @@ def _update_own_run(session: Session, run_id: int, attempt: int, **values: Any) 
 
 
 def complete_run(session: Session, run_id: int, attempt: int, result: dict, log_tail: str) -> bool:
-    """running -> succeeded with the harness's RunResult.to_dict(); False if the attempt lost the run."""
+    """running -> succeeded with the harness's RunResult.to_dict(); False if the attempt lost the run.
+
+    A result that does not match harness.result's schema raises ResultSchemaError and nothing is stored.
+    """
+    validate_result(result)
     changed = transition_run(
         session,
         run_id,

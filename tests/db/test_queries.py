@@ -2,9 +2,12 @@
 
 from datetime import timedelta
 
+import pytest
+
 from db import queries
 from db.models import FailureCause, Participant, RunStatus, SubmissionStatus, utcnow
 from harness.registry import Suite, benchmark_names
+from harness.result import ResultSchemaError
 
 
 def test_a_token_is_stored_only_as_its_hash_and_a_rotated_one_replaces_it(factory, session):
@@ -161,3 +164,23 @@ def test_participants_are_found_by_display_name(factory, session):
     participant, _ = factory.participant("ada")
     assert queries.participants.participant_by_name(session, "ada") == participant
     assert isinstance(queries.participants.list_participants(session)[0], Participant)
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda result: result["metrics"].pop("robust_score"), "metrics.robust_score"),
+        (lambda result: result["metrics"].update(test_acc=float("nan")), "metrics.test_acc"),
+        (lambda result: result["curve"][0].update(epoch="first"), "curve.0.epoch"),
+    ],
+)
+def test_a_result_that_does_not_match_the_schema_is_refused_and_nothing_is_stored(any_factory, change, named):
+    session = any_factory.session
+    run = any_factory.submission().runs[0]
+    claimed = queries.runs.claim_run(session, run.id, "worker")
+    result = any_factory.result()
+    change(result)
+    with pytest.raises(ResultSchemaError, match=named):
+        queries.runs.complete_run(session, run.id, claimed.attempt, result, "")
+    session.refresh(run)
+    assert run.status is RunStatus.RUNNING and run.metrics is None

@@ -1,5 +1,6 @@
 """The registry holds BENCHMARK.md's constants and refuses unknown names."""
 
+import dataclasses
 import subprocess
 import sys
 
@@ -7,6 +8,7 @@ import pytest
 
 from harness.registry import (
     BENCHMARKS,
+    CIFAR10_NORM,
     OFFICIAL_EPOCHS,
     Suite,
     UnknownBenchmarkError,
@@ -54,8 +56,16 @@ def test_unknown_benchmark_and_unknown_suite_raise_with_the_known_names():
 def test_fingerprints_differ_between_entries_and_are_stable():
     fingerprints = {b.fingerprint() for b in BENCHMARKS.values()}
     assert len(fingerprints) == len(BENCHMARKS)
-    b = get_benchmark("vgg16bn-cifar100-labelflip", "proxy")
-    assert b.fingerprint() == get_benchmark("vgg16bn-cifar100-labelflip", "proxy").fingerprint()
+    # Stable: another interpreter, with its own hash seed, computes the same fingerprint for the same constants.
+    code = "from harness.registry import *; print(get_benchmark('vgg16bn-cifar100-labelflip', 'proxy').fingerprint())"
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert other == get_benchmark("vgg16bn-cifar100-labelflip", "proxy").fingerprint()
+
+
+@pytest.mark.parametrize("change", [{"epochs": 61}, {"learning_rate": 0.05}, {"normalization": CIFAR10_NORM}])
+def test_changing_any_constant_changes_the_fingerprint(change):
+    entry = get_benchmark("vgg16bn-cifar100-labelflip", "proxy")
+    assert dataclasses.replace(entry, **change).fingerprint() != entry.fingerprint()
 
 
 def test_every_non_official_entry_says_where_it_departs():
@@ -65,3 +75,10 @@ def test_every_non_official_entry_says_where_it_departs():
 def test_the_registry_imports_no_torch_so_the_api_can_list_benchmarks_cheaply():
     code = "import sys, harness.registry; sys.exit(1 if 'torch' in sys.modules else 0)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+@pytest.mark.parametrize("name", benchmark_names(Suite.SMOKE))
+def test_a_smoke_entry_keeps_its_official_twins_model_head_and_poison_rate(name):
+    smoke, official = get_benchmark(name, Suite.SMOKE), get_benchmark(name, Suite.OFFICIAL)
+    kept = ("architecture", "num_classes", "poison_rate", "learning_rate", "momentum", "weight_decay")
+    assert [getattr(smoke, field) for field in kept] == [getattr(official, field) for field in kept]

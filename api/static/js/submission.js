@@ -108,6 +108,11 @@
     $("facts").hidden = false;
   }
 
+  // The metric columns the page was rendered with, from the result schema, in their order.
+  function metricColumns() {
+    return Array.from(document.querySelectorAll("#runs th[data-metric]"), (header) => header.dataset.metric);
+  }
+
   function metricCell(run, metric) {
     const value = run.metrics ? run.metrics[metric].toFixed(3) : "—";
     return element("td", value, "num");
@@ -136,7 +141,7 @@
       status.append(element("span", run.status, `status status-${run.status}`));
       row.append(element("th", run.benchmark), element("td", String(run.seed)), status, progressCell(run));
       row.cells[0].scope = "row";
-      row.append(metricCell(run, "test_acc"), metricCell(run, "poison_fit"), metricCell(run, "robust_score"));
+      row.append(...metricColumns().map((metric) => metricCell(run, metric)));
       return row;
     });
     $("runs").tBodies[0].replaceChildren(...rows);
