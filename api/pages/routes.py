@@ -7,12 +7,14 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from api.deps import SessionDep, SettingsDep, SubmissionIdPath
-from api.pages.leaderboard_table import BENCHMARK_COLUMNS, MEAN_COLUMN, best_values
+from api.pages.leaderboard_table import DETAIL_METRICS, plus_minus, safe_link, shared_ranks
 from api.routes.leaderboard import LeaderboardDep
 from db import queries
 from harness.registry import Suite, benchmarks_in
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+templates.env.filters["plus_minus"] = plus_minus
+templates.env.filters["safe_link"] = safe_link
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 
@@ -21,9 +23,9 @@ def leaderboard_page(request: Request, session: SessionDep, settings: SettingsDe
     board = leaderboard.board
     context = {
         "board": board,
-        "best": best_values(board),
-        "columns": BENCHMARK_COLUMNS,
-        "mean_column": MEAN_COLUMN,
+        "shared": shared_ranks(board),
+        "detail_metrics": DETAIL_METRICS,
+        "benchmarks": benchmarks_in(board.suite),
         "suites": list(Suite),
         "default_suite": settings.suite,
         "in_progress": queries.submissions.submissions_in_progress(session, board.suite),
