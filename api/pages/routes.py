@@ -1,4 +1,5 @@
-"""The HTML routes, thin: the leaderboard (/), a submission's page and the submit form."""
+"""The HTML routes, thin: the leaderboard (/), a submission's page, the compare page, the submit form and the docs
+the board links to."""
 
 from pathlib import Path
 
@@ -7,6 +8,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from api.deps import SessionDep, SettingsDep, SubmissionIdPath
+from api.pages.documents import DOCUMENTS, document_html
 from api.pages.leaderboard_table import DETAIL_METRICS, plus_minus, safe_link, shared_ranks
 from api.routes.leaderboard import LeaderboardDep
 from db import queries
@@ -47,3 +49,13 @@ def submission_page(request: Request, session: SessionDep, submission_id: Submis
 @router.get("/submit")
 def submit_page(request: Request, settings: SettingsDep):
     return templates.TemplateResponse(request, "submit.html", {"max_file_bytes": settings.max_file_bytes})
+
+
+@router.get("/about/{slug}")
+def document_page(request: Request, slug: str):
+    """How ranks are computed and what the published methods are, from the repository's own documents."""
+    rendered = document_html(slug)
+    filename = DOCUMENTS.get(slug, f"{slug}.md")
+    title, body = rendered if rendered else (filename, None)
+    context = {"title": title, "body": body, "filename": filename}
+    return templates.TemplateResponse(request, "document.html", context, status_code=200 if rendered else 404)
