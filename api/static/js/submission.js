@@ -184,7 +184,7 @@
             : run.epochs_total === null
               ? ""
               : `epoch ${run.epochs_done} of ${run.epochs_total}`;
-          if (detail) cell.append(element("span", detail, "trial-detail"));
+          if (detail) cell.append(" ", element("span", detail, "trial-detail"));
         }
         row.append(cell);
       }
