@@ -41,6 +41,7 @@ from db import queries
 from db.migrate import upgrade
 from db.models import Run, RunStatus, Submission, SubmissionStatus, utcnow
 from db.session import session_scope
+from db.trials import planned_trials
 from harness.losses import BASELINES, loss_path
 from harness.registry import BENCHMARKS, Suite, benchmark_names
 from worker.baselines import queue_baselines
@@ -100,7 +101,7 @@ def fill_database(url: str, rng: random.Random) -> dict[str, tuple[str, list[int
 
 def _finish_baselines(session: Session, rng: random.Random) -> None:
     """What `serve` queues on its first start, finished through the worker's own queries."""
-    for run_id in queue_baselines(session, SUITE, (42,)):
+    for run_id in queue_baselines(session, SUITE, planned_trials(42, SUITE, 1)):
         claimed = queries.runs.claim_run(session, run_id, "load-fill")
         queries.runs.complete_run(session, run_id, claimed.attempt, _result(claimed.benchmark, rng), "")
 
@@ -135,6 +136,7 @@ def _insert_finished_submissions(session: Session, owner_ids: list[int], rng: ra
                 {
                     "submission_id": submission_id,
                     "benchmark": benchmark,
+                    "trial": 1,
                     "seed": 42,
                     "status": RunStatus.SUCCEEDED,
                     "attempts": 1,

@@ -15,6 +15,7 @@ from db import queries
 from db.migrate import upgrade
 from db.models import Participant, Submission
 from db.session import session_scope
+from db.trials import Trial, planned_trials
 from harness.registry import Suite, benchmark_names
 from settings import get_settings
 from worker.baselines import missing_baselines, queue_baselines
@@ -63,9 +64,9 @@ def _register_admin(commands: argparse._SubParsersAction) -> None:
     rotate.set_defaults(handler=rotate_token)
     actions.add_parser("list", help="every participant").set_defaults(handler=list_participants)
 
-    baselines = commands.add_parser("baselines", help="the four published baselines and the reference loss")
+    baselines = commands.add_parser("baselines", help="the four published baselines and the published methods")
     rerun = baselines.add_subparsers(dest="action", required=True, metavar="ACTION").add_parser(
-        "rerun", help="queue the baselines and the reference again; earlier results stay as history"
+        "rerun", help="queue them again; their results stay on the board until the new ones have all succeeded"
     )
     rerun.add_argument("--suite", choices=[s.value for s in Suite], help="default: the service's suite")
     rerun.add_argument("--benchmark", choices=benchmark_names(), help="only this benchmark")
@@ -150,9 +151,12 @@ def _queue_missing_baselines() -> None:
     with _session() as session:
         if not missing_baselines(session, settings.suite):
             return
-        run_ids = queue_baselines(session, settings.suite, settings.seeds)
+        run_ids = queue_baselines(session, settings.suite, _trials(settings.suite))
     _dispatch(run_ids)
-    print(f"first start: queued the baselines and the reference of the {settings.suite} suite ({len(run_ids)} runs)")
+    print(
+        f"first start: queued the baselines and the published methods of the {settings.suite} suite "
+        f"({len(run_ids)} runs)"
+    )
 
 
 def _spawn_worker(*options: str) -> subprocess.Popen:
@@ -193,6 +197,11 @@ def start_worker(args: argparse.Namespace) -> None:
 
 def _session() -> AbstractContextManager[Session]:
     return session_scope(get_settings().sqlalchemy_url)
+
+
+def _trials(suite: str) -> list[Trial]:
+    settings = get_settings()
+    return planned_trials(settings.master_seed, suite, settings.trials(suite))
 
 
 def _dispatch(run_ids: list[int]) -> None:
@@ -238,11 +247,9 @@ def rerun_baselines(args: argparse.Namespace) -> None:
     if suite is None:
         raise CommandError("pass --suite (or set POISONBENCH_SUITE)")
     with _session() as session:
-        run_ids = queue_baselines(
-            session, suite, settings.seeds, [args.benchmark] if args.benchmark else None
-        )
+        run_ids = queue_baselines(session, suite, _trials(suite), [args.benchmark] if args.benchmark else None)
     _dispatch(run_ids)
-    print(f"queued {len(run_ids)} runs of the baselines and the reference on the {suite} suite")
+    print(f"queued {len(run_ids)} runs of the baselines and the published methods on the {suite} suite")
 
 
 def list_submissions(args: argparse.Namespace) -> None:
@@ -268,7 +275,7 @@ def show_submission(args: argparse.Namespace) -> None:
             score = f"robust_score {run.metrics['robust_score']:.4f}" if run.metrics else ""
             progress = f"{run.epochs_done}/{run.epochs_total or '?'} epochs"
             print(
-                f"  run {run.id:>6} {run.benchmark:30} seed {run.seed:<4} {run.status:9} "
+                f"  run {run.id:>6} {run.benchmark:30} trial {run.trial:<2} {run.status:9} "
                 f"attempts {run.attempts} {progress} {score} {run.error or ''}"
             )
             if (
@@ -280,7 +287,8 @@ def show_submission(args: argparse.Namespace) -> None:
 def rerun_submission(args: argparse.Namespace) -> None:
     with _session() as session:
         benchmarks = [args.benchmark] if args.benchmark else None
-        run_ids = queries.submissions.rerun_submission(session, _submission(session, args.id), benchmarks)
+        submission = _submission(session, args.id)
+        run_ids = queries.submissions.rerun_submission(session, submission, _trials(submission.suite), benchmarks)
     _dispatch(run_ids)
     print(f"submission {args.id}: {len(run_ids)} runs queued again")
 

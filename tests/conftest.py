@@ -19,6 +19,7 @@ from db import queries
 from db.migrate import upgrade
 from db.models import Participant, RunStatus, Submission, SubmissionKind
 from db.session import get_engine
+from db.trials import Trial, planned_trials
 from harness.registry import Suite, benchmark_names
 from settings import Settings
 
@@ -26,6 +27,7 @@ from settings import Settings
 POSTGRES_ADMIN_URL = os.environ.get("POISONBENCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("POISONBENCH_TEST_REDIS", "redis://127.0.0.1:6379/15")  # a database of our own
 TEST_DATABASE = "poisonbench_test"
+MASTER_SEED = 42  # the development default of settings.master_seed, which every test's Settings keeps
 COMMITTED_DATABASE = "poisonbench_worker_test"
 
 
@@ -124,7 +126,7 @@ class Factory:
         code: str | None = None,
         suite: Suite = Suite.SMOKE,
         kind: SubmissionKind = SubmissionKind.SUBMISSION,
-        seeds: tuple[int, ...] = (42,),
+        trials: int = 1,
     ) -> Submission:
         self.count += 1
         participant = participant or self.participant()[0]
@@ -137,9 +139,14 @@ class Factory:
             sha256=f"{self.count:064x}",
             suite=suite,
             benchmarks=benchmark_names(suite),
-            seeds=seeds,
+            trials=self.trials(trials, suite),
             kind=kind,
         )
+
+    @staticmethod
+    def trials(count: int = 1, suite: Suite = Suite.SMOKE) -> list[Trial]:
+        """Trials 1..count as the service derives them from the development master seed."""
+        return planned_trials(MASTER_SEED, suite, count)
 
     def result(self, robust_score: float = 0.8, harness_version: str = harness.HARNESS_VERSION) -> dict:
         """A RunResult.to_dict() as the worker stores it, reduced to what the service reads."""

@@ -52,7 +52,7 @@ def execute_run(run_id: int, settings: Settings, worker: str, open_loss: LossOpe
     if claimed is None:
         logger.info("run %d is not queued (a duplicate delivery, or cancelled): skipped", run_id)
         return
-    where = f"{claimed.suite}/{claimed.benchmark} seed {claimed.seed}"
+    where = f"{claimed.suite}/{claimed.benchmark} trial {claimed.trial}"
     logger.info("submission %d run %d attempt %d: %s", claimed.submission_id, run_id, claimed.attempt, where)
     heartbeat = Heartbeat(settings.sqlalchemy_url, run_id, claimed.attempt, settings.heartbeat_interval)
     with capture_log_tail() as log_tail, heartbeat:
@@ -83,7 +83,8 @@ def execute_run(run_id: int, settings: Settings, worker: str, open_loss: LossOpe
 
 
 def train(claimed: ClaimedRun, settings: Settings, heartbeat: Heartbeat, open_loss: LossOpener) -> dict:
-    """Loads the data, trains with the loss, returns the RunResult as JSON, the poison seed kept secret."""
+    """Loads the data, trains with the loss on the run's trial, returns the RunResult as JSON without its poison
+    seed."""
     benchmark = get_benchmark(claimed.benchmark, claimed.suite)
     splits = load_splits(benchmark, settings.datasets_dir)
     curve: list[dict] = []
@@ -108,18 +109,21 @@ def train(claimed: ClaimedRun, settings: Settings, heartbeat: Heartbeat, open_lo
             record.poison_fit,
         )
 
+    seeds = claimed.seeds(settings.master_seed)
     with open_loss(claimed.code) as loss_fn:
         result = run(
             benchmark,
             loss_fn,
             splits,
-            seed=claimed.seed,
-            poison_seed=settings.poison_seed,
+            seed=seeds.training_seed,
+            poison_seed=seeds.poison_seed,
             device=resolve_device("auto"),
             loss_sha256=claimed.sha256,
             on_epoch=on_epoch,
         )
-    return {**result.to_dict(), "poison_seed": None}
+    stored = result.to_dict()
+    del stored["poison_seed"]  # secret: the API reads the stored result
+    return stored
 
 
 def _write_patiently(settings: Settings, write: Callable[[Session], T]) -> T:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from db.models import FailureCause, Run, RunStatus, Submission, utcnow
 from db.queries.transitions import transition_run
+from db.trials import TrialSeeds, legacy_seeds, trial_seeds
 
 
 @dataclass(frozen=True)
@@ -20,10 +21,18 @@ class ClaimedRun:
     submission_id: int
     attempt: int
     benchmark: str
-    seed: int
+    trial: int
+    seed: int  # the stored training seed
+    legacy_seed: bool
     suite: str
     code: str
     sha256: str
+
+    def seeds(self, master_seed: int) -> TrialSeeds:
+        """The pair to train with, derived here at run time: the poison seed is stored nowhere."""
+        if self.legacy_seed:
+            return legacy_seeds(master_seed, self.seed)
+        return trial_seeds(master_seed, self.suite, self.trial)
 
 
 def claim_run(session: Session, run_id: int, worker: str) -> ClaimedRun | None:
@@ -44,7 +53,9 @@ def claim_run(session: Session, run_id: int, worker: str) -> ClaimedRun | None:
     if changed is None:
         return None
     run = session.execute(
-        select(Run.benchmark, Run.seed, Submission.suite, Submission.code, Submission.sha256)
+        select(
+            Run.benchmark, Run.trial, Run.seed, Run.legacy_seed, Submission.suite, Submission.code, Submission.sha256
+        )
         .join(Submission, Run.submission_id == Submission.id)
         .where(Run.id == run_id)
     ).one()

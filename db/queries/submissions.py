@@ -1,7 +1,6 @@
 """Submissions: storing one with its runs, who may see it, the daily limit, hiding, cancelling, rerunning, export."""
 
-import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -10,6 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 from db.models import FailureCause, Participant, Run, RunStatus, Submission, SubmissionKind, SubmissionStatus, utcnow
 from db.queries.transitions import cancel_active_runs, lock_submission, refresh_submission, transition_run
 from db.status import ACTIVE_RUN_STATUSES
+from db.trials import Trial
 
 
 def create_submission(
@@ -21,11 +21,11 @@ def create_submission(
     sha256: str,
     suite: str,
     benchmarks: Sequence[str],
-    seeds: Sequence[int],
+    trials: Sequence[Trial],
     description: str = "",
     kind: SubmissionKind = SubmissionKind.SUBMISSION,
 ) -> Submission:
-    """The submission and one queued run per benchmark and seed."""
+    """The submission and one queued run per benchmark and trial."""
     submission = Submission(
         participant=participant,
         name=name,
@@ -37,12 +37,20 @@ def create_submission(
     )
     session.add(submission)
     session.flush()
-    _add_runs(session, submission.id, itertools.product(benchmarks, seeds))
+    _add_runs(session, _new_runs(submission.id, benchmarks, trials))
     return submission
 
 
-def _add_runs(session: Session, submission_id: int, benchmark_seeds: Iterable[tuple[str, int]]) -> list[int]:
-    runs = [Run(submission_id=submission_id, benchmark=b, seed=s) for b, s in benchmark_seeds]
+def _new_runs(submission_id: int, benchmarks: Sequence[str], trials: Sequence[Trial], **columns) -> list[Run]:
+    # Trial-major: the order the runs were queued in is trial 1 on every benchmark first.
+    return [
+        Run(submission_id=submission_id, benchmark=b, trial=t.index, seed=t.seeds.training_seed, **columns)
+        for t in trials
+        for b in benchmarks
+    ]
+
+
+def _add_runs(session: Session, runs: list[Run]) -> list[int]:
     session.add_all(runs)
     session.flush()
     return [run.id for run in runs]
@@ -167,9 +175,9 @@ def cancel_submission(session: Session, submission: Submission) -> list[int]:
 
 
 def rerun_submission(
-    session: Session, submission: Submission, benchmarks: Sequence[str] | None = None
+    session: Session, submission: Submission, trials: Sequence[Trial], benchmarks: Sequence[str] | None = None
 ) -> list[int]:
-    """Supersedes the submission's current runs (of `benchmarks`, default all) with new queued ones.
+    """Supersedes the submission's current runs (of `benchmarks`, default all) with new queued ones of `trials`.
 
     Active runs are cancelled first, so a worker still training one stops. The old rows stay as history.
     """
@@ -180,7 +188,8 @@ def rerun_submission(
         if run.status in ACTIVE_RUN_STATUSES:
             transition_run(session, run.id, RunStatus.CANCELLED, finished_at=now)
     session.execute(update(Run).where(Run.id.in_([run.id for run in current])).values(superseded_at=now))
-    run_ids = _add_runs(session, submission.id, [(run.benchmark, run.seed) for run in current])
+    rerun = sorted({run.benchmark for run in current})
+    run_ids = _add_runs(session, _new_runs(submission.id, rerun, trials))
     refresh_submission(session, submission.id)
     session.expire(submission)
     return run_ids

@@ -30,7 +30,9 @@ def database_url(tmp_path, monkeypatch):
         factory.finish(finished, robust_score=0.75)
         for run in finished.runs:
             run.log_tail = SECRET_LOG
-        queries.submissions.rerun_submission(session, finished, benchmarks=[benchmark_names(Suite.SMOKE)[0]])
+        queries.submissions.rerun_submission(
+            session, finished, factory.trials(), benchmarks=[benchmark_names(Suite.SMOKE)[0]]
+        )
         factory.submission()
     monkeypatch.setenv("POISONBENCH_DATABASE_URL", url)
     get_settings.cache_clear()

@@ -39,14 +39,14 @@ def test_results_of_another_harness_version_stay_as_history_only(factory, sessio
     old = factory.submission()
     factory.finish(old, harness_version="0.9.0")
     assert _board(session) == []
-    queries.submissions.rerun_submission(session, old)
+    queries.submissions.rerun_submission(session, old, factory.trials())
     factory.finish(old)
     assert [entry.submission.id for entry in _board(session)] == [old.id]
 
 
-def test_seeds_are_averaged_per_benchmark(factory, session):
-    submission = factory.submission(seeds=(1, 2))
-    first, second = submission.runs[:2]  # both seeds of the first benchmark
+def test_trials_are_averaged_per_benchmark(factory, session):
+    submission = factory.submission(trials=2)
+    first, second = (run for run in submission.runs if run.benchmark == BENCHMARKS[0])  # its two trials
     for run, score in ((first, 0.6), (second, 0.8)):
         claimed = queries.runs.claim_run(session, run.id, "worker")
         queries.runs.complete_run(session, run.id, claimed.attempt, factory.result(score), "")
@@ -56,10 +56,7 @@ def test_seeds_are_averaged_per_benchmark(factory, session):
 
 
 def test_tied_scores_share_the_mean_of_the_ranks_they_span(factory):
-    entries = [
-        LeaderboardEntry(factory.submission(), "p", {"b": {"robust_score": score}})
-        for score in (0.5, 0.9, 0.5)
-    ]
+    entries = [LeaderboardEntry(factory.submission(), "p", {"b": {"robust_score": score}}) for score in (0.5, 0.9, 0.5)]
     ranks = _ranks(entries, "b")
     assert [ranks[e.submission.id] for e in entries] == [2.5, 1.0, 2.5]
 
@@ -82,6 +79,8 @@ def test_the_marker_moves_when_a_submission_goes_on_or_off_the_leaderboard_and_o
     queries.submissions.set_hidden(session, submission, False)
     assert marker() > hidden
     shown = marker()
-    queries.submissions.rerun_submission(session, submission)  # succeeded -> queued: off the leaderboard
+    queries.submissions.rerun_submission(
+        session, submission, any_factory.trials()
+    )  # succeeded -> queued: off the leaderboard
     assert marker() > shown
     assert queries.leaderboard.leaderboard_marker(session, Suite.PROXY) == 0

@@ -77,7 +77,7 @@ def test_an_upload_is_validated_queued_trained_in_the_sandbox_and_ranked_beside_
     # The baselines' results are written directly: training them is the very code path the upload below
     # takes, and twelve more sandboxed runs would only make this test four times slower.
     with session_scope(service_settings.sqlalchemy_url) as session:
-        queue_baselines(session, Suite.SMOKE, service_settings.seeds)
+        queue_baselines(session, Suite.SMOKE, factory_for.trials(service_settings.trials(Suite.SMOKE)))
         for service_loss in session.scalars(select(Submission).where(Submission.kind != SubmissionKind.SUBMISSION)):
             factory_for(session).finish(service_loss, robust_score=0.5)
     workers = [start_worker(), start_worker("--maintenance")]
