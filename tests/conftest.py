@@ -5,7 +5,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import psycopg
@@ -165,15 +165,17 @@ class Factory:
             "harness_version": harness_version,
         }
 
-    def finish(self, submission: Submission, robust_score: float = 0.8, **result: str) -> None:
-        """Every queued run of the submission claimed and succeeded."""
-        for run in submission.runs:
+    def finish(self, submission: Submission, robust_score: float | Mapping[int, float] = 0.8, **result: str) -> None:
+        """Every queued run of the submission claimed and succeeded; given a mapping trial -> score, only the runs of
+        those trials, each with its trial's score."""
+        for run in [*submission.runs, *submission.replacement_runs]:
             if run.status is not RunStatus.QUEUED:
                 continue
+            if isinstance(robust_score, Mapping) and run.trial not in robust_score:
+                continue
+            score = robust_score[run.trial] if isinstance(robust_score, Mapping) else robust_score
             claimed = queries.runs.claim_run(self.session, run.id, "test-worker")
-            queries.runs.complete_run(
-                self.session, run.id, claimed.attempt, self.result(robust_score, **result), ""
-            )
+            queries.runs.complete_run(self.session, run.id, claimed.attempt, self.result(score, **result), "")
         self.session.expire(submission)
 
 

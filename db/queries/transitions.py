@@ -32,8 +32,19 @@ def transition_run(
         return None
     if target is RunStatus.FAILED:  # the submission can never be complete: its other runs would burn GPU time
         cancel_active_runs(session, submission_id)
+    if target is RunStatus.SUCCEEDED:  # a new result: a trial may be complete, and the board shows it
+        mark_board_changed(session, submission_id)
     refresh_submission(session, submission_id)
     return dict(changed._mapping)
+
+
+def mark_board_changed(session: Session, submission_id: int) -> None:
+    """Moves the suite's leaderboard marker (queries.leaderboard.leaderboard_marker): its cache computes again."""
+    session.execute(
+        update(Submission)
+        .where(Submission.id == submission_id)
+        .values(leaderboard_revision=Submission.leaderboard_revision + 1)
+    )
 
 
 def cancel_active_runs(session: Session, submission_id: int) -> list[int]:
@@ -79,15 +90,16 @@ def refresh_submission(session: Session, submission_id: int) -> None:
     finished = status not in (SubmissionStatus.QUEUED, SubmissionStatus.RUNNING)
     started = [run.started_at for run in runs if run.started_at is not None]
     ended = [run.finished_at for run in runs if run.finished_at is not None]
-    was_succeeded = Submission.status == SubmissionStatus.SUCCEEDED  # in SET, the row's value before the update
-    goes_on_or_off_the_leaderboard = ~was_succeeded if status is SubmissionStatus.SUCCEEDED else was_succeeded
+    # In SET, the row's value before the update. Any change of status may take it on or off the board (a failed
+    # or cancelled submission leaves it; one with a complete trial is on it from queued to succeeded).
+    status_changes = Submission.status != status
     session.execute(
         update(Submission)
         .where(Submission.id == submission_id)
         .values(
             status=status,
             leaderboard_revision=Submission.leaderboard_revision
-            + case((goes_on_or_off_the_leaderboard, 1), else_=0),
+            + case((status_changes, 1), else_=0),
             failure_cause=failure_cause(outcomes),
             error=f"{failed[0].benchmark}: {failed[0].error}" if failed else None,
             started_at=min(started, default=None),
