@@ -46,12 +46,14 @@ class RetryLater(Exception):
 
 
 def execute_run(run_id: int, settings: Settings, worker: str, open_loss: LossOpener) -> None:
-    """Trains the run if it is queued; a redelivered message for a run someone else has does nothing."""
+    """Trains the queued run that is first in the queue's fair order, which need not be the message's `run_id`
+    (queries.runs.claim_next_run); a message that finds no queued run (a duplicate delivery) does nothing."""
     with session_scope(settings.sqlalchemy_url) as session:
-        claimed = queries.runs.claim_run(session, run_id, worker)
+        claimed = queries.runs.claim_next_run(session, worker)
     if claimed is None:
-        logger.info("run %d is not queued (a duplicate delivery, or cancelled): skipped", run_id)
+        logger.info("message for run %d: no run is queued (a duplicate delivery, or cancelled): skipped", run_id)
         return
+    run_id = claimed.run_id
     where = f"{claimed.suite}/{claimed.benchmark} trial {claimed.trial}"
     logger.info("submission %d run %d attempt %d: %s", claimed.submission_id, run_id, claimed.attempt, where)
     heartbeat = Heartbeat(settings.sqlalchemy_url, run_id, claimed.attempt, settings.heartbeat_interval)

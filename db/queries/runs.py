@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from db.models import FailureCause, Run, RunStatus, Submission, utcnow
+from db.queries.queue_position import queued_in_fair_order
 from db.queries.transitions import transition_run
 from db.trials import TrialSeeds, legacy_seeds, trial_seeds
 
@@ -33,6 +34,20 @@ class ClaimedRun:
         if self.legacy_seed:
             return legacy_seeds(master_seed, self.seed)
         return trial_seeds(master_seed, self.suite, self.trial)
+
+
+def claim_next_run(session: Session, worker: str) -> ClaimedRun | None:
+    """The first queued run in the queue's fair order (queries.queue_position.fair_order), claimed; None when no run
+    is queued. A Celery message means "one run's worth of work": which run is decided here, not by the message.
+
+    On PostgreSQL the run and its submission are locked with SKIP LOCKED: two workers claiming at once take two
+    different runs instead of waiting on each other, and the submission is locked before the run's status changes,
+    in the order every other transition takes (no deadlock). SQLite serialises writers (BEGIN IMMEDIATE).
+    """
+    run_id = session.scalar(
+        queued_in_fair_order(Run.id).limit(1).with_for_update(skip_locked=True, of=[Run, Submission])
+    )
+    return None if run_id is None else claim_run(session, run_id, worker)
 
 
 def claim_run(session: Session, run_id: int, worker: str) -> ClaimedRun | None:
@@ -67,9 +82,7 @@ def record_heartbeat(session: Session, run_id: int, attempt: int) -> bool:
     return _update_own_run(session, run_id, attempt, heartbeat_at=utcnow())
 
 
-def record_progress(
-    session: Session, run_id: int, attempt: int, curve: list[dict], epochs_total: int
-) -> bool:
+def record_progress(session: Session, run_id: int, attempt: int, curve: list[dict], epochs_total: int) -> bool:
     """The attempt's curve so far (the whole list: no read-modify-write), which is also a heartbeat."""
     return _update_own_run(
         session,
