@@ -2,14 +2,16 @@
 the board links to."""
 
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from api.deps import SessionDep, SettingsDep, SubmissionIdPath
 from api.pages.documents import DOCUMENTS, document_html
 from api.pages.leaderboard_table import DETAIL_METRICS, plus_minus, safe_link, shared_ranks
+from api.routes.compare import compared_ids
 from api.routes.leaderboard import LeaderboardDep
 from db import queries
 from harness.registry import Suite, benchmarks_in
@@ -49,6 +51,16 @@ def submission_page(request: Request, session: SessionDep, submission_id: Submis
 @router.get("/submit")
 def submit_page(request: Request, settings: SettingsDep):
     return templates.TemplateResponse(request, "submit.html", {"max_file_bytes": settings.max_file_bytes})
+
+
+@router.get("/compare")
+def compare_page(request: Request, ids: Annotated[list[str], Query(default_factory=list)]):
+    """The page's script reads /api/compare; an address it cannot use is answered here with what to fix."""
+    try:
+        context = {"ids": compared_ids(ids), "error": None}
+    except ValueError as error:
+        context = {"ids": [], "error": f"{error}. Tick two to four entries on the leaderboard and press Compare."}
+    return templates.TemplateResponse(request, "compare.html", context, status_code=400 if context["error"] else 200)
 
 
 @router.get("/about/{slug}")
