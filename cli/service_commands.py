@@ -28,9 +28,7 @@ SHOWN_LOG_LINES = 20  # of a failed run's log tail, in `admin submissions show`
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
-    serve = subcommands.add_parser(
-        "serve", help="the API and its workers together (embedded: SQLite, no servers)"
-    )
+    serve = subcommands.add_parser("serve", help="the API and its workers together (embedded: SQLite, no servers)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     serve.add_argument(
@@ -90,19 +88,15 @@ def _register_submission_commands(commands: argparse._SubParsersAction) -> None:
     listing.set_defaults(handler=list_submissions)
     for name, handler, help_text in (
         ("show", show_submission, "status, runs and errors of one submission"),
-        ("rerun", rerun_submission, "queue its runs again; earlier results stay as history"),
+        ("rerun", rerun_submission, "queue its trials again; its results stay until the new ones all succeeded"),
         ("cancel", cancel_submission, "cancel its queued and running runs"),
         ("hide", hide_submission, "hide it from the leaderboard (--undo to show it again)"),
     ):
         action = actions.add_parser(name, help=help_text)
         action.add_argument("id", type=int)
         action.set_defaults(handler=handler)
-    actions.choices["rerun"].add_argument(
-        "--benchmark", choices=benchmark_names(), help="only this benchmark"
-    )
-    actions.choices["hide"].add_argument(
-        "--undo", action="store_true", help="show it on the leaderboard again"
-    )
+    actions.choices["rerun"].add_argument("--benchmark", choices=benchmark_names(), help="only this benchmark")
+    actions.choices["hide"].add_argument("--undo", action="store_true", help="show it on the leaderboard again")
 
 
 # ---------------------------------------------------------------- serve and worker
@@ -271,16 +265,19 @@ def show_submission(args: argparse.Namespace) -> None:
         print(f"status {s.status}{hidden}; sha256 {s.sha256}; created {s.created_at:%F %T} UTC")
         if s.error:
             print(f"error ({s.failure_cause}): {s.error}")
-        for run in s.runs:
+        if s.rerun_error:
+            print(f"rerun failed: {s.rerun_error}")
+        if s.replacement_runs:
+            print(f"rerun under way: {len(s.replacement_runs)} runs replace the results below once all succeeded")
+        for run in [*s.runs, *s.replacement_runs]:
             score = f"robust_score {run.metrics['robust_score']:.4f}" if run.metrics else ""
             progress = f"{run.epochs_done}/{run.epochs_total or '?'} epochs"
             print(
                 f"  run {run.id:>6} {run.benchmark:30} trial {run.trial:<2} {run.status:9} "
+                f"{'(rerun) ' if run.pending_replacement else ''}"
                 f"attempts {run.attempts} {progress} {score} {run.error or ''}"
             )
-            if (
-                run.error and run.log_tail
-            ):  # the worker's last lines: the traceback of an infrastructure failure
+            if run.error and run.log_tail:  # the worker's last lines: the traceback of an infrastructure failure
                 print("    " + "\n    ".join(run.log_tail.splitlines()[-SHOWN_LOG_LINES:]))
 
 

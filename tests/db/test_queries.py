@@ -81,19 +81,18 @@ def test_a_cancelled_submission_refuses_its_running_workers_heartbeat(any_factor
     assert not queries.runs.record_heartbeat(session, run.id, claimed.attempt)
 
 
-def test_a_rerun_supersedes_the_runs_and_keeps_the_old_results_as_history(any_factory):
+def test_a_rerun_of_a_submission_without_results_supersedes_its_runs_at_once_keeping_them_as_history(any_factory):
     session = any_factory.session
     submission = any_factory.submission()
-    any_factory.finish(submission, robust_score=0.7)
-    rerun, *kept = submission.runs
-    new_ids = queries.submissions.rerun_submission(
-        session, submission, any_factory.trials(), benchmarks=[rerun.benchmark]
-    )
-    assert submission.status is SubmissionStatus.RUNNING  # two runs done, one queued again
-    assert [run.id for run in submission.runs] == [run.id for run in kept] + new_ids
-    assert submission.runs[-1].status is RunStatus.QUEUED and submission.runs[-1].benchmark == rerun.benchmark
-    session.refresh(rerun)
-    assert rerun.superseded_at is not None and rerun.metrics["robust_score"] == 0.7
+    first, *others = submission.runs
+    claimed = queries.runs.claim_run(session, first.id, "worker")
+    queries.runs.fail_run(session, first.id, claimed.attempt, "infra", FailureCause.INFRASTRUCTURE, "", "x")
+    session.expire(submission)
+    assert submission.status is SubmissionStatus.FAILED
+    new_ids = queries.submissions.rerun_submission(session, submission, any_factory.trials())
+    assert submission.status is SubmissionStatus.QUEUED and [run.id for run in submission.runs] == new_ids
+    session.refresh(first)
+    assert first.superseded_at is not None and first.error == "infra"
 
 
 def test_the_daily_limit_counts_neither_cancelled_submissions_nor_infrastructure_failures(factory, session):
