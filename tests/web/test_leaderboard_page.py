@@ -6,7 +6,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
 from db import queries
-from db.models import Submission, SubmissionKind
+from db.models import FailureCause, Submission, SubmissionKind
 from db.session import session_scope
 from db.statistics import estimate
 from harness.registry import Suite, benchmark_names
@@ -214,6 +214,29 @@ def test_submissions_in_progress_are_listed_apart_with_epochs_done_of_total_per_
     progress = row.locator(".run-progress li").all_inner_texts()
     assert progress[0] == f"{SMOKE_BENCHMARKS[0]} (trial 1): 1 of 2"
     assert progress[1:] == [f"{benchmark} (trial 1): 0 of 2" for benchmark in SMOKE_BENCHMARKS[1:]]
+
+
+def test_an_entry_being_rerun_stays_on_the_board_marked_and_a_failed_rerun_says_its_old_results_are_shown(
+    page: Page, base_url, service_settings, factory_for
+):
+    with session_scope(service_settings.sqlalchemy_url) as session:
+        factory = factory_for(session)
+        for name in ("generalized_ce", "symmetric_ce"):
+            baseline = factory.submission(kind=SubmissionKind.BASELINE, trials=SMOKE_TRIALS)
+            baseline.name = name
+            _complete(session, factory, baseline, {1: 0.60, 2: 0.61})
+            queries.submissions.rerun_submission(session, baseline, factory.trials(SMOKE_TRIALS))
+        session.expire(baseline)
+        replacement = baseline.replacement_runs[0]
+        attempt = queries.runs.claim_run(session, replacement.id, "test-worker").attempt
+        queries.runs.fail_run(session, replacement.id, attempt, "worker lost", FailureCause.LOSS, "", "x")
+    page.goto(f"{base_url}/?suite=smoke")
+    expect(_row(page, "generalized_ce").locator(".rerun-mark")).to_have_text("re-running")
+    expect(_row(page, "generalized_ce").locator("td.headline")).to_contain_text(_plus_minus({1: 0.60, 2: 0.61}))
+    expect(_row(page, "symmetric_ce").locator(".rerun-mark.rerun-failed")).to_have_text(
+        "rerun failed: previous results shown"
+    )
+    expect(_row(page, "symmetric_ce").locator("td.headline")).to_contain_text(_plus_minus({1: 0.60, 2: 0.61}))
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280x800", "390x844"])
