@@ -234,6 +234,7 @@ def service_settings(committed_postgres_url: str, redis_url: str, redis_client, 
         heartbeat_interval=1,
         heartbeat_timeout=6,
         leaderboard_refresh_seconds=0,  # a test reads the leaderboard right after the write it checks
+        check_timeout=300,  # the upload's sandbox check took over 60 s at a load average of 25 on 2 cores
     )
 
 
