@@ -79,9 +79,7 @@ def test_anyone_sees_the_status_progress_metrics_and_curves_but_not_the_code(pag
     assert SECRET_LINE not in page.content()
 
 
-def test_the_owner_sees_the_code_highlighted_and_the_error_and_log_tail_of_a_failed_run(
-    open_page, base_url, seeded
-):
+def test_the_owner_sees_the_code_highlighted_and_the_error_and_log_tail_of_a_failed_run(open_page, base_url, seeded):
     page = open_page(token=seeded["ada"])
     page.goto(f"{base_url}/submissions/2")
     expect(page.locator("#status")).to_have_text("failed")
@@ -201,3 +199,18 @@ def test_the_paired_comparisons_say_by_how_much_and_mark_the_significant_ones(
         headline = page.locator(f'#comparisons tr[data-against-id="{ids[name]}"] td[data-scope="headline"]')
         expect(headline).to_have_text(text + verdict)
     assert paired_difference(scores["ours"], scores["close"]).ci_low < 0  # "close" really is within the noise
+
+
+def test_a_rerun_under_way_shows_beside_the_results_it_will_replace(
+    page: Page, base_url, service_settings, factory_for
+):
+    with session_scope(service_settings.sqlalchemy_url) as session:
+        factory = factory_for(session)
+        submission = factory.submission(kind=SubmissionKind.BASELINE)
+        _succeed(session, factory, submission)
+        session.expire(submission)
+        queries.submissions.rerun_submission(session, submission, factory.trials(1))
+        submission_id = submission.id
+    page.goto(f"{base_url}/submissions/{submission_id}")
+    cells = page.locator("#trial-grid tbody td")
+    expect(cells).to_have_text(["succeeded robust_score 0.700 rerun: queued"] * len(SMOKE_BENCHMARKS))

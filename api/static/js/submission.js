@@ -174,7 +174,10 @@
       name.scope = "row";
       row.append(name);
       for (const trial of trials) {
-        const run = runs.find((candidate) => candidate.benchmark === benchmark && candidate.trial === trial);
+        const here = runs.filter((candidate) => candidate.benchmark === benchmark && candidate.trial === trial);
+        // A rerun's run waits beside the current one, whose result stays shown until the rerun wholly succeeds.
+        const run = here.find((candidate) => !candidate.pending_replacement);
+        const rerun = here.find((candidate) => candidate.pending_replacement);
         const cell = element("td", undefined, "trial-cell");
         if (run) {
           cell.dataset.status = run.status;
@@ -186,6 +189,7 @@
               : `epoch ${run.epochs_done} of ${run.epochs_total}`;
           if (detail) cell.append(" ", element("span", detail, "trial-detail"));
         }
+        if (rerun) cell.append(" ", element("span", `rerun: ${rerun.status}`, "trial-detail rerun-detail"));
         row.append(cell);
       }
       return row;
