@@ -102,7 +102,7 @@ def comparisons_for(
     """The submission against the baselines, the published methods and the leader of its suite's board, paired
     over shared trials; the board comes from the app's cache. Called from a worker thread (a sync route)."""
     cache: LeaderboardCache = request.app.state.leaderboard_cache
-    cached = cache.get_blocking(submission.suite, compute_leaderboard(settings))
+    cached = cache.get_blocking(submission.suite, compute_leaderboard(settings), session)
     scores = queries.leaderboard.trial_scores(session, submission.suite, [submission.id], harness.HARNESS_VERSION)
     if submission.id not in scores:
         return []
