@@ -106,6 +106,15 @@
     });
   }
 
+  // The poison_fit axis spans its data with a margin, never below 0 or above 1 (it is a fraction).
+  function poisonFitRange(datasets) {
+    const values = datasets.filter((dataset) => dataset.yAxisID === "y1").flatMap((dataset) => dataset.data);
+    const low = Math.min(...values);
+    const high = Math.max(...values);
+    const margin = Math.max((high - low) * 0.1, 0.01);
+    return { min: Math.max(0, low - margin), max: Math.min(1, high + margin) };
+  }
+
   function renderCurves(comparison, progress) {
     const figures = [];
     for (const benchmark of comparison.benchmarks) {
@@ -156,7 +165,8 @@
             x: { title: { display: true, text: "epoch" } },
             y: { min: 0, max: 1, position: "left", title: { display: true, text: "test_acc" } },
             // poison_fit is often a few hundredths: on test_acc's 0-1 axis its differences would be flat lines.
-            y1: { position: "right", grace: "10%", grid: { drawOnChartArea: false }, title: { display: true, text: "poison_fit" } },
+            y1: { position: "right", ...poisonFitRange(datasets), grid: { drawOnChartArea: false },
+                  title: { display: true, text: "poison_fit" } },
           },
         },
       });
