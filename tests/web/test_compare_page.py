@@ -118,3 +118,19 @@ def test_the_compare_page_never_scrolls_sideways(open_page, base_url, seeded, vi
     page.goto(f"{base_url}/compare?ids={seeded['ours']},{seeded['close']},{seeded['generalized_ce']}")
     expect(page.locator("#compare-curves canvas")).to_have_count(len(SMOKE_BENCHMARKS))
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+
+
+@pytest.mark.parametrize(
+    ("ids", "says"),
+    [
+        ("1", "compare two to four different entries"),
+        ("1,2,3,4,5", "compare two to four different entries"),
+        ("1,1", "compare two to four different entries"),
+        ("1,x", "whole numbers from 1"),
+        ("1,99999999999", "whole numbers from 1"),
+    ],
+)
+def test_the_compare_api_refuses_a_bad_list_of_ids_saying_what_to_fix(page: Page, base_url, ids, says):
+    response = page.request.get(f"{base_url}/api/compare?ids={ids}")
+    assert response.status == 422
+    assert says in response.json()["detail"]
