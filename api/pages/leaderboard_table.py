@@ -1,17 +1,15 @@
 """The leaderboard page's cells: an estimate as mean ± half-width, a shared rank marked as a tie, a safe link."""
 
 from collections import Counter
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:  # annotations only: the page reads the API's schemas, it builds none
-    from api.schemas import EstimatePublic, LeaderboardPublic
+from api.schemas import EstimatePublic, LeaderboardPublic
 
 # The metrics a row's details show per benchmark, in the paper's order; robust_score is the row's own column.
 DETAIL_METRICS = ("test_acc", "poison_fit", "clean_fit", "robust_score")
 
 
-def plus_minus(estimate: "EstimatePublic") -> str:
+def plus_minus(estimate: EstimatePublic) -> str:
     """'0.750 ± 0.012': the mean and the half-width of its 95 % interval; the mean alone when n < 2.
 
     Three decimals: the noise between two training seeds is 0.005-0.02 robust_score (docs/statistics.md), so a
@@ -22,7 +20,7 @@ def plus_minus(estimate: "EstimatePublic") -> str:
     return f"{estimate.mean:.3f} ± {(estimate.ci_high - estimate.ci_low) / 2:.3f}"
 
 
-def shared_ranks(board: "LeaderboardPublic") -> set[int]:
+def shared_ranks(board: LeaderboardPublic) -> set[int]:
     """The ranks held by more than one entry: none of those entries is shown better than the others."""
     counts = Counter(entry.rank for entry in board.data)
     return {rank for rank, count in counts.items() if count > 1}
