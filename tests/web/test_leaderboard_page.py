@@ -152,6 +152,12 @@ def test_the_statistics_page_the_rank_sentence_links_to_is_served(leaderboard: P
     expect(leaderboard.locator("article.document table").first).to_be_visible()  # the power table
 
 
+def test_only_the_documents_the_board_links_to_are_served(page: Page, base_url):
+    assert page.request.get(f"{base_url}/about/statistics").status == 200
+    for elsewhere in ("security", "..%2FREADME", "statistics.md"):  # docs/security.md exists: not linked, not served
+        assert page.request.get(f"{base_url}/about/{elsewhere}").status == 404
+
+
 def test_a_row_opens_from_the_keyboard_to_every_metric_its_description_link_and_submission_page(
     leaderboard: Page, seeded
 ):
