@@ -42,40 +42,45 @@ def main() -> None:
         try:
             _wait_for_final(base, len(SERVICE_LOSSES))
             token = _admin(env, folder, "participant", "create", "ada").split()[-1]
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-                page = browser.new_page(viewport=DESKTOP)
-                _submit(page, base, token, "loss.py", "class NotTheLoss:\n    pass\n", "no loss here")
-                expect(page.get_by_role("alert")).to_be_visible(timeout=60_000)
-                page.screenshot(path=SCREENSHOTS / "submit-error.png", full_page=True)
-                code = loss_path("generalized_ce").read_text().replace("q = 0.7", "q = 0.6")
-                _submit(page, base, token, "gce_q06.py", code, "GCE, q = 0.6")
-                page.wait_for_url(f"{base}/submissions/*", timeout=60_000)
-                submission_id = page.url.rsplit("/", 1)[-1]
-                expect(page.locator("#status")).to_have_text("succeeded", timeout=TRAINING_SECONDS * 1000)
-                expect(page.locator("#comparisons tbody tr").first).to_be_visible(timeout=60_000)
-                page.screenshot(path=SCREENSHOTS / "submission.png", full_page=True)
-                page.goto(f"{base}/")
-                page.locator("#leaderboard .row-toggle").first.click()  # one row's details open
-                page.screenshot(path=SCREENSHOTS / "leaderboard.png", full_page=True)
-                leader = httpx.get(f"{base}/api/leaderboard", timeout=10).json()["data"][0]["submission_id"]
-                page.goto(f"{base}/compare?ids={leader},{submission_id}")
-                expect(page.locator("#compare-curves canvas").first).to_be_visible(timeout=60_000)
-                page.screenshot(path=SCREENSHOTS / "compare.png", full_page=True)
-                phone = browser.new_page(viewport=PHONE)
-                phone.goto(f"{base}/")
-                phone.screenshot(path=SCREENSHOTS / "leaderboard-phone.png", full_page=True)
-                # Two uploads at once: the second waits behind the first's trial-1 runs, with its place and ETA.
-                for q in ("0.5", "0.4"):
-                    _submit(page, base, token, f"gce_q{q}.py", code.replace("q = 0.6", f"q = {q}"), f"GCE, q = {q}")
-                    page.wait_for_url(f"{base}/submissions/*", timeout=60_000)
-                expect(page.locator("#queue-section")).to_be_visible(timeout=60_000)
-                page.screenshot(path=SCREENSHOTS / "submission-queued.png", full_page=True)
-                browser.close()
+            take_screenshots(base, token)
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(60)
     print(f"screenshots written to {SCREENSHOTS}")
+
+
+def take_screenshots(base: str, token: str) -> None:
+    """Every page of the README's table, from a service whose own losses have finished all their trials."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport=DESKTOP)
+        _submit(page, base, token, "loss.py", "class NotTheLoss:\n    pass\n", "no loss here")
+        expect(page.get_by_role("alert")).to_be_visible(timeout=60_000)
+        page.screenshot(path=SCREENSHOTS / "submit-error.png", full_page=True)
+        code = loss_path("generalized_ce").read_text().replace("q = 0.7", "q = 0.6")
+        _submit(page, base, token, "gce_q06.py", code, "GCE, q = 0.6")
+        page.wait_for_url(f"{base}/submissions/*", timeout=60_000)
+        submission_id = page.url.rsplit("/", 1)[-1]
+        expect(page.locator("#status")).to_have_text("succeeded", timeout=TRAINING_SECONDS * 1000)
+        expect(page.locator("#comparisons tbody tr").first).to_be_visible(timeout=60_000)
+        page.screenshot(path=SCREENSHOTS / "submission.png", full_page=True)
+        page.goto(f"{base}/")
+        page.locator("#leaderboard .row-toggle").first.click()  # one row's details open
+        page.screenshot(path=SCREENSHOTS / "leaderboard.png", full_page=True)
+        leader = httpx.get(f"{base}/api/leaderboard", timeout=10).json()["data"][0]["submission_id"]
+        page.goto(f"{base}/compare?ids={leader},{submission_id}")
+        expect(page.locator("#compare-curves canvas").first).to_be_visible(timeout=60_000)
+        page.screenshot(path=SCREENSHOTS / "compare.png", full_page=True)
+        phone = browser.new_page(viewport=PHONE)
+        phone.goto(f"{base}/")
+        phone.screenshot(path=SCREENSHOTS / "leaderboard-phone.png", full_page=True)
+        # Two uploads at once: the second waits behind the first's trial-1 runs, with its place and ETA.
+        for q in ("0.5", "0.4"):
+            _submit(page, base, token, f"gce_q{q}.py", code.replace("q = 0.6", f"q = {q}"), f"GCE, q = {q}")
+            page.wait_for_url(f"{base}/submissions/*", timeout=60_000)
+        expect(page.locator("#queue-section")).to_be_visible(timeout=60_000)
+        page.screenshot(path=SCREENSHOTS / "submission-queued.png", full_page=True)
+        browser.close()
 
 
 def _submit(page: Page, base: str, token: str, filename: str, code: str, name: str) -> None:

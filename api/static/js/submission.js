@@ -22,6 +22,8 @@
       participantToken.forget(); // a stale token must not hide what anyone may see
       response = await fetch(`/api/submissions/${id}/public`);
     }
+    // A 5xx is the service's passing trouble (a restart, a busy database), not an answer: poll() tries again.
+    if (response.status >= 500) throw new Error(`the service answered ${response.status}`);
     return response.ok ? response.json() : null;
   }
 
