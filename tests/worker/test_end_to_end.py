@@ -157,8 +157,17 @@ def test_the_embedded_default_serves_the_same_flow_with_no_server_at_all(tmp_pat
         get = lambda url: httpx.get(url, headers=auth, timeout=30)  # noqa: E731
         detail = _wait_until(_finished(get, accepted.json()["url"]), RUN_WAIT, "the submission", [server])
         assert detail["status"] == "succeeded", detail
+        # The board is cached for POISONBENCH_LEADERBOARD_REFRESH_SECONDS: the last trial shows within it
+        final = lambda: next(iter(httpx.get(f"{base}/api/leaderboard", timeout=30).json()["data"]), {})  # noqa: E731
+        entry = _wait_until(lambda: (e := final()).get("trials_complete") == 2 and e, 60, "the last trial", [server])
+        assert entry["submission_id"] == accepted.json()["id"] and not entry["provisional"]
         board = httpx.get(f"{base}/api/leaderboard", timeout=30).json()
         assert [entry["submission_id"] for entry in board["data"]] == [accepted.json()["id"]]
+        url = accepted.json()["url"]
+        paths = (f"{base}/api/leaderboard", f"{base}/api/leaderboard.csv", f"{url}/public", url)
+        outputs = [get(path).text for path in paths]
+        for trial in (1, 2):  # the development master seed, 42
+            assert not any(str(trial_seeds(42, Suite.SMOKE, trial).poison_seed) in output for output in outputs)
     finally:
         service_processes.kill(server, signal.SIGTERM)
 
