@@ -84,3 +84,21 @@ def test_an_administrator_shows_cancels_hides_and_reruns_a_submission(poisonbenc
 def test_upgrading_the_database_twice_is_harmless(poisonbench):
     assert "up to date" in poisonbench("admin", "db", "upgrade")
     assert "up to date" in poisonbench("admin", "db", "upgrade")
+
+
+def test_an_administrator_is_told_when_a_rerun_failed_and_that_the_old_results_stay(
+    poisonbench, database_url, factory_for
+):
+    with session_scope(database_url) as session:
+        factory = factory_for(session)
+        submission = factory.submission(trials=get_settings().trials(Suite.SMOKE))
+        factory.finish(submission, robust_score=0.6)
+        submission_id = submission.id
+    assert "runs queued again" in poisonbench("admin", "submissions", "rerun", str(submission_id))
+    assert "rerun under way" in poisonbench("admin", "submissions", "show", str(submission_id))
+    with session_scope(database_url) as session:
+        pending = queries.submissions.get_submission(session, submission_id).replacement_runs[0]
+        claimed = queries.runs.claim_run(session, pending.id, "worker")
+        queries.runs.fail_run(session, pending.id, claimed.attempt, "the GPU fell off", "infrastructure", "", "x")
+    shown = poisonbench("admin", "submissions", "show", str(submission_id))
+    assert "status succeeded" in shown and "rerun failed" in shown and "the GPU fell off" in shown
