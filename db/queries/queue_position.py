@@ -14,7 +14,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from db.models import Run, RunStatus, Submission, SubmissionKind, utcnow
+from db.models import Run, RunStatus, Submission, SubmissionKind, SubmissionStatus, utcnow
 
 RECENT_RUNS_FOR_ESTIMATE = 20  # per suite and benchmark: the median of their durations estimates one run
 RECENT_RUNS_READ = 500  # the latest succeeded runs read to find them
@@ -22,7 +22,7 @@ RECENT_RUNS_READ = 500  # the latest succeeded runs read to find them
 
 @dataclass(frozen=True)
 class QueueEstimate:
-    runs_ahead: int  # queued runs that start before this submission's next one
+    runs_ahead: int  # queued runs that start before this submission's first one
     position: int  # 1 + runs_ahead
     estimated_start: datetime | None  # None before any run has finished to time
 
@@ -63,7 +63,10 @@ def queued_in_fair_order(*columns: ColumnElement) -> Select:
 
 
 def queue_estimate(session: Session, submission: Submission) -> QueueEstimate | None:
-    """Where the submission's next queued run stands in the queue; None if it has none."""
+    """Where the submission's first run stands in the queue while it waits to start; None once it runs (or
+    without a queued run)."""
+    if submission.status is not SubmissionStatus.QUEUED:
+        return None
     queue = session.execute(queued_in_fair_order(Run.submission_id, Submission.suite, Run.benchmark)).all()
     ahead = next((index for index, run in enumerate(queue) if run.submission_id == submission.id), None)
     if ahead is None:

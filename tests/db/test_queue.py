@@ -57,6 +57,8 @@ def test_a_submission_is_shown_the_position_the_claims_follow_and_a_start_from_t
         expected = utcnow() + timedelta(seconds=100 * ahead)
         assert abs((estimate.estimated_start - expected).total_seconds()) < 30
     assert _claims(session, 1) == [(mine.id, 1)]  # the claim follows the position shown
+    session.expire(mine)
+    assert queries.queue_position.queue_estimate(session, mine) is None  # running: no longer waiting to start
     assert queries.queue_position.queue_estimate(session, timed) is None  # nothing of it waits
 
 
