@@ -14,6 +14,7 @@ from api.schemas import SubmissionCreate
 from api.validation import CheckUnavailableError, LossChecker
 from db import queries
 from db.models import Participant, Submission, utcnow
+from db.trials import planned_trials
 from harness.registry import benchmark_names
 from runqueue.dispatch import dispatch_runs
 from settings import Settings
@@ -93,7 +94,7 @@ def accept_submission(
         sha256=sha256,
         suite=settings.suite,
         benchmarks=benchmark_names(settings.suite),
-        seeds=settings.seeds,
+        trials=planned_trials(settings.master_seed, settings.suite, settings.trials(settings.suite)),
     )
     session.commit()  # before sending: a worker must find the runs
     dispatch_runs(celery, session, [run.id for run in submission.runs])

@@ -5,7 +5,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.schemas import LeaderboardPublic
 from db import queries
+from db.leaderboard import LeaderboardEntry
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ PAGES_KEPT = 64  # serialised pages kept per board; any other (offset, limit) is
 class CachedLeaderboard:
     marker: int  # queries.leaderboard.leaderboard_marker, read before the board was computed
     board: LeaderboardPublic
+    entries: list[LeaderboardEntry]  # the board's per-trial scores, which paired comparisons are computed from
     _pages: dict[tuple[int, int], bytes] = field(default_factory=dict)
 
     def page_json(self, offset: int, limit: int) -> bytes:
@@ -37,7 +39,7 @@ class CachedLeaderboard:
         return json
 
 
-ComputeBoard = Callable[[Session, str], LeaderboardPublic]
+ComputeBoard = Callable[[Session, str], tuple[LeaderboardPublic, list[LeaderboardEntry]]]
 
 
 class LeaderboardCache:
@@ -78,22 +80,36 @@ class LeaderboardCache:
             look.add_done_callback(lambda _: self._looked(suite))
         return cached
 
+    def get_blocking(self, suite: str, compute: ComputeBoard, session: Session) -> CachedLeaderboard:
+        """`get` for a sync route's worker thread: the board in memory, or computed here when it is stale, on the
+        route's own `session`: a second session opened beside it would wait on its lock on SQLite (every
+        transaction there begins IMMEDIATE) until the busy timeout."""
+        cached = self._boards.get(suite)
+        if cached is not None and self._refresh_seconds > 0 and self._is_fresh(suite):
+            return cached
+        return self._refresh(suite, compute, lambda: nullcontext(session))
+
     def _looked(self, suite: str) -> None:
         look = self._background.pop(suite)
         if not look.cancelled() and (error := look.exception()) is not None:
             # The board in memory goes on being served; the next read tries again.
             logger.warning("the %s leaderboard could not be refreshed: %r", suite, error)
 
-    def _refresh(self, suite: str, compute: ComputeBoard) -> CachedLeaderboard:
+    def _refresh(
+        self,
+        suite: str,
+        compute: ComputeBoard,
+        open_session: Callable[[], AbstractContextManager[Session]] | None = None,
+    ) -> CachedLeaderboard:
         with self._refreshing:
             cached = self._boards.get(suite)
             if cached is not None and self._is_fresh(suite):  # refreshed while this one waited
                 return cached
             looked_at = self._clock()
-            with self._open_session() as session:
+            with (open_session or self._open_session)() as session:
                 marker = queries.leaderboard.leaderboard_marker(session, suite)
                 if cached is None or cached.marker != marker:
-                    cached = CachedLeaderboard(marker, compute(session, suite))
+                    cached = CachedLeaderboard(marker, *compute(session, suite))
                     self._boards[suite] = cached
             self._fresh_until[suite] = looked_at + self._refresh_seconds
             return cached

@@ -9,7 +9,7 @@ from api.body_limit import BodySizeLimit
 from api.errors import UnexpectedErrors, install_error_handlers
 from api.leaderboard_cache import LeaderboardCache
 from api.pages import api_docs, install_pages
-from api.routes import health, leaderboard, submissions
+from api.routes import compare, health, leaderboard, submissions
 from api.security_headers import SecurityHeaders
 from api.validation import shared_check_pool
 from db.session import session_factory
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(UnexpectedErrors)
     app.add_middleware(SecurityHeaders, hsts_max_age=settings.hsts_max_age)  # outermost: on every answer
-    for module in (submissions, leaderboard, health):
+    for module in (submissions, leaderboard, compare, health):
         app.include_router(module.router)
     install_pages(app)
     app.include_router(api_docs.router)

@@ -97,12 +97,14 @@ class SubmissionAccepted(BaseModel):
 
 
 class RunProgressPublic(BaseModel):
-    """What anyone may see of a run: its progress, curve and metrics; never its error or log."""
+    """What anyone may see of a run: its progress, curve and metrics; never its error or log, nor its poison seed."""
 
     model_config = ConfigDict(from_attributes=True)
 
     benchmark: str
-    seed: int
+    trial: int  # from 1; the same (training seed, secret poison seed) pair for every entry
+    seed: int  # the trial's training seed
+    pending_replacement: bool  # a run of a rerun under way, which replaces the current one once all succeeded
     status: RunStatus
     epochs_done: int
     epochs_total: int | None
@@ -131,6 +133,7 @@ class SubmissionPublic(BaseModel):
     suite: str
     kind: SubmissionKind
     sha256: str
+    link: str | None
     status: SubmissionStatus
     error: str | None
     failure_cause: FailureCause | None
@@ -149,25 +152,55 @@ class SubmissionPublic(BaseModel):
         return cls(**columns, url=url, **extra)
 
 
+class EstimatePublic(BaseModel):
+    """A mean over n trials with its 95 % t-interval (db/statistics.py); sd and interval are null when n < 2."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    n: int
+    mean: float
+    sd: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+class ComparisonPublic(BaseModel):
+    """This submission minus another entry, paired over the trials both have: "+0.012 ± 0.008 vs generalized_ce"."""
+
+    against_id: int
+    against_name: str
+    against_kind: SubmissionKind
+    is_leader: bool  # the board's first entry other than this one
+    scope: str  # "headline" (mean robust_score over the suite's benchmarks) or a benchmark's name
+    difference: EstimatePublic
+
+
 class SubmissionDetail(SubmissionPublic):
     queue_position: int | None  # 1 = next to start; None when no run is waiting
-    estimated_start: datetime | None  # None without a queue or without finished runs to time
+    estimated_start: datetime | None  # None once running, or before any run has finished to time
+    trials_planned: int
     runs: list[RunPublic]
+    comparisons: list[ComparisonPublic]
 
 
 class SubmissionProgressPublic(BaseModel):
-    """What anyone may see of a visible submission; its code, description, errors and logs are its owner's."""
+    """What anyone may see of a visible submission; its code, errors and logs are its owner's."""
 
     id: int
     name: str
     participant: str
-    link: str | None  # shown on the leaderboard anyway
     suite: str
     kind: SubmissionKind
+    description: str  # shown on the leaderboard anyway
+    link: str | None  # the method's paper or code, given at upload
     status: SubmissionStatus
     created_at: datetime
     finished_at: datetime | None
+    queue_position: int | None  # 1 = next to start; None when no run is waiting
+    estimated_start: datetime | None  # None once running, or before any run has finished to time
+    trials_planned: int
     runs: list[RunProgressPublic]
+    comparisons: list[ComparisonPublic]
 
 
 class SubmissionCode(BaseModel):
@@ -202,21 +235,35 @@ class BenchmarkPublic(BaseModel):
 
 
 class LeaderboardEntryPublic(BaseModel):
-    rank: int
+    rank: int  # 1 + the entries whose paired headline difference over shared trials is significantly above 0
+    provisional: bool  # fewer complete trials than planned: its rank is no claim yet
+    trials_complete: int  # trials done on every benchmark: the headline's n
+    trials_planned: int
     submission_id: int
     name: str
+    kind: SubmissionKind  # baselines and published methods are marked
     participant: str
-    link: str | None  # the method's paper or code, given at upload
-    kind: SubmissionKind  # baselines and the reference are marked
-    mean_robust_score: float
-    average_rank: float
-    benchmarks: dict[str, dict[str, float]]  # benchmark -> metric -> mean over seeds
-    submitted_at: datetime
+    created_at: datetime
+    description: str
+    link: str | None
+    headline: EstimatePublic  # mean robust_score over the suite's benchmarks per trial, then over trials
+    benchmarks: dict[str, dict[str, EstimatePublic]]  # benchmark -> metric -> estimate over its trials
+    average_rank: float  # mean over benchmarks of the rank by mean robust_score (no claim of noise)
+    rerunning: bool  # a rerun is under way: these results stay until all its runs succeeded
+    rerun_failed: bool  # the last rerun failed: these are still the results from before it
+
+
+class MetricPublic(BaseModel):
+    name: str
+    description: str
+    higher_is_better: bool
 
 
 class LeaderboardPublic(BaseModel):
     suite: str
     harness_version: str  # only results of this version are ranked
     benchmarks: list[str]
+    trials_planned: int
+    metrics: list[MetricPublic]
     data: list[LeaderboardEntryPublic]
     count: int

@@ -39,6 +39,7 @@ from db import queries
 from db.migrate import upgrade
 from db.models import SubmissionStatus
 from db.session import session_scope
+from db.trials import planned_trials
 from harness.losses import BASELINES, loss_path
 from harness.registry import Benchmark, Suite, benchmark_names, get_benchmark
 from harness.result import EpochRecord, Metrics, RunResult
@@ -52,7 +53,7 @@ SUITE = Suite.SMOKE  # uploads are trained for real, so the suite whose runs tak
 PARTICIPANTS = 50  # owners of the finished submissions, who read their status
 UPLOADERS = 50  # participants who upload during the traffic, each within the daily limit for 25 s x 50 x 5
 SUBMISSIONS = 1_000  # finished, visible, on every benchmark of the suite: all on the leaderboard
-SEEDS = (42,)
+TRIALS = planned_trials(42, SUITE, 1)  # one trial per entry: the load is in the board's reads, not its runs
 STATUS_RATE = 20.0  # owners' status reads per second
 UPLOAD_INTERVAL = 5.0  # seconds between uploads by default: each costs ~3 s of sandbox check on one of the 2 cores
 REQUEST_TIMEOUT = 30.0  # seconds
@@ -108,7 +109,7 @@ def fill_database(url: str, rng: random.Random) -> tuple[dict[str, tuple[str, li
                 sha256=hashlib.sha256(variant.encode()).hexdigest(),
                 suite=SUITE,
                 benchmarks=benchmark_names(SUITE),
-                seeds=SEEDS,
+                trials=TRIALS,
             )
             _finish(session, [run.id for run in submission.runs], rng)
             owned[participant.display_name][1].append(submission.id)
@@ -117,7 +118,7 @@ def fill_database(url: str, rng: random.Random) -> tuple[dict[str, tuple[str, li
 
 def _finish_baselines(session: Session, rng: random.Random) -> None:
     """What `serve` queues on its first start, finished through the worker's own queries."""
-    _finish(session, queue_baselines(session, SUITE, SEEDS), rng)
+    _finish(session, queue_baselines(session, SUITE, TRIALS), rng)
 
 
 def _finish(session: Session, run_ids: list[int], rng: random.Random) -> None:

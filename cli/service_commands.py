@@ -16,6 +16,7 @@ from db import queries
 from db.migrate import upgrade
 from db.models import Participant, Submission
 from db.session import session_scope
+from db.trials import Trial, planned_trials
 from harness.registry import Suite, benchmark_names
 from settings import WORKER_NICENESS, get_settings
 from worker.baselines import baseline_suites, missing_baselines, queue_baselines
@@ -28,9 +29,7 @@ SHOWN_LOG_LINES = 20  # of a failed run's log tail, in `admin submissions show`
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
-    serve = subcommands.add_parser(
-        "serve", help="the API and its workers together (embedded: SQLite, no servers)"
-    )
+    serve = subcommands.add_parser("serve", help="the API and its workers together (embedded: SQLite, no servers)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     serve.add_argument(
@@ -65,9 +64,9 @@ def _register_admin(commands: argparse._SubParsersAction) -> None:
     rotate.set_defaults(handler=rotate_token)
     actions.add_parser("list", help="every participant").set_defaults(handler=list_participants)
 
-    baselines = commands.add_parser("baselines", help="the four published baselines and the reference loss")
+    baselines = commands.add_parser("baselines", help="the four published baselines and the published methods")
     rerun = baselines.add_subparsers(dest="action", required=True, metavar="ACTION").add_parser(
-        "rerun", help="queue the baselines and the reference again; earlier results stay as history"
+        "rerun", help="queue them again; their results stay on the board until the new ones have all succeeded"
     )
     rerun.add_argument(
         "--suite",
@@ -95,19 +94,15 @@ def _register_submission_commands(commands: argparse._SubParsersAction) -> None:
     listing.set_defaults(handler=list_submissions)
     for name, handler, help_text in (
         ("show", show_submission, "status, runs and errors of one submission"),
-        ("rerun", rerun_submission, "queue its runs again; earlier results stay as history"),
+        ("rerun", rerun_submission, "queue its trials again; its results stay until the new ones all succeeded"),
         ("cancel", cancel_submission, "cancel its queued and running runs"),
         ("hide", hide_submission, "hide it from the leaderboard (--undo to show it again)"),
     ):
         action = actions.add_parser(name, help=help_text)
         action.add_argument("id", type=int)
         action.set_defaults(handler=handler)
-    actions.choices["rerun"].add_argument(
-        "--benchmark", choices=benchmark_names(), help="only this benchmark"
-    )
-    actions.choices["hide"].add_argument(
-        "--undo", action="store_true", help="show it on the leaderboard again"
-    )
+    actions.choices["rerun"].add_argument("--benchmark", choices=benchmark_names(), help="only this benchmark")
+    actions.choices["hide"].add_argument("--undo", action="store_true", help="show it on the leaderboard again")
 
 
 # ---------------------------------------------------------------- serve and worker
@@ -156,9 +151,12 @@ def _queue_missing_baselines() -> None:
     with _session() as session:
         if not missing_baselines(session, settings.suite):
             return
-        run_ids = queue_baselines(session, settings.suite, settings.seeds)
+        run_ids = queue_baselines(session, settings.suite, _trials(settings.suite))
     _dispatch(run_ids)
-    print(f"first start: queued the baselines and the reference of the {settings.suite} suite ({len(run_ids)} runs)")
+    print(
+        f"first start: queued the baselines and the published methods of the {settings.suite} suite "
+        f"({len(run_ids)} runs)"
+    )
 
 
 def _spawn_worker(*options: str) -> subprocess.Popen:
@@ -211,6 +209,11 @@ def _session() -> AbstractContextManager[Session]:
     return session_scope(get_settings().sqlalchemy_url)
 
 
+def _trials(suite: str) -> list[Trial]:
+    settings = get_settings()
+    return planned_trials(settings.master_seed, suite, settings.trials(suite))
+
+
 def _dispatch(run_ids: list[int]) -> None:
     from runqueue.app import make_celery
     from runqueue.dispatch import dispatch_runs
@@ -255,11 +258,9 @@ def rerun_baselines(args: argparse.Namespace) -> None:
     settings = get_settings()
     with _session() as session:
         suite = args.suite or settings.suite or _suite_of_the_baselines(session)
-        run_ids = queue_baselines(
-            session, suite, settings.seeds, [args.benchmark] if args.benchmark else None
-        )
+        run_ids = queue_baselines(session, suite, _trials(suite), [args.benchmark] if args.benchmark else None)
     _dispatch(run_ids)
-    print(f"queued {len(run_ids)} runs of the baselines and the reference on the {suite} suite")
+    print(f"queued {len(run_ids)} runs of the baselines and the published methods on the {suite} suite")
 
 
 def _suite_of_the_baselines(session: Session) -> str:
@@ -292,23 +293,27 @@ def show_submission(args: argparse.Namespace) -> None:
         print(f"status {s.status}{hidden}; sha256 {s.sha256}; created {s.created_at:%F %T} UTC")
         if s.error:
             print(f"error ({s.failure_cause}): {s.error}")
-        for run in s.runs:
+        if s.rerun_error:
+            print(f"rerun failed: {s.rerun_error}")
+        if s.replacement_runs:
+            print(f"rerun under way: {len(s.replacement_runs)} runs replace the results below once all succeeded")
+        for run in [*s.runs, *s.replacement_runs]:
             score = f"robust_score {run.metrics['robust_score']:.4f}" if run.metrics else ""
             progress = f"{run.epochs_done}/{run.epochs_total or '?'} epochs"
             print(
-                f"  run {run.id:>6} {run.benchmark:30} seed {run.seed:<4} {run.status:9} "
+                f"  run {run.id:>6} {run.benchmark:30} trial {run.trial:<2} {run.status:9} "
+                f"{'(rerun) ' if run.pending_replacement else ''}"
                 f"attempts {run.attempts} {progress} {score} {run.error or ''}"
             )
-            if (
-                run.error and run.log_tail
-            ):  # the worker's last lines: the traceback of an infrastructure failure
+            if run.error and run.log_tail:  # the worker's last lines: the traceback of an infrastructure failure
                 print("    " + "\n    ".join(run.log_tail.splitlines()[-SHOWN_LOG_LINES:]))
 
 
 def rerun_submission(args: argparse.Namespace) -> None:
     with _session() as session:
         benchmarks = [args.benchmark] if args.benchmark else None
-        run_ids = queries.submissions.rerun_submission(session, _submission(session, args.id), benchmarks)
+        submission = _submission(session, args.id)
+        run_ids = queries.submissions.rerun_submission(session, submission, _trials(submission.suite), benchmarks)
     _dispatch(run_ids)
     print(f"submission {args.id}: {len(run_ids)} runs queued again")
 

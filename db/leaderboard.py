@@ -1,15 +1,34 @@
-"""The leaderboard's arithmetic: per-benchmark metrics, the suite's mean robust_score and the average rank."""
+"""The leaderboard's arithmetic over trials: each cell and the headline as an estimate with its interval, the
+noise-aware rank, provisional entries, and the paired comparisons a submission's page shows.
 
-import math
+Every statistic comes from db/statistics.py; this module only decides what is compared with what.
+"""
+
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from statistics import fmean
 
 from db.models import SubmissionKind
-from db.statistics import average_ranks, tied_ranks
+from db.statistics import (
+    Estimate,
+    TrialKey,
+    average_ranks,
+    estimates,
+    headline_per_trial,
+    is_provisional,
+    noise_aware_ranks,
+    paired_difference,
+)
 from harness.result import METRIC_NAMES
+
+HEADLINE = "headline"  # the scope of a comparison of headlines, beside the benchmarks' names
+
+
+def trial_key(trial: int, legacy_seed: bool) -> TrialKey:
+    """Legacy trial k (trained before trials, with the old global poison seed) is paired only with legacy trial k,
+    never with today's trial k: it gets the key -k."""
+    return -trial if legacy_seed else trial
 
 
 @dataclass(frozen=True)
@@ -20,74 +39,143 @@ class ShownSubmission:
     name: str
     kind: SubmissionKind
     created_at: datetime
-    link: str | None  # its paper or code
+    description: str = ""
+    link: str | None = None
+    participant: str = ""
+    rerunning: bool = False  # a rerun is under way; these results stay until it has wholly succeeded
+    rerun_failed: bool = False  # the last rerun did not succeed; these are still the results before it
 
 
 @dataclass(frozen=True)
-class MetricRow:
-    """One succeeded run's metrics, as the leaderboard query returns it."""
+class TrialRow:
+    """One succeeded current run's metrics, as the leaderboard query returns it."""
 
     submission: ShownSubmission
-    participant: str
     benchmark: str
+    trial: TrialKey
     metrics: dict[str, float]
 
 
 @dataclass
-class LeaderboardEntry:
+class TrialScores:
+    """One submission's succeeded runs: benchmark -> metric -> trial -> value."""
+
     submission: ShownSubmission
-    participant: str
-    benchmarks: dict[str, dict[str, float]]  # benchmark -> metric -> mean over seeds
-    mean_robust_score: float = 0.0  # the suite's headline score
-    average_rank: float = 0.0  # mean over benchmarks of the rank by robust_score, ties sharing the mean rank
-    rank: int = 0  # by mean_robust_score, then average_rank
+    cells: dict[str, dict[str, dict[TrialKey, float]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(dict))
+    )
+
+    def robust_scores(self) -> dict[str, dict[TrialKey, float]]:
+        return {benchmark: metrics.get("robust_score", {}) for benchmark, metrics in self.cells.items()}
+
+    def headline(self, benchmarks: Sequence[str]) -> dict[TrialKey, float]:
+        """The mean robust_score over the suite's benchmarks on each trial complete on all of them."""
+        return headline_per_trial(self.robust_scores(), benchmarks)
 
 
-def rank_entries(rows: Sequence[MetricRow], benchmarks: Sequence[str]) -> list[LeaderboardEntry]:
-    """Entries for the submissions with a result on every benchmark, best first."""
-    entries = [entry for entry in _entries(rows) if set(benchmarks) <= entry.benchmarks.keys()]
+@dataclass
+class LeaderboardEntry:
+    scores: TrialScores
+    headline_by_trial: dict[TrialKey, float]
+    headline: Estimate
+    benchmarks: dict[str, dict[str, Estimate]]  # benchmark -> metric -> estimate over its trials
+    provisional: bool
+    trials_planned: int
+    average_rank: float = 0.0  # mean over benchmarks of the rank by mean robust_score, ties sharing the mean rank
+    rank: int = 0  # 1 + the entries significantly better (db.statistics.noise_aware_ranks)
+
+    @property
+    def submission(self) -> ShownSubmission:
+        return self.scores.submission
+
+    @property
+    def trials_complete(self) -> int:
+        return len(self.headline_by_trial)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The paired difference subject - against over their shared trials, on the headline or one benchmark."""
+
+    against: ShownSubmission
+    is_leader: bool
+    scope: str  # HEADLINE or a benchmark's name
+    difference: Estimate
+
+
+def group_by_submission(rows: Iterable[TrialRow]) -> dict[int, TrialScores]:
+    scores: dict[int, TrialScores] = {}
+    for row in rows:
+        entry = scores.setdefault(row.submission.id, TrialScores(row.submission))
+        for metric, value in row.metrics.items():
+            entry.cells[row.benchmark][metric][row.trial] = value
+    return scores
+
+
+def rank_entries(
+    scores: Mapping[int, TrialScores], benchmarks: Sequence[str], trials_planned: int
+) -> list[LeaderboardEntry]:
+    """Entries with at least one trial complete on every benchmark, in board order: by rank, then by mean headline.
+
+    An entry with fewer complete trials than `trials_planned` is provisional: shown with its n, ranked with what it
+    has (sharing fewer than 2 trials with another entry, it neither beats it nor is beaten).
+    """
+    headlines = {sid: s.headline(benchmarks) for sid, s in scores.items()}
+    shown = [sid for sid, headline in headlines.items() if headline]
+    cells = [
+        (sid, benchmark, metric, list(scores[sid].cells[benchmark][metric].values()))
+        for sid in shown
+        for benchmark in benchmarks
+        for metric in METRIC_NAMES
+        if scores[sid].cells[benchmark][metric]
+    ]
+    # One vectorised pass over every cell and headline: a 1,000-entry board has 25,000 of them.
+    computed = estimates([values for *_, values in cells] + [list(headlines[sid].values()) for sid in shown])
+    per_cell: dict[int, dict[str, dict[str, Estimate]]] = {sid: defaultdict(dict) for sid in shown}
+    for (sid, benchmark, metric, _), estimate in zip(cells, computed, strict=False):
+        per_cell[sid][benchmark][metric] = estimate
+    entries = [
+        LeaderboardEntry(
+            scores=scores[sid],
+            headline_by_trial=headlines[sid],
+            headline=headline,
+            benchmarks=dict(per_cell[sid]),
+            provisional=is_provisional(headlines[sid], trials_planned),
+            trials_planned=trials_planned,
+        )
+        for sid, headline in zip(shown, computed[len(cells) :], strict=True)
+    ]
+    ranks = noise_aware_ranks({entry.submission.id: entry.headline_by_trial for entry in entries})
+    average = average_ranks(
+        {e.submission.id: {b: e.benchmarks[b]["robust_score"].mean for b in benchmarks} for e in entries}, benchmarks
+    )
     for entry in entries:
-        entry.mean_robust_score = fmean(entry.benchmarks[b]["robust_score"] for b in benchmarks)
-    scores = {e.submission.id: {b: e.benchmarks[b]["robust_score"] for b in benchmarks} for e in entries}
-    average = average_ranks(scores, benchmarks)
-    for entry in entries:
+        entry.rank = ranks[entry.submission.id]
         entry.average_rank = average[entry.submission.id]
-    entries.sort(key=lambda e: (-e.mean_robust_score, e.average_rank, e.submission.id))
-    for position, entry in enumerate(entries, start=1):
-        entry.rank = position
+    entries.sort(key=lambda e: (e.rank, -e.headline.mean, e.average_rank, e.submission.id))
     return entries
 
 
-def _entries(rows: Sequence[MetricRow]) -> list[LeaderboardEntry]:
-    """One entry per submission, each benchmark's metrics averaged over its seeds."""
-    runs: dict[int, dict[str, list[dict[str, float]]]] = defaultdict(lambda: defaultdict(list))
-    first: dict[int, MetricRow] = {}
-    for row in rows:
-        runs[row.submission.id][row.benchmark].append(row.metrics)
-        first.setdefault(row.submission.id, row)
+def comparisons(subject: TrialScores, board: Sequence[LeaderboardEntry], benchmarks: Sequence[str]) -> list[Comparison]:
+    """`subject` against every baseline and published method on the board and against the leader (the first other
+    entry), on the headline and on each benchmark's robust_score, paired over the trials both have."""
+    others = [entry for entry in board if entry.submission.id != subject.submission.id]
+    leader = others[0] if others else None
     return [
-        LeaderboardEntry(
-            submission=first[submission_id].submission,
-            participant=first[submission_id].participant,
-            benchmarks={b: _mean_metrics(results) for b, results in by_benchmark.items()},
-        )
-        for submission_id, by_benchmark in runs.items()
+        Comparison(entry.submission, entry is leader, scope, difference)
+        for entry in others
+        if entry.submission.kind is not SubmissionKind.SUBMISSION or entry is leader
+        for scope, difference in paired_differences(subject, entry.scores, benchmarks)
     ]
 
 
-def _mean_metrics(results: list[dict[str, float]]) -> dict[str, float]:
-    # fsum over len, not statistics.fmean: as exact, and fmean's argument handling was half the leaderboard's
-    # time (15,000 calls for 1,000 submissions; docs/reliability.md, "Load").
-    count = len(results)
-    return {
-        name: math.fsum([result[name] for result in results]) / count for name in METRIC_NAMES if name in results[0]
-    }
-
-
-def _ranks(entries: Sequence[LeaderboardEntry], benchmark: str) -> dict[int, float]:
-    """Rank 1 for the best robust_score on `benchmark`; tied entries share the mean of the ranks they span.
-
-    rank_entries ranks through db/statistics.average_ranks; this view of one benchmark stays while
-    tests/db/test_leaderboard.py checks the tie rule through it.
-    """
-    return tied_ranks({entry.submission.id: entry.benchmarks[benchmark]["robust_score"] for entry in entries})
+def paired_differences(a: TrialScores, b: TrialScores, benchmarks: Sequence[str]) -> list[tuple[str, Estimate]]:
+    """(scope, a - b paired over their shared trials) for the headline and each benchmark's robust_score. A scope
+    they share no trial on is left out: there is nothing to pair."""
+    mine = {HEADLINE: a.headline(benchmarks), **a.robust_scores()}
+    theirs = {HEADLINE: b.headline(benchmarks), **b.robust_scores()}
+    return [
+        (scope, paired_difference(mine[scope], theirs[scope]))
+        for scope in (HEADLINE, *benchmarks)
+        if mine.get(scope, {}).keys() & theirs.get(scope, {}).keys()
+    ]

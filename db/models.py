@@ -1,9 +1,9 @@
-"""The tables: participants, their submissions, the runs (submission x benchmark x seed) measuring them."""
+"""The tables: participants, their submissions, the runs (submission x benchmark x trial) measuring them."""
 
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, String, Text, TypeDecorator, false, text
+from sqlalchemy import JSON, BigInteger, DateTime, Enum, ForeignKey, Index, String, Text, TypeDecorator, false, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -24,8 +24,10 @@ def utcnow() -> datetime:
 
 
 class SubmissionKind(StrEnum):
-    BASELINE = "baseline"  # one of the four published losses, queued by the service itself
-    REFERENCE = "reference"  # the project's own loss, shown beside the baselines
+    BASELINE = "baseline"  # one of the four published baselines, queued by the service itself
+    # A re-implementation of a best published method (docs/published-methods.md), queued beside the baselines.
+    # Replaces the retired kind "reference" (migration 0004_trials).
+    PUBLISHED = "published"
     SUBMISSION = "submission"  # a participant's upload
 
 
@@ -98,7 +100,10 @@ class Submission(Base):
     status: Mapped[SubmissionStatus] = mapped_column(_enum(SubmissionStatus), default=SubmissionStatus.QUEUED)
     error: Mapped[str | None] = mapped_column(Text)
     failure_cause: Mapped[FailureCause | None] = mapped_column(_enum(FailureCause))
+    link: Mapped[str | None] = mapped_column(String(500))  # where the method is described, shown beside its name
     hidden: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Why the last rerun did not replace the results on the board; None when it did, or while one is under way.
+    rerun_error: Mapped[str | None] = mapped_column(Text)
     # Counts the times it went on or off the leaderboard (reached or left succeeded, hidden or shown again);
     # the suite's sum moves with every such change, in whatever order transactions commit (api/leaderboard_cache.py).
     leaderboard_revision: Mapped[int] = mapped_column(default=0, server_default=text("0"))
@@ -107,25 +112,35 @@ class Submission(Base):
     finished_at: Mapped[datetime | None]
 
     participant: Mapped[Participant] = relationship(back_populates="submissions")
-    # The current runs only; superseded ones stay in the table as history.
+    # The current runs only, those its results are read from; superseded ones stay in the table as history.
     runs: Mapped[list["Run"]] = relationship(
-        primaryjoin="and_(Run.submission_id == Submission.id, Run.superseded_at.is_(None))",
+        primaryjoin="and_(Run.submission_id == Submission.id, Run.superseded_at.is_(None), "
+        "Run.pending_replacement.is_(False))",
+        order_by="Run.id",
+        viewonly=True,
+    )
+    # The runs of a rerun under way, which replace `runs` in one step once every one of them succeeded.
+    replacement_runs: Mapped[list["Run"]] = relationship(
+        primaryjoin="and_(Run.submission_id == Submission.id, Run.superseded_at.is_(None), "
+        "Run.pending_replacement.is_(True))",
         order_by="Run.id",
         viewonly=True,
     )
 
 
 class Run(Base):
-    """One benchmark x seed of a submission. A rerun supersedes the row with a new one: history is kept."""
+    """One benchmark x trial of a submission. A rerun supersedes the row with a new one: history is kept."""
 
     __tablename__ = "runs"
     __table_args__ = (
-        # At most one current run per submission, benchmark and seed; superseded ones are history.
+        # At most one current run and one pending replacement per submission, benchmark and trial; superseded
+        # ones are history.
         Index(
             "uq_runs_current",
             "submission_id",
             "benchmark",
-            "seed",
+            "trial",
+            "pending_replacement",
             unique=True,
             postgresql_where=text("superseded_at IS NULL"),
             sqlite_where=text("superseded_at IS NULL"),
@@ -136,7 +151,14 @@ class Run(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
     benchmark: Mapped[str] = mapped_column(String(100))
-    seed: Mapped[int]
+    trial: Mapped[int]  # from 1: the same (training seed, poison seed) pair for every entry (db/trials.py)
+    # The trial's training seed, public; the poison seed is derived by the worker at run time, never stored.
+    seed: Mapped[int] = mapped_column(BigInteger)
+    # Stored before trials (migration 0004_trials): trained with the old global poison seed, so paired only with
+    # other legacy runs, never with a trial 1 of today.
+    legacy_seed: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A run of a rerun that has not yet replaced the current run of its benchmark and trial (see Submission.runs).
+    pending_replacement: Mapped[bool] = mapped_column(default=False, server_default=false())
     status: Mapped[RunStatus] = mapped_column(_enum(RunStatus), default=RunStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(default=0)  # starts so far; the worker's claim increments it
     worker: Mapped[str | None] = mapped_column(

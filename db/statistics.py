@@ -52,12 +52,25 @@ def estimate(values: Sequence[float], confidence: float = 0.95) -> Estimate:
     seeds, and with 2-10 of them the t quantile, not the normal one, gives the stated coverage.
     Raises ValueError for no values, a NaN or infinite value, or a confidence outside (0, 1).
     """
+    return estimates([values], confidence)[0]
+
+
+def estimates(samples: Sequence[Sequence[float]], confidence: float = 0.95) -> list[Estimate]:
+    """`estimate` of each sample, computed in one numpy pass: a board computes thousands of them at once, and one
+    t quantile per call was most of its time."""
     _check_confidence(confidence)
-    if len(values) == 0:
-        raise ValueError("no values: an estimate needs at least one trial")
-    _check_finite(values, "value")
-    n, mean, sd, half = _intervals(np.asarray([values], dtype=float), confidence)
-    return _as_estimate(int(n[0]), float(mean[0]), float(sd[0]), float(half[0]))
+    for values in samples:
+        if len(values) == 0:
+            raise ValueError("no values: an estimate needs at least one trial")
+        _check_finite(values, "value")
+    table = np.full((len(samples), max(map(len, samples), default=0)), np.nan)
+    for row, values in enumerate(samples):
+        table[row, : len(values)] = values
+    n, mean, sd, half = _intervals(table, confidence)
+    return [
+        _as_estimate(int(count), float(average), float(spread), float(width))
+        for count, average, spread, width in zip(n, mean, sd, half, strict=True)
+    ]
 
 
 def headline_per_trial(

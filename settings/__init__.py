@@ -13,7 +13,7 @@ from harness.registry import Suite
 
 __all__ = ["Environment", "Settings", "get_settings"]
 
-PUBLISHED_POISON_SEED = 42  # the original harness's seed: its poisoned indices are public
+PUBLISHED_SEED = 42  # the original harness's seed: its poisoned indices are public
 WORKER_NICENESS = 10  # of the workers when they do not run under SCHED_IDLE (idle_background_work off)
 
 
@@ -34,9 +34,16 @@ class Settings(BaseSettings):
     broker_url: str = ""  # e.g. redis://host:6379/0; empty: kombu's SQLAlchemy transport on SQLite
     # None: official when the serving host has a CUDA device, else proxy; `poisonbench serve` decides.
     suite: Suite | None = None
-    seeds: tuple[int, ...] = (42,)  # training seeds: one run per benchmark and seed
-    # Keep the poison seed secret in production, or a loss can learn which labels were flipped.
-    poison_seed: int = PUBLISHED_POISON_SEED
+    # Every trial's training and poison seeds derive from it (db/trials.py). Keep it secret in production, or a loss
+    # can learn which labels were flipped. Before trials it was the poison seed itself (POISONBENCH_POISON_SEED):
+    # set it to that value on upgrade, so runs queued before the upgrade train as they would have.
+    master_seed: int = PUBLISHED_SEED
+    # Trials per entry in each suite: the paired runs whose spread gives each score its interval. 3 detects a
+    # true paired difference of 3.26 sd of the per-trial differences with 80 % power,
+    # 0.023 on the proxy headline (docs/statistics.md, "Power").
+    trials_official: PositiveInt = 3
+    trials_proxy: PositiveInt = 3
+    trials_smoke: PositiveInt = 2
     # The upload limit: every message and the web form's hint say this number (the sandbox refuses more anyway).
     max_file_bytes: PositiveInt = Field(MAX_FILE_BYTES, le=MAX_FILE_BYTES)
     submissions_per_day: PositiveInt = 5  # per participant; infrastructure failures, cancelled ones are free
@@ -81,9 +88,9 @@ class Settings(BaseSettings):
         return self
 
     def _refuse_unsafe_values(self) -> None:
-        if self.poison_seed == PUBLISHED_POISON_SEED:
+        if self.master_seed == PUBLISHED_SEED:
             raise ValueError(
-                "set POISONBENCH_POISON_SEED to a secret: the published seed's poisoned set is public"
+                "set POISONBENCH_MASTER_SEED to a secret: the published seed's poisoned set is public"
             )
         if "*" in self.cors_origins:
             raise ValueError("POISONBENCH_CORS_ORIGINS may not be '*' in production; name the origins")
@@ -91,6 +98,12 @@ class Settings(BaseSettings):
             raise ValueError("set POISONBENCH_SUITE (official, proxy or smoke) in production")
         if not self.database_url or not self.broker_url:
             raise ValueError("set POISONBENCH_DATABASE_URL and POISONBENCH_BROKER_URL in production")
+
+    def trials(self, suite: str) -> int:
+        """How many trials every entry of `suite` runs."""
+        return {Suite.OFFICIAL: self.trials_official, Suite.PROXY: self.trials_proxy, Suite.SMOKE: self.trials_smoke}[
+            Suite(suite)
+        ]
 
     @property
     def sqlalchemy_url(self) -> str:

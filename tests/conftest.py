@@ -5,7 +5,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import psycopg
@@ -19,6 +19,7 @@ from db import queries
 from db.migrate import upgrade
 from db.models import Participant, RunStatus, Submission, SubmissionKind
 from db.session import get_engine
+from db.trials import Trial, planned_trials
 from harness.registry import Suite, benchmark_names, benchmarks_in
 from harness.result import EpochRecord, Metrics, RunResult
 from settings import Settings
@@ -27,6 +28,7 @@ from settings import Settings
 POSTGRES_ADMIN_URL = os.environ.get("POISONBENCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("POISONBENCH_TEST_REDIS", "redis://127.0.0.1:6379/15")  # a database of our own
 TEST_DATABASE = "poisonbench_test"
+MASTER_SEED = 42  # the development default of settings.master_seed, which every test's Settings keeps
 COMMITTED_DATABASE = "poisonbench_worker_test"
 
 
@@ -125,7 +127,7 @@ class Factory:
         code: str | None = None,
         suite: Suite = Suite.SMOKE,
         kind: SubmissionKind = SubmissionKind.SUBMISSION,
-        seeds: tuple[int, ...] = (42,),
+        trials: int = 1,
     ) -> Submission:
         self.count += 1
         participant = participant or self.participant()[0]
@@ -138,9 +140,14 @@ class Factory:
             sha256=f"{self.count:064x}",
             suite=suite,
             benchmarks=benchmark_names(suite),
-            seeds=seeds,
+            trials=self.trials(trials, suite),
             kind=kind,
         )
+
+    @staticmethod
+    def trials(count: int = 1, suite: Suite = Suite.SMOKE) -> list[Trial]:
+        """Trials 1..count as the service derives them from the development master seed."""
+        return planned_trials(MASTER_SEED, suite, count)
 
     def result(self, robust_score: float = 0.8, harness_version: str = harness.HARNESS_VERSION) -> dict:
         """A RunResult.to_dict() as the worker stores it: test_acc = robust_score, poison_fit = 1 - robust_score."""
@@ -166,15 +173,17 @@ class Factory:
         )
         return result.to_dict()
 
-    def finish(self, submission: Submission, robust_score: float = 0.8, **result: str) -> None:
-        """Every queued run of the submission claimed and succeeded."""
-        for run in submission.runs:
+    def finish(self, submission: Submission, robust_score: float | Mapping[int, float] = 0.8, **result: str) -> None:
+        """Every queued run of the submission claimed and succeeded; given a mapping trial -> score, only the runs of
+        those trials, each with its trial's score."""
+        for run in [*submission.runs, *submission.replacement_runs]:
             if run.status is not RunStatus.QUEUED:
                 continue
+            if isinstance(robust_score, Mapping) and run.trial not in robust_score:
+                continue
+            score = robust_score[run.trial] if isinstance(robust_score, Mapping) else robust_score
             claimed = queries.runs.claim_run(self.session, run.id, "test-worker")
-            queries.runs.complete_run(
-                self.session, run.id, claimed.attempt, self.result(robust_score, **result), ""
-            )
+            queries.runs.complete_run(self.session, run.id, claimed.attempt, self.result(score, **result), "")
         self.session.expire(submission)
 
 
@@ -233,6 +242,7 @@ def service_settings(committed_postgres_url: str, redis_url: str, redis_client, 
         heartbeat_interval=1,
         heartbeat_timeout=6,
         leaderboard_refresh_seconds=0,  # a test reads the leaderboard right after the write it checks
+        check_timeout=300,  # the upload's sandbox check took over 60 s at a load average of 25 on 2 cores
     )
 
 

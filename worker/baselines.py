@@ -1,5 +1,5 @@
-"""The published baselines and our reference loss as service submissions: queued on first start, rerun by the admin
-command."""
+"""The published baselines and the re-implementations of the best published methods as service submissions: queued
+on first start, rerun by the admin command."""
 
 from collections.abc import Sequence
 
@@ -7,26 +7,34 @@ from sqlalchemy.orm import Session
 
 from db import queries
 from db.models import Participant, SubmissionKind
+from db.trials import Trial
 from harness.loss_file import sha256_of
-from harness.losses import BASELINES, REFERENCE, loss_path
+from harness.losses import BASELINES, loss_path
 from harness.registry import benchmark_names
 
 SERVICE_PARTICIPANT = "PoisonBench"  # owns the baselines; its token is never shown, so nobody signs in as it
 
+# The two best published methods, re-implemented from their descriptions (harness/losses/<name>.py).
+PUBLISHED_METHODS = ("inverse_flip_correction", "truncated_gce_ce")
+
 # Every loss the service queues itself, with its kind and the description the leaderboard shows.
 SERVICE_LOSSES = {
     **{name: (SubmissionKind.BASELINE, "published baseline (BENCHMARK.md)") for name in BASELINES},
-    REFERENCE: (SubmissionKind.REFERENCE, "PoisonBench's reference loss, the bar to beat (docs/reference-loss.md)"),
+    **{
+        name: (SubmissionKind.PUBLISHED, "re-implementation of a published method (docs/published-methods.md)")
+        for name in PUBLISHED_METHODS
+    },
 }
 
 
 def queue_baselines(
-    session: Session, suite: str, seeds: Sequence[int], benchmarks: Sequence[str] | None = None
+    session: Session, suite: str, trials: Sequence[Trial], benchmarks: Sequence[str] | None = None
 ) -> list[int]:
-    """Queues every baseline and the reference on `benchmarks` (default: the suite's); returns the new runs' ids.
+    """Queues every service loss's `trials` on `benchmarks` (default: the suite's); returns the new runs' ids.
 
-    A baseline whose file is unchanged is rerun, its previous runs kept as history. A changed file becomes a
-    new submission on every benchmark, and the old one is hidden from the leaderboard.
+    A loss whose file is unchanged is rerun (queries.submissions.rerun_submission: its results stay on the board
+    until the rerun's have all succeeded). A changed file becomes a new submission on every benchmark, and the old
+    one is hidden from the leaderboard.
     """
     owner = _service_participant(session)
     run_ids: list[int] = []
@@ -34,7 +42,7 @@ def queue_baselines(
         code = loss_path(name).read_text()
         existing = queries.submissions.latest_submission_named(session, owner.id, name, suite)
         if existing is not None and existing.sha256 == sha256_of(code):
-            run_ids += queries.submissions.rerun_submission(session, existing, benchmarks)
+            run_ids += queries.submissions.rerun_submission(session, existing, trials, benchmarks)
             continue
         if existing is not None:
             queries.submissions.set_hidden(session, existing, True)
@@ -47,7 +55,7 @@ def queue_baselines(
             sha256=sha256_of(code),
             suite=suite,
             benchmarks=benchmark_names(suite),
-            seeds=seeds,
+            trials=trials,
             kind=kind,
         )
         run_ids += [run.id for run in submission.runs]

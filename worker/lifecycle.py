@@ -37,13 +37,15 @@ class RetryLater(Exception):
 
 
 def execute_run(run_id: int, settings: Settings, worker: str, open_loss: LossOpener) -> None:
-    """Trains the run if it is queued; a redelivered message for a run someone else has does nothing."""
+    """Trains the queued run that is first in the queue's fair order, which need not be the message's `run_id`
+    (queries.runs.claim_next_run); a message that finds no queued run (a duplicate delivery) does nothing."""
     with session_scope(settings.sqlalchemy_url) as session:
-        claimed = queries.runs.claim_run(session, run_id, worker)
+        claimed = queries.runs.claim_next_run(session, worker)
     if claimed is None:
-        logger.info("run %d is not queued (a duplicate delivery, or cancelled): skipped", run_id)
+        logger.info("message for run %d: no run is queued (a duplicate delivery, or cancelled): skipped", run_id)
         return
-    where = f"{claimed.suite}/{claimed.benchmark} seed {claimed.seed}"
+    run_id = claimed.run_id
+    where = f"{claimed.suite}/{claimed.benchmark} trial {claimed.trial}"
     logger.info("submission %d run %d attempt %d: %s", claimed.submission_id, run_id, claimed.attempt, where)
     heartbeat = Heartbeat(settings.sqlalchemy_url, run_id, claimed.attempt, settings.heartbeat_interval)
     with capture_log_tail() as log_tail, heartbeat:
@@ -64,7 +66,8 @@ def execute_run(run_id: int, settings: Settings, worker: str, open_loss: LossOpe
 
 
 def train(claimed: ClaimedRun, settings: Settings, heartbeat: Heartbeat, open_loss: LossOpener) -> dict:
-    """Loads the data, trains with the loss, returns the RunResult as JSON, the poison seed kept secret."""
+    """Loads the data, trains with the loss on the run's trial, returns the RunResult as JSON without its poison
+    seed."""
     benchmark = get_benchmark(claimed.benchmark, claimed.suite)
     splits = load_splits(benchmark, settings.datasets_dir)
     curve: list[dict] = []
@@ -89,18 +92,19 @@ def train(claimed: ClaimedRun, settings: Settings, heartbeat: Heartbeat, open_lo
             record.poison_fit,
         )
 
+    seeds = claimed.seeds(settings.master_seed)
     with open_loss(claimed.code) as loss_fn:
         result = run(
             benchmark,
             loss_fn,
             splits,
-            seed=claimed.seed,
-            poison_seed=settings.poison_seed,
+            seed=seeds.training_seed,
+            poison_seed=seeds.poison_seed,
             device=resolve_device("auto"),
             loss_sha256=claimed.sha256,
             on_epoch=on_epoch,
         )
-    return {**result.to_dict(), "poison_seed": None}
+    return dataclasses.replace(result, poison_seed=None).to_dict()  # secret: the API reads the stored result
 
 
 def _store(settings: Settings, claimed: ClaimedRun, result: dict, log_tail: LogTail) -> None:

@@ -1,38 +1,34 @@
-"""The leaderboard page's table: its columns (metric, direction) and the best value of each."""
+"""The leaderboard page's cells: an estimate as mean ± half-width, a shared rank marked as a tie, a safe link."""
 
-from dataclasses import dataclass
+from collections import Counter
+from urllib.parse import urlsplit
 
-from api.schemas import LeaderboardPublic
-from harness.result import PUBLISHED_METRICS
+from api.schemas import EstimatePublic, LeaderboardPublic
 
-
-@dataclass(frozen=True)
-class MetricColumn:
-    metric: str
-    higher_is_better: bool
-    description: str = ""
-
-    @property
-    def arrow(self) -> str:
-        return "↑" if self.higher_is_better else "↓"
-
-    def best(self, values: list[float]) -> float | None:
-        if not values:
-            return None
-        return max(values) if self.higher_is_better else min(values)
+# The metrics a row's details show per benchmark, in the paper's order; robust_score is the row's own column.
+DETAIL_METRICS = ("test_acc", "poison_fit", "clean_fit", "robust_score")
 
 
-# The benchmark's published metrics per benchmark, in the result schema's order (the paper's).
-BENCHMARK_COLUMNS = tuple(MetricColumn(m.name, m.higher_is_better, m.description) for m in PUBLISHED_METRICS)
-MEAN_COLUMN = MetricColumn("mean_robust_score", higher_is_better=True, description="robust_score, mean over the suite")
+def plus_minus(estimate: EstimatePublic) -> str:
+    """'0.750 ± 0.012': the mean and the half-width of its 95 % interval; the mean alone when n < 2.
+
+    Three decimals: the noise between two training seeds is 0.005-0.02 robust_score (docs/statistics.md), so a
+    fourth decimal would only show noise.
+    """
+    if estimate.ci_low is None or estimate.ci_high is None:
+        return f"{estimate.mean:.3f}"
+    return f"{estimate.mean:.3f} ± {(estimate.ci_high - estimate.ci_low) / 2:.3f}"
 
 
-def best_values(board: LeaderboardPublic) -> dict[tuple[str, str], float | None]:
-    """(benchmark, metric) -> the best value in that column; ("", "mean_robust_score") for the suite's mean."""
-    best = {
-        (benchmark, column.metric): column.best([entry.benchmarks[benchmark][column.metric] for entry in board.data])
-        for benchmark in board.benchmarks
-        for column in BENCHMARK_COLUMNS
-    }
-    best[("", MEAN_COLUMN.metric)] = MEAN_COLUMN.best([entry.mean_robust_score for entry in board.data])
-    return best
+def shared_ranks(board: LeaderboardPublic) -> set[int]:
+    """The ranks held by more than one entry: none of those entries is shown better than the others."""
+    counts = Counter(entry.rank for entry in board.data)
+    return {rank for rank, count in counts.items() if count > 1}
+
+
+def safe_link(url: str | None) -> str | None:
+    """`url` if it is an http(s) address, else None: a javascript: or data: link must never become clickable."""
+    if url is None:
+        return None
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None

@@ -1,18 +1,25 @@
-"""The HTML routes, thin: the leaderboard (/), a submission's page and the submit form."""
+"""The HTML routes, thin: the leaderboard (/), a submission's page, the compare page, the submit form and the docs
+the board links to."""
 
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from api.deps import SessionDep, SettingsDep, SubmissionIdPath
-from api.pages.leaderboard_table import BENCHMARK_COLUMNS, MEAN_COLUMN, best_values
+from api.pages.documents import DOCUMENTS, document_html
+from api.pages.leaderboard_table import DETAIL_METRICS, plus_minus, safe_link, shared_ranks
+from api.routes.compare import compared_ids
 from api.routes.leaderboard import LeaderboardDep
 from db import queries
 from harness.registry import Suite, benchmarks_in
+from harness.result import PUBLISHED_METRICS
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+templates.env.filters["plus_minus"] = plus_minus
+templates.env.filters["safe_link"] = safe_link
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 
@@ -21,9 +28,9 @@ def leaderboard_page(request: Request, session: SessionDep, settings: SettingsDe
     board = leaderboard.board
     context = {
         "board": board,
-        "best": best_values(board),
-        "columns": BENCHMARK_COLUMNS,
-        "mean_column": MEAN_COLUMN,
+        "shared": shared_ranks(board),
+        "detail_metrics": DETAIL_METRICS,
+        "benchmarks": benchmarks_in(board.suite),
         "suites": list(Suite),
         "default_suite": settings.suite,
         "in_progress": queries.submissions.submissions_in_progress(session, board.suite),
@@ -36,7 +43,7 @@ def leaderboard_page(request: Request, session: SessionDep, settings: SettingsDe
 def submission_page(request: Request, session: SessionDep, submission_id: SubmissionIdPath):
     """Public parts are rendered by the page's script from the public JSON; the owner's from the owner's."""
     submission = queries.submissions.public_submission(session, submission_id, viewer=None)
-    context = {"submission_id": submission_id, "submission": submission, "columns": BENCHMARK_COLUMNS}
+    context = {"submission_id": submission_id, "submission": submission, "columns": PUBLISHED_METRICS}
     # A hidden submission is a 404 to this anonymous request; the owner's script fetches it with a token.
     status = 200 if submission is not None else 404
     return templates.TemplateResponse(request, "submission.html", context, status_code=status)
@@ -45,3 +52,23 @@ def submission_page(request: Request, session: SessionDep, submission_id: Submis
 @router.get("/submit")
 def submit_page(request: Request, settings: SettingsDep):
     return templates.TemplateResponse(request, "submit.html", {"max_file_bytes": settings.max_file_bytes})
+
+
+@router.get("/compare")
+def compare_page(request: Request, ids: Annotated[list[str], Query(default_factory=list)]):
+    """The page's script reads /api/compare; an address it cannot use is answered here with what to fix."""
+    try:
+        context = {"ids": compared_ids(ids), "error": None}
+    except ValueError as error:
+        context = {"ids": [], "error": f"{error}. Tick two to four entries on the leaderboard and press Compare."}
+    return templates.TemplateResponse(request, "compare.html", context, status_code=400 if context["error"] else 200)
+
+
+@router.get("/about/{slug}")
+def document_page(request: Request, slug: str):
+    """How ranks are computed and what the published methods are, from the repository's own documents."""
+    rendered = document_html(slug)
+    filename = DOCUMENTS.get(slug, f"{slug}.md")
+    title, body = rendered if rendered else (filename, None)
+    context = {"title": title, "body": body, "filename": filename}
+    return templates.TemplateResponse(request, "document.html", context, status_code=200 if rendered else 404)

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import itertools
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -10,11 +11,22 @@ from sqlalchemy.orm import Session
 import harness
 from api.deps import MAX_DB_INTEGER, SettingsDep
 from api.errors import error_responses
-from api.leaderboard_cache import CachedLeaderboard, LeaderboardCache
-from api.schemas import BenchmarkPublic, LeaderboardEntryPublic, LeaderboardPublic, Page
+from api.leaderboard_cache import CachedLeaderboard, ComputeBoard, LeaderboardCache
+from api.schemas import (
+    BenchmarkPublic,
+    ComparisonPublic,
+    EstimatePublic,
+    LeaderboardEntryPublic,
+    LeaderboardPublic,
+    MetricPublic,
+    Page,
+)
 from db import queries
+from db.leaderboard import LeaderboardEntry, comparisons
+from db.models import Submission
 from harness.registry import BENCHMARKS, Suite, benchmark_names
-from harness.result import PUBLISHED_METRICS
+from harness.result import METRICS, Metric
+from settings import Settings
 
 router = APIRouter(prefix="/api")
 
@@ -22,45 +34,93 @@ SuiteQuery = Annotated[
     Suite | None, Query(description="official, proxy or smoke; default: the suite this service runs")
 ]
 MAX_LEADERBOARD_PAGE = 1_000
-CSV_METRICS = tuple(metric.name for metric in PUBLISHED_METRICS)  # per benchmark, as on the leaderboard page
+CSV_DECIMALS = 4
+ESTIMATE_FIELDS = ("n", "mean", "sd", "ci_low", "ci_high")
 # A spreadsheet runs a cell that starts with one of these as a formula: a submission name could carry one.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 async def get_leaderboard(request: Request, settings: SettingsDep, suite: SuiteQuery = None) -> CachedLeaderboard:
-    """The suite's leaderboard from the app's cache, computed again only after a submission went on or off it."""
+    """The suite's leaderboard from the app's cache, computed again only after its marker moved."""
     cache: LeaderboardCache = request.app.state.leaderboard_cache
-    return await cache.get(suite or settings.suite, _compute_leaderboard)
+    return await cache.get(suite or settings.suite, compute_leaderboard(settings))
 
 
 LeaderboardDep = Annotated[CachedLeaderboard, Depends(get_leaderboard)]
 
 
-def _compute_leaderboard(session: Session, suite: Suite) -> LeaderboardPublic:
-    benchmarks = benchmark_names(suite)
-    entries = queries.leaderboard.leaderboard(session, suite, benchmarks, harness.HARNESS_VERSION)
-    data = [
-        LeaderboardEntryPublic(
-            rank=entry.rank,
-            submission_id=entry.submission.id,
-            name=entry.submission.name,
-            participant=entry.participant,
-            link=entry.submission.link,
-            kind=entry.submission.kind,
-            mean_robust_score=entry.mean_robust_score,
-            average_rank=entry.average_rank,
-            benchmarks=entry.benchmarks,
-            submitted_at=entry.submission.created_at,
+def compute_leaderboard(settings: Settings) -> ComputeBoard:
+    """The board of a suite as the API shows it, with the entries its comparisons are computed from."""
+
+    def compute(session: Session, suite: str) -> tuple[LeaderboardPublic, list[LeaderboardEntry]]:
+        benchmarks = benchmark_names(suite)
+        trials_planned = settings.trials(suite)
+        entries = queries.leaderboard.leaderboard(session, suite, benchmarks, harness.HARNESS_VERSION, trials_planned)
+        data = [_entry_public(entry) for entry in entries]
+        board = LeaderboardPublic(
+            suite=suite,
+            harness_version=harness.HARNESS_VERSION,
+            benchmarks=benchmarks,
+            trials_planned=trials_planned,
+            metrics=[_metric_public(metric) for metric in METRICS],
+            data=data,
+            count=len(data),
         )
-        for entry in entries
-    ]
-    return LeaderboardPublic(
-        suite=suite,
-        harness_version=harness.HARNESS_VERSION,
-        benchmarks=benchmarks,
-        data=data,
-        count=len(data),
+        return board, entries
+
+    return compute
+
+
+def _metric_public(metric: Metric) -> MetricPublic:
+    return MetricPublic(name=metric.name, description=metric.description, higher_is_better=metric.higher_is_better)
+
+
+def _entry_public(entry: LeaderboardEntry) -> LeaderboardEntryPublic:
+    shown = entry.submission
+    return LeaderboardEntryPublic(
+        rank=entry.rank,
+        provisional=entry.provisional,
+        trials_complete=entry.trials_complete,
+        trials_planned=entry.trials_planned,
+        submission_id=shown.id,
+        name=shown.name,
+        kind=shown.kind,
+        participant=shown.participant,
+        created_at=shown.created_at,
+        description=shown.description,
+        link=shown.link,
+        headline=EstimatePublic.model_validate(entry.headline),
+        benchmarks={
+            benchmark: {metric: EstimatePublic.model_validate(value) for metric, value in cells.items()}
+            for benchmark, cells in entry.benchmarks.items()
+        },
+        average_rank=entry.average_rank,
+        rerunning=shown.rerunning,
+        rerun_failed=shown.rerun_failed,
     )
+
+
+def comparisons_for(
+    request: Request, session: Session, settings: Settings, submission: Submission
+) -> list[ComparisonPublic]:
+    """The submission against the baselines, the published methods and the leader of its suite's board, paired
+    over shared trials; the board comes from the app's cache. Called from a worker thread (a sync route)."""
+    cache: LeaderboardCache = request.app.state.leaderboard_cache
+    cached = cache.get_blocking(submission.suite, compute_leaderboard(settings), session)
+    scores = queries.leaderboard.trial_scores(session, submission.suite, [submission.id], harness.HARNESS_VERSION)
+    if submission.id not in scores:
+        return []
+    return [
+        ComparisonPublic(
+            against_id=found.against.id,
+            against_name=found.against.name,
+            against_kind=found.against.kind,
+            is_leader=found.is_leader,
+            scope=found.scope,
+            difference=EstimatePublic.model_validate(found.difference),
+        )
+        for found in comparisons(scores[submission.id], cached.entries, benchmark_names(submission.suite))
+    ]
 
 
 @router.get(
@@ -75,7 +135,8 @@ async def read_leaderboard(
     offset: Annotated[int, Query(ge=0, le=MAX_DB_INTEGER, description="entries to skip")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LEADERBOARD_PAGE, description="entries to return")] = 100,
 ) -> Response:
-    """Complete submissions of the current harness version, best mean robust_score first, baselines marked.
+    """Submissions with a complete trial under the current harness version, by rank (1 + entries significantly
+    better on paired trials), then mean headline; baselines and published methods marked, provisional ones too.
 
     A page of `limit` entries from rank `offset + 1`; `count` is the whole board's, and the CSV has every entry.
     """
@@ -100,22 +161,36 @@ async def read_leaderboard(
     },
 )
 def read_leaderboard_csv(leaderboard: LeaderboardDep) -> Response:
-    """The leaderboard as CSV: rank, name, participant, kind, each benchmark's metrics, mean robust_score."""
+    """The leaderboard as CSV, one row per entry in board order: rank, provisional, name, kind, participant, the
+    headline's n, mean, sd and interval, then the same five for each benchmark and metric; 4 decimals."""
     board = leaderboard.board
-    columns = [f"{benchmark} {metric}" for benchmark in board.benchmarks for metric in CSV_METRICS]
+    cells = [(benchmark, metric.name) for benchmark in board.benchmarks for metric in board.metrics]
+    columns = [f"{benchmark}_{metric}_{field}" for benchmark, metric in cells for field in ESTIMATE_FIELDS]
     table = io.StringIO()
     writer = csv.writer(table)
-    writer.writerow(["rank", "name", "participant", "kind", *columns, "mean robust_score"])
+    writer.writerow(
+        ["rank", "provisional", "name", "kind", "participant", *(f"headline_{f}" for f in ESTIMATE_FIELDS), *columns]
+    )
     for entry in board.data:
-        metrics = [entry.benchmarks[benchmark][metric] for benchmark in board.benchmarks for metric in CSV_METRICS]
-        text = [_inert(entry.name), _inert(entry.participant)]
-        writer.writerow([entry.rank, *text, entry.kind, *metrics, entry.mean_robust_score])
+        estimates = [entry.headline, *(entry.benchmarks[benchmark].get(metric) for benchmark, metric in cells)]
+        text = [_inert(entry.name), entry.kind, _inert(entry.participant)]
+        writer.writerow(
+            [entry.rank, entry.provisional, *text, *itertools.chain.from_iterable(map(_csv_cells, estimates))]
+        )
     filename = f"poisonbench-leaderboard-{board.suite}.csv"
     return Response(
         table.getvalue(),
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def _csv_cells(estimate: EstimatePublic | None) -> list[int | float | str]:
+    """n, mean, sd, ci_low, ci_high, rounded; empty where there is no value (no interval below 2 trials)."""
+    if estimate is None:
+        return [""] * len(ESTIMATE_FIELDS)
+    values = [getattr(estimate, name) for name in ESTIMATE_FIELDS]
+    return [estimate.n, *("" if value is None else round(value, CSV_DECIMALS) for value in values[1:])]
 
 
 def _inert(text: str) -> str:

@@ -16,6 +16,7 @@ from api.deps import (
 )
 from api.errors import ApiError, DuplicateSubmission, error_responses
 from api.intake import accept_submission, read_upload, require_multipart_form, upload_filename
+from api.routes.leaderboard import comparisons_for
 from api.schemas import (
     Page,
     RunProgressPublic,
@@ -28,7 +29,7 @@ from api.schemas import (
     SubmissionPublic,
 )
 from db import queries
-from db.models import Participant, Submission, SubmissionStatus
+from db.models import Participant, Run, Submission, SubmissionStatus
 
 router = APIRouter(prefix="/api/submissions", tags=["submissions"])
 LOCATION = {"Location": {"description": "the submission's URL, as `url`", "schema": {"type": "string"}}}
@@ -90,10 +91,15 @@ def list_own_submissions(
     responses=error_responses(401, 404, 422, 429),
 )
 def read_submission(
-    request: Request, session: SessionDep, participant: ParticipantDep, submission_id: SubmissionIdPath
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    participant: ParticipantDep,
+    submission_id: SubmissionIdPath,
 ) -> SubmissionDetail:
-    """Status, queue position and estimated start, each run's progress, metrics and errors."""
-    return _detail(request, session, _visible(session, submission_id, participant))
+    """Status, queue position and estimated start, each run's progress, metrics and errors, and its paired
+    comparisons."""
+    return _detail(request, session, settings, _visible(session, submission_id, participant))
 
 
 @router.get(
@@ -106,26 +112,38 @@ def read_submission(
     openapi_extra={"security": [{}]},
 )
 def read_public_progress(
-    session: SessionDep, viewer: OptionalParticipantDep, submission_id: SubmissionIdPath
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: OptionalParticipantDep,
+    submission_id: SubmissionIdPath,
 ) -> SubmissionProgressPublic:
-    """Anyone: name, participant, status, each run's progress, curve and metrics; no code, error or log.
+    """Anyone: name, description, participant, status, queue position, each run's progress, curve and metrics by
+    benchmark and trial, and paired comparisons with the baselines, published methods and leader; no code, error
+    or log.
 
     A hidden submission answers only its owner and admins (with their token), like one that does not exist.
     """
     submission = queries.submissions.public_submission(session, submission_id, viewer)
     if submission is None:
         raise ApiError(404, f"no visible submission {submission_id}; the leaderboard at / lists them")
+    estimate = queries.queue_position.queue_estimate(session, submission)
     return SubmissionProgressPublic(
         id=submission.id,
         name=submission.name,
         participant=submission.participant.display_name,
-        link=submission.link,
         suite=submission.suite,
         kind=submission.kind,
+        description=submission.description,
+        link=submission.link,
         status=submission.status,
         created_at=submission.created_at,
         finished_at=submission.finished_at,
-        runs=[RunProgressPublic.model_validate(run) for run in submission.runs],
+        queue_position=estimate.position if estimate else None,
+        estimated_start=estimate.estimated_start if estimate else None,
+        trials_planned=settings.trials(submission.suite),
+        runs=[RunProgressPublic.model_validate(run) for run in _shown_runs(submission)],
+        comparisons=comparisons_for(request, session, settings, submission),
     )
 
 
@@ -135,9 +153,7 @@ def read_public_progress(
     response_model=SubmissionCode,
     responses=error_responses(401, 404, 422, 429),
 )
-def read_code(
-    session: SessionDep, participant: ParticipantDep, submission_id: SubmissionIdPath
-) -> SubmissionCode:
+def read_code(session: SessionDep, participant: ParticipantDep, submission_id: SubmissionIdPath) -> SubmissionCode:
     """The uploaded file, for its owner and admins."""
     submission = _visible(session, submission_id, participant)
     return SubmissionCode(id=submission.id, sha256=submission.sha256, code=submission.code)
@@ -150,7 +166,11 @@ def read_code(
     responses=error_responses(401, 404, 409, 422, 429),
 )
 def cancel_submission(
-    request: Request, session: SessionDep, participant: ParticipantDep, submission_id: SubmissionIdPath
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    participant: ParticipantDep,
+    submission_id: SubmissionIdPath,
 ) -> SubmissionDetail:
     """Cancels the queued runs and stops the running ones (at their next heartbeat or epoch)."""
     submission = _visible(session, submission_id, participant)
@@ -158,7 +178,7 @@ def cancel_submission(
         raise ApiError(409, f"submission {submission.id} has already finished ({submission.status}); nothing to cancel")
     queries.submissions.cancel_submission(session, submission)
     session.commit()
-    return _detail(request, session, submission)
+    return _detail(request, session, settings, submission)
 
 
 def _visible(session: SessionDep, submission_id: int, participant: Participant) -> Submission:
@@ -176,15 +196,19 @@ def _public(request: Request, submission: Submission) -> SubmissionPublic:
     return SubmissionPublic.from_row(submission, _url(request, submission))
 
 
-def _detail(request: Request, session: SessionDep, submission: Submission) -> SubmissionDetail:
-    # Only a submission still waiting for its first run has a place in the queue: once one of its runs trains,
-    # a position or start time would be stale.
-    waiting = submission.status is SubmissionStatus.QUEUED
-    estimate = queries.queue_position.queue_estimate(session, submission) if waiting else None
+def _detail(request: Request, session: SessionDep, settings: SettingsDep, submission: Submission) -> SubmissionDetail:
+    estimate = queries.queue_position.queue_estimate(session, submission)
     return SubmissionDetail.from_row(
         submission,
         _url(request, submission),
         queue_position=estimate.position if estimate else None,
         estimated_start=estimate.estimated_start if estimate else None,
-        runs=[RunPublic.model_validate(run) for run in submission.runs],
+        trials_planned=settings.trials(submission.suite),
+        runs=[RunPublic.model_validate(run) for run in _shown_runs(submission)],
+        comparisons=comparisons_for(request, session, settings, submission),
     )
+
+
+def _shown_runs(submission: Submission) -> list[Run]:
+    """The current runs, then those of a rerun under way (which replace them once all have succeeded)."""
+    return [*submission.runs, *submission.replacement_runs]

@@ -1,61 +1,120 @@
-"""The leaderboard's rows read from the runs table, and the marker that says when they changed."""
+"""The leaderboard's rows read from the runs table, each submission's per-trial scores, and the marker that says
+when they changed."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session, aliased
 
-from db.leaderboard import LeaderboardEntry, MetricRow, ShownSubmission, rank_entries
+from db.leaderboard import (
+    LeaderboardEntry,
+    ShownSubmission,
+    TrialRow,
+    TrialScores,
+    group_by_submission,
+    rank_entries,
+    trial_key,
+)
 from db.models import Participant, Run, RunStatus, Submission, SubmissionStatus
 from harness.result import METRIC_NAMES
 
+# A submission is on the board from its first complete trial until it fails or is cancelled.
+ON_THE_BOARD = (SubmissionStatus.QUEUED, SubmissionStatus.RUNNING, SubmissionStatus.SUCCEEDED)
+
 
 def leaderboard(
-    session: Session, suite: str, benchmarks: Sequence[str], harness_version: str
+    session: Session, suite: str, benchmarks: Sequence[str], harness_version: str, trials_planned: int
 ) -> list[LeaderboardEntry]:
-    """Visible submissions whose current runs all succeeded on every benchmark under `harness_version`.
+    """Visible submissions with at least one trial whose runs all succeeded on every benchmark under
+    `harness_version`, ranked; those with fewer than `trials_planned` trials are provisional.
 
-    Older results (superseded runs, other harness versions) stay in the table as history, left out here.
+    Older results (superseded runs, other harness versions) stay in the table as history, left out here; a rerun's
+    runs count only once they replaced the current ones.
     """
+    on_board = (
+        Submission.suite == suite,
+        Submission.status.in_(ON_THE_BOARD),
+        Submission.hidden.is_(False),
+    )
+    return rank_entries(
+        group_by_submission(_trial_rows(session, harness_version, on_board)), benchmarks, trials_planned
+    )
+
+
+def trial_scores(
+    session: Session, suite: str, submission_ids: Collection[int], harness_version: str
+) -> dict[int, TrialScores]:
+    """The given submissions' succeeded current runs under `harness_version`, whatever their status or visibility
+    (the caller decides who may see them): submission id -> its scores by benchmark, metric and trial. A submission
+    without a succeeded run is absent."""
+    return group_by_submission(
+        _trial_rows(session, harness_version, (Submission.suite == suite, Submission.id.in_(submission_ids)))
+    )
+
+
+def _trial_rows(session: Session, harness_version: str, submissions: Sequence) -> list[TrialRow]:
     # Plain columns, each metric read out of the JSON by the database: no ORM objects and no JSON decoding here,
     # a third of the time of loading whole rows (docs/reliability.md, "Load").
     metrics = [Run.metrics[name].as_float().label(name) for name in METRIC_NAMES]
+    replacement = aliased(Run)
+    rerunning = exists().where(
+        replacement.submission_id == Submission.id,
+        replacement.pending_replacement.is_(True),
+        replacement.superseded_at.is_(None),
+    )
     rows = session.execute(
         select(
             Submission.id,
             Submission.name,
             Submission.kind,
             Submission.created_at,
+            Submission.description,
             Submission.link,
             Participant.display_name,
+            rerunning.label("rerunning"),
+            Submission.rerun_error.is_not(None).label("rerun_failed"),
             Run.benchmark,
+            Run.trial,
+            Run.legacy_seed,
             *metrics,
         )
         .join(Participant, Submission.participant_id == Participant.id)
         .join(Run, Run.submission_id == Submission.id)
         .where(
-            Submission.suite == suite,
-            Submission.status == SubmissionStatus.SUCCEEDED,
-            Submission.hidden.is_(False),
+            *submissions,
             Run.superseded_at.is_(None),
+            Run.pending_replacement.is_(False),
             Run.status == RunStatus.SUCCEEDED,
             Run.harness_version == harness_version,
         )
     ).all()
-    metric_rows = [
-        MetricRow(
-            ShownSubmission(submission_id, name, kind, created_at, link),
-            participant,
-            benchmark,
-            {metric: value for metric, value in zip(METRIC_NAMES, values, strict=True) if value is not None},
-        )
-        for submission_id, name, kind, created_at, link, participant, benchmark, *values in rows
-    ]
-    return rank_entries(metric_rows, benchmarks)
+    shown: dict[int, ShownSubmission] = {}
+    trial_rows = []
+    for (
+        sid,
+        name,
+        kind,
+        created_at,
+        description,
+        link,
+        participant,
+        rerun,
+        failed,
+        benchmark,
+        trial,
+        legacy,
+        *values,
+    ) in rows:
+        if sid not in shown:
+            shown[sid] = ShownSubmission(sid, name, kind, created_at, description, link, participant, rerun, failed)
+        present = {metric: value for metric, value in zip(METRIC_NAMES, values, strict=True) if value is not None}
+        trial_rows.append(TrialRow(shown[sid], benchmark, trial_key(trial, legacy), present))
+    return trial_rows
 
 
 def leaderboard_marker(session: Session, suite: str) -> int:
-    """Moves whenever a submission of the suite goes on or off the leaderboard, and only then.
+    """Moves whenever the suite's board may have changed: a run succeeded, a submission went on or off it, a rerun
+    started, replaced its results or failed.
 
     The sum of the suite's `leaderboard_revision`s: each change adds one to a row, so the sum grows with every
     committed change whatever the order of the commits (a latest timestamp would miss an earlier-stamped commit

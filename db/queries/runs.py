@@ -9,7 +9,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from db.models import FailureCause, Run, RunStatus, Submission, utcnow
+from db.queries.queue_position import queued_in_fair_order
 from db.queries.transitions import transition_run
+from db.trials import TrialSeeds, legacy_seeds, trial_seeds
 from harness.result import validate_result
 
 
@@ -21,10 +23,32 @@ class ClaimedRun:
     submission_id: int
     attempt: int
     benchmark: str
-    seed: int
+    trial: int
+    seed: int  # the stored training seed
+    legacy_seed: bool
     suite: str
     code: str
     sha256: str
+
+    def seeds(self, master_seed: int) -> TrialSeeds:
+        """The pair to train with, derived here at run time: the poison seed is stored nowhere."""
+        if self.legacy_seed:
+            return legacy_seeds(master_seed, self.seed)
+        return trial_seeds(master_seed, self.suite, self.trial)
+
+
+def claim_next_run(session: Session, worker: str) -> ClaimedRun | None:
+    """The first queued run in the queue's fair order (queries.queue_position.fair_order), claimed; None when no run
+    is queued. A Celery message means "one run's worth of work": which run is decided here, not by the message.
+
+    On PostgreSQL the run and its submission are locked with SKIP LOCKED: two workers claiming at once take two
+    different runs instead of waiting on each other, and the submission is locked before the run's status changes,
+    in the order every other transition takes (no deadlock). SQLite serialises writers (BEGIN IMMEDIATE).
+    """
+    run_id = session.scalar(
+        queued_in_fair_order(Run.id).limit(1).with_for_update(skip_locked=True, of=[Run, Submission])
+    )
+    return None if run_id is None else claim_run(session, run_id, worker)
 
 
 def claim_run(session: Session, run_id: int, worker: str) -> ClaimedRun | None:
@@ -45,7 +69,9 @@ def claim_run(session: Session, run_id: int, worker: str) -> ClaimedRun | None:
     if changed is None:
         return None
     run = session.execute(
-        select(Run.benchmark, Run.seed, Submission.suite, Submission.code, Submission.sha256)
+        select(
+            Run.benchmark, Run.trial, Run.seed, Run.legacy_seed, Submission.suite, Submission.code, Submission.sha256
+        )
         .join(Submission, Run.submission_id == Submission.id)
         .where(Run.id == run_id)
     ).one()
@@ -57,9 +83,7 @@ def record_heartbeat(session: Session, run_id: int, attempt: int) -> bool:
     return _update_own_run(session, run_id, attempt, heartbeat_at=utcnow())
 
 
-def record_progress(
-    session: Session, run_id: int, attempt: int, curve: list[dict], epochs_total: int
-) -> bool:
+def record_progress(session: Session, run_id: int, attempt: int, curve: list[dict], epochs_total: int) -> bool:
     """The attempt's curve so far (the whole list: no read-modify-write), which is also a heartbeat."""
     return _update_own_run(
         session,

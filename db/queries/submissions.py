@@ -1,15 +1,22 @@
 """Submissions: storing one with its runs, who may see it, the daily limit, hiding, cancelling, rerunning, export."""
 
-import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from db.models import FailureCause, Participant, Run, RunStatus, Submission, SubmissionKind, SubmissionStatus, utcnow
-from db.queries.transitions import cancel_active_runs, lock_submission, refresh_submission, transition_run
+from db.queries.transitions import (
+    cancel_active_runs,
+    drop_pending_replacements,
+    lock_submission,
+    mark_board_changed,
+    refresh_submission,
+    transition_run,
+)
 from db.status import ACTIVE_RUN_STATUSES
+from db.trials import Trial
 
 
 def create_submission(
@@ -21,12 +28,12 @@ def create_submission(
     sha256: str,
     suite: str,
     benchmarks: Sequence[str],
-    seeds: Sequence[int],
+    trials: Sequence[Trial],
     description: str = "",
     link: str | None = None,
     kind: SubmissionKind = SubmissionKind.SUBMISSION,
 ) -> Submission:
-    """The submission and one queued run per benchmark and seed."""
+    """The submission and one queued run per benchmark and trial."""
     submission = Submission(
         participant=participant,
         name=name,
@@ -39,12 +46,20 @@ def create_submission(
     )
     session.add(submission)
     session.flush()
-    _add_runs(session, submission.id, itertools.product(benchmarks, seeds))
+    _add_runs(session, _new_runs(submission.id, benchmarks, trials))
     return submission
 
 
-def _add_runs(session: Session, submission_id: int, benchmark_seeds: Iterable[tuple[str, int]]) -> list[int]:
-    runs = [Run(submission_id=submission_id, benchmark=b, seed=s) for b, s in benchmark_seeds]
+def _new_runs(submission_id: int, benchmarks: Sequence[str], trials: Sequence[Trial], **columns) -> list[Run]:
+    # Trial-major: the order the runs were queued in is trial 1 on every benchmark first.
+    return [
+        Run(submission_id=submission_id, benchmark=b, trial=t.index, seed=t.seeds.training_seed, **columns)
+        for t in trials
+        for b in benchmarks
+    ]
+
+
+def _add_runs(session: Session, runs: list[Run]) -> list[int]:
     session.add_all(runs)
     session.flush()
     return [run.id for run in runs]
@@ -126,15 +141,11 @@ def counted_submission_times(session: Session, participant_id: int, since: datet
     Cancelled and infrastructure-failed submissions are free.
     """
     query = _counted_submissions(participant_id).where(Submission.created_at >= since)
-    return list(
-        session.scalars(query.with_only_columns(Submission.created_at).order_by(Submission.created_at))
-    )
+    return list(session.scalars(query.with_only_columns(Submission.created_at).order_by(Submission.created_at)))
 
 
 def _counted_submissions(participant_id: int):
-    lost = (Submission.status == SubmissionStatus.FAILED) & (
-        Submission.failure_cause == FailureCause.INFRASTRUCTURE
-    )
+    lost = (Submission.status == SubmissionStatus.FAILED) & (Submission.failure_cause == FailureCause.INFRASTRUCTURE)
     return select(Submission).where(
         Submission.participant_id == participant_id,
         Submission.kind == SubmissionKind.SUBMISSION,
@@ -143,9 +154,7 @@ def _counted_submissions(participant_id: int):
     )
 
 
-def latest_submission_named(
-    session: Session, participant_id: int, name: str, suite: str
-) -> Submission | None:
+def latest_submission_named(session: Session, participant_id: int, name: str, suite: str) -> Submission | None:
     owned = Submission.participant_id == participant_id
     return session.scalar(
         select(Submission)
@@ -175,20 +184,31 @@ def cancel_submission(session: Session, submission: Submission) -> list[int]:
 
 
 def rerun_submission(
-    session: Session, submission: Submission, benchmarks: Sequence[str] | None = None
+    session: Session, submission: Submission, trials: Sequence[Trial], benchmarks: Sequence[str] | None = None
 ) -> list[int]:
-    """Supersedes the submission's current runs (of `benchmarks`, default all) with new queued ones.
+    """Queues `trials` again on `benchmarks` (default: all of the submission's); returns the new runs' ids.
 
-    Active runs are cancelled first, so a worker still training one stops. The old rows stay as history.
+    A succeeded submission keeps its results on the board, marked as being rerun, until every new run succeeded;
+    then they replace the runs of those benchmarks in one step (queries.transitions.settle_rerun). A failed or
+    cancelled new run leaves the old results in place and records why in `rerun_error`. A rerun under way is
+    replaced by this one. Any other submission has no results to keep: its runs are superseded at once (active ones
+    cancelled first, so a worker still training one stops). Old rows always stay as history.
     """
     lock_submission(session, submission.id)
-    current = [run for run in submission.runs if benchmarks is None or run.benchmark in benchmarks]
     now = utcnow()
-    for run in current:
-        if run.status in ACTIVE_RUN_STATUSES:
-            transition_run(session, run.id, RunStatus.CANCELLED, finished_at=now)
-    session.execute(update(Run).where(Run.id.in_([run.id for run in current])).values(superseded_at=now))
-    run_ids = _add_runs(session, submission.id, [(run.benchmark, run.seed) for run in current])
+    rerun = sorted({run.benchmark for run in submission.runs if benchmarks is None or run.benchmark in benchmarks})
+    keeps_results = submission.status is SubmissionStatus.SUCCEEDED
+    if keeps_results:
+        drop_pending_replacements(session, submission.id, now)
+    else:
+        current = [run for run in submission.runs if run.benchmark in rerun]
+        for run in current:
+            if run.status in ACTIVE_RUN_STATUSES:
+                transition_run(session, run.id, RunStatus.CANCELLED, finished_at=now)
+        session.execute(update(Run).where(Run.id.in_([run.id for run in current])).values(superseded_at=now))
+    run_ids = _add_runs(session, _new_runs(submission.id, rerun, trials, pending_replacement=keeps_results))
+    session.execute(update(Submission).where(Submission.id == submission.id).values(rerun_error=None))
+    mark_board_changed(session, submission.id)  # it shows as being rerun
     refresh_submission(session, submission.id)
     session.expire(submission)
     return run_ids

@@ -28,10 +28,13 @@ class Boards:
     def __init__(self) -> None:
         self.computed: list[LeaderboardPublic] = []
 
-    def __call__(self, session: Session, suite: str) -> LeaderboardPublic:
-        board = LeaderboardPublic(suite=suite, harness_version="1", benchmarks=[], data=[], count=len(self.computed))
+    def __call__(self, session: Session, suite: str) -> tuple[LeaderboardPublic, list]:
+        board = LeaderboardPublic(
+            suite=suite, harness_version="1", benchmarks=[], trials_planned=1, metrics=[], data=[],
+            count=len(self.computed),
+        )  # fmt: skip
         self.computed.append(board)
-        return board
+        return board, []
 
 
 def read(cache: LeaderboardCache, compute: Boards, suite: Suite = Suite.SMOKE) -> CachedLeaderboard:

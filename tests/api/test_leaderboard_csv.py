@@ -16,40 +16,50 @@ def _rows(client, **params) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(response.text)))
 
 
-def test_the_csv_parses_back_to_the_json_leaderboard(client, factory):
-    baseline = factory.submission(kind=SubmissionKind.BASELINE)
-    nasty = factory.submission()
+def test_the_csv_parses_back_to_the_json_leaderboard_rounded_to_4_decimals(client, factory):
+    baseline = factory.submission(kind=SubmissionKind.BASELINE, trials=2)
+    nasty = factory.submission(trials=2)
     nasty.name = NASTY_NAME
-    factory.finish(baseline, robust_score=0.6)
-    factory.finish(nasty, robust_score=0.71234567891234)
+    factory.finish(baseline, robust_score={1: 0.6, 2: 0.61})
+    factory.finish(nasty, robust_score={1: 0.71234567891234})  # provisional: one trial, no sd nor interval
     board = client.get("/api/leaderboard").json()
     rows = _rows(client)
     assert len(rows) == board["count"] == 2
     for row, entry in zip(rows, board["data"], strict=True):
-        assert (int(row["rank"]), row["name"], row["participant"], row["kind"]) == (
+        assert (int(row["rank"]), row["provisional"], row["name"], row["participant"], row["kind"]) == (
             entry["rank"],
+            str(entry["provisional"]),
             entry["name"],
             entry["participant"],
             entry["kind"],
         )
-        for benchmark in board["benchmarks"]:
-            for metric in ("test_acc", "poison_fit", "robust_score"):
-                assert float(row[f"{benchmark} {metric}"]) == entry["benchmarks"][benchmark][metric]
-        assert float(row["mean robust_score"]) == entry["mean_robust_score"]
-    assert rows[0]["name"] == NASTY_NAME
+        estimates = {"headline": entry["headline"]} | {
+            f"{benchmark}_{metric}": value
+            for benchmark, metrics in entry["benchmarks"].items()
+            for metric, value in metrics.items()
+        }
+        for prefix, estimate in estimates.items():
+            assert int(row[f"{prefix}_n"]) == estimate["n"]
+            for field in ("mean", "sd", "ci_low", "ci_high"):
+                shown = row[f"{prefix}_{field}"]
+                assert shown == "" if estimate[field] is None else float(shown) == round(estimate[field], 4)
+    # both rank 1 (one shared trial: no claim), the higher mean first
+    assert rows[0]["name"] == NASTY_NAME and rows[0]["headline_mean"] == "0.7123" and rows[0]["headline_sd"] == ""
 
 
 def test_the_csv_has_a_header_even_for_an_empty_suite_and_refuses_an_unknown_one(client):
     response = client.get("/api/leaderboard.csv", params={"suite": "proxy"})
     header = next(csv.reader(io.StringIO(response.text)))
-    assert header[:4] == ["rank", "name", "participant", "kind"] and header[-1] == "mean robust_score"
-    assert len(header) == 4 + 3 * len(benchmark_names(Suite.PROXY)) + 1  # three metrics per benchmark
+    assert header[:6] == ["rank", "provisional", "name", "kind", "participant", "headline_n"]
+    # five figures for the headline and for each benchmark and metric
+    assert len(header) == 5 + 5 + 5 * 5 * len(benchmark_names(Suite.PROXY))
+    assert header[-1] == f"{benchmark_names(Suite.PROXY)[-1]}_robust_score_ci_high"
     refused = client.get("/api/leaderboard.csv", params={"suite": "imagenet"})
     assert refused.status_code == 422 and "suite" in refused.json()["detail"]
 
 
 def test_a_name_a_spreadsheet_would_run_as_a_formula_is_made_inert(client, factory):
     submission = factory.submission()
-    submission.name = "=HYPERLINK(\"http://evil.example\")"
+    submission.name = '=HYPERLINK("http://evil.example")'
     factory.finish(submission)
-    assert _rows(client)[0]["name"] == "'=HYPERLINK(\"http://evil.example\")"
+    assert _rows(client)[0]["name"] == '\'=HYPERLINK("http://evil.example")'

@@ -1,5 +1,6 @@
 """The public endpoints: leaderboard, benchmarks, health, readiness, OpenAPI docs; CORS closed by default."""
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.deps import get_session
@@ -9,20 +10,26 @@ from harness.registry import BENCHMARKS, Suite, benchmark_names
 
 
 def test_the_leaderboard_shows_complete_submissions_beside_the_marked_baselines(client, factory, session):
-    baseline = factory.submission(kind=SubmissionKind.BASELINE)
-    submission = factory.submission()
-    factory.finish(baseline, robust_score=0.6)
-    factory.finish(submission, robust_score=0.75)
+    baseline = factory.submission(kind=SubmissionKind.BASELINE, trials=2)
+    submission = factory.submission(trials=2)
+    factory.finish(baseline, robust_score={1: 0.60, 2: 0.61})
+    factory.finish(submission, robust_score={1: 0.75, 2: 0.77})
     factory.submission()  # still queued: not shown
     board = client.get("/api/leaderboard").json()  # no token needed
     assert board["suite"] == "smoke" and board["benchmarks"] == benchmark_names(Suite.SMOKE)
+    assert board["trials_planned"] == 2  # the smoke suite's setting
+    assert [m["name"] for m in board["metrics"]][-1] == "robust_score" and board["metrics"][-1]["higher_is_better"]
     assert [(e["submission_id"], e["kind"], e["rank"]) for e in board["data"]] == [
         (submission.id, "submission", 1),
-        (baseline.id, "baseline", 2),
+        (baseline.id, "baseline", 2),  # the paired difference +0.15, +0.16 is significant
     ]
     entry = board["data"][0]
-    assert entry["mean_robust_score"] == 0.75 and set(entry["benchmarks"]) == set(board["benchmarks"])
-    assert entry["benchmarks"][board["benchmarks"][0]]["poison_fit"] == 0.25
+    assert entry["headline"]["n"] == 2 and entry["headline"]["mean"] == pytest.approx(0.76)
+    assert entry["headline"]["ci_low"] < 0.76 < entry["headline"]["ci_high"]
+    assert entry["trials_complete"] == entry["trials_planned"] == 2 and not entry["provisional"]
+    assert not entry["rerunning"] and not entry["rerun_failed"] and entry["link"] is None
+    assert set(entry["benchmarks"]) == set(board["benchmarks"])
+    assert entry["benchmarks"][board["benchmarks"][0]]["poison_fit"]["mean"] == pytest.approx(0.24)
 
 
 def test_the_leaderboard_of_another_suite_is_separate_and_an_unknown_suite_is_a_422(client, factory):

@@ -1,7 +1,10 @@
 """GET /api/submissions/{id}/public (anyone, a visible submission) and /code (its owner and admins only)."""
 
+import pytest
+
 from db import queries
-from db.models import FailureCause
+from db.models import FailureCause, SubmissionKind
+from harness.registry import Suite, benchmark_names
 
 SECRET = "class RobustLoss:  # mine alone\n    pass\n"
 
@@ -16,7 +19,7 @@ def test_anyone_reads_a_visible_submissions_progress_without_its_code_error_or_l
     assert body["participant"] == "ada" and body["status"] == "failed"
     assert body["runs"][0]["status"] == "failed" and body["runs"][0]["curve"] == []
     assert "NaN loss" not in str(body) and "log line" not in str(body) and "mine alone" not in str(body)
-    private = {"error", "log_tail", "code", "description", "failure_cause"}
+    private = {"error", "log_tail", "code", "failure_cause"}  # its description is public: the board shows it
     assert private.isdisjoint(body.keys() | body["runs"][0].keys())
 
 
@@ -58,3 +61,22 @@ def test_the_owners_detail_carries_each_runs_log_tail(client, factory, session, 
     queries.runs.fail_run(session, run.id, attempt, "NaN loss", FailureCause.LOSS, "the last lines", "x")
     detail = client.get(f"/api/submissions/{submission.id}", headers=auth).json()
     assert detail["runs"][0]["log_tail"] == "the last lines"
+
+
+def test_anyone_sees_a_submissions_trials_and_its_paired_comparisons_with_the_baselines_and_the_leader(client, factory):
+    baseline = factory.submission(kind=SubmissionKind.BASELINE, trials=2)
+    factory.finish(baseline, robust_score={1: 0.60, 2: 0.62})
+    mine = factory.submission(trials=2)
+    factory.finish(mine, robust_score={1: 0.70, 2: 0.71})
+    body = client.get(f"/api/submissions/{mine.id}/public").json()
+    assert body["trials_planned"] == 2 and {run["trial"] for run in body["runs"]} == {1, 2}
+    assert body["queue_position"] is None and body["estimated_start"] is None  # nothing waits
+    headline = next(c for c in body["comparisons"] if c["scope"] == "headline")
+    assert (headline["against_id"], headline["against_name"], headline["against_kind"]) == (
+        baseline.id,
+        baseline.name,
+        "baseline",
+    )
+    assert headline["is_leader"]  # the only other entry leads the board
+    assert headline["difference"]["n"] == 2 and headline["difference"]["mean"] == pytest.approx(0.095)
+    assert {c["scope"] for c in body["comparisons"]} == {"headline", *benchmark_names(Suite.SMOKE)}

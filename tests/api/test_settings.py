@@ -7,7 +7,7 @@ from settings import Settings, get_settings
 
 SAFE_PRODUCTION = {
     "environment": "production",
-    "poison_seed": 7919,
+    "master_seed": 7919,
     "suite": "official",
     "database_url": "postgresql+psycopg://db/poisonbench",
     "broker_url": "redis://broker:6379/0",
@@ -24,10 +24,10 @@ def test_with_no_settings_the_service_uses_sqlite_files_for_database_and_broker(
 
 def test_settings_are_read_once_from_poisonbench_variables(monkeypatch):
     monkeypatch.setenv("POISONBENCH_SUBMISSIONS_PER_DAY", "9")
-    monkeypatch.setenv("POISONBENCH_SEEDS", "[1, 2]")
+    monkeypatch.setenv("POISONBENCH_TRIALS_PROXY", "5")
     get_settings.cache_clear()
     try:
-        assert get_settings().submissions_per_day == 9 and get_settings().seeds == (1, 2)
+        assert get_settings().submissions_per_day == 9 and get_settings().trials("proxy") == 5
         assert get_settings() is get_settings()
     finally:
         get_settings.cache_clear()
@@ -40,7 +40,7 @@ def test_production_accepts_explicit_safe_values():
 @pytest.mark.parametrize(
     ("unsafe", "message"),
     [
-        ({"poison_seed": 42}, "POISONBENCH_POISON_SEED"),
+        ({"master_seed": 42}, "POISONBENCH_MASTER_SEED"),
         ({"cors_origins": ["*"]}, "CORS"),
         ({"suite": None}, "POISONBENCH_SUITE"),
         ({"broker_url": ""}, "POISONBENCH_BROKER_URL"),

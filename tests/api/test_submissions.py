@@ -13,17 +13,18 @@ from tests.api.conftest import VALID_LOSS
 
 
 def test_an_accepted_upload_answers_202_with_its_url_and_queues_one_message_per_run(
-    upload, redis_client, client, auth
+    upload, redis_client, client, auth, settings
 ):
     response = upload(description="cross-entropy, nothing more")
     assert response.status_code == 202, response.text
     body = response.json()
     assert body["status"] == "queued" and body["url"].endswith(f"/api/submissions/{body['id']}")
     assert response.headers["location"] == body["url"]
-    assert redis_client.llen("runs") == len(benchmark_names(Suite.SMOKE))
+    runs = len(benchmark_names(Suite.SMOKE)) * settings.trials(Suite.SMOKE)  # one per benchmark and trial
+    assert redis_client.llen("runs") == runs
     detail = client.get(body["url"], headers=auth).json()
     assert detail["description"] == "cross-entropy, nothing more" and detail["suite"] == "smoke"
-    assert detail["queue_position"] == 1 and len(detail["runs"]) == 3
+    assert detail["queue_position"] == 1 and len(detail["runs"]) == runs and detail["trials_planned"] == 2
     assert {run["status"] for run in detail["runs"]} == {"queued"}
 
 
@@ -159,9 +160,7 @@ def test_a_cancelled_submission_does_not_count_against_the_daily_limit_nor_as_a_
     assert upload(code=f"{VALID_LOSS}# one more\n").status_code == 429  # the limit is full without the cancelled
 
 
-def test_an_upload_while_the_broker_is_down_is_stored_and_left_for_the_reaper(
-    settings, session, factory
-):
+def test_an_upload_while_the_broker_is_down_is_stored_and_left_for_the_reaper(settings, session, factory):
     app = create_app(settings.model_copy(update={"broker_url": "redis://127.0.0.1:1/0"}))
     app.dependency_overrides[get_session] = lambda: session
     token = factory.participant()[1]
@@ -173,4 +172,6 @@ def test_an_upload_while_the_broker_is_down_is_stored_and_left_for_the_reaper(
             data={"name": "while down"},
         )
     assert response.status_code == 202
-    assert len(queries.runs.undispatched_runs(session)) == len(benchmark_names(Suite.SMOKE))
+    assert len(queries.runs.undispatched_runs(session)) == len(benchmark_names(Suite.SMOKE)) * settings.trials(
+        Suite.SMOKE
+    )

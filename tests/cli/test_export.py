@@ -21,7 +21,7 @@ SECRET_LOG = "Traceback: export-log-7e55"
 
 @pytest.fixture
 def database_url(tmp_path, monkeypatch):
-    """A committed embedded database holding a finished submission, rerun once, and a queued one."""
+    """A committed embedded database holding a finished submission, one benchmark rerun, and a queued one."""
     url = f"sqlite:///{tmp_path / 'poisonbench.sqlite3'}"
     upgrade(url)
     with session_scope(url) as session:
@@ -30,7 +30,10 @@ def database_url(tmp_path, monkeypatch):
         factory.finish(finished, robust_score=0.75)
         for run in finished.runs:
             run.log_tail = SECRET_LOG
-        queries.submissions.rerun_submission(session, finished, benchmarks=[benchmark_names(Suite.SMOKE)[0]])
+        queries.submissions.rerun_submission(
+            session, finished, factory.trials(), benchmarks=[benchmark_names(Suite.SMOKE)[0]]
+        )
+        factory.finish(finished, robust_score=0.75)  # the rerun's run replaces the first benchmark's
         factory.submission()
     monkeypatch.setenv("POISONBENCH_DATABASE_URL", url)
     get_settings.cache_clear()
@@ -46,7 +49,7 @@ def test_the_export_holds_every_submission_and_every_run_with_its_metrics(databa
     assert f"exported 2 submissions and {total_runs} runs" in capsys.readouterr().out
 
     submissions = json.loads((out / "submissions.json").read_text())
-    assert [s["status"] for s in submissions] == ["running", "queued"]
+    assert [s["status"] for s in submissions] == ["succeeded", "queued"]
     finished = submissions[0]
     assert finished["participant"] and finished["sha256"] and len(finished["runs"]) == runs_per_submission + 1
     superseded = [run for run in finished["runs"] if run["superseded_at"] is not None]
@@ -56,7 +59,7 @@ def test_the_export_holds_every_submission_and_every_run_with_its_metrics(databa
         rows = list(csv.DictReader(table))
     assert len(rows) == total_runs
     succeeded = [row for row in rows if row["status"] == "succeeded"]
-    assert len(succeeded) == runs_per_submission
+    assert len(succeeded) == runs_per_submission + 1  # the superseded one too
     assert all(float(row["robust_score"]) == 0.75 and float(row["test_acc"]) == 0.75 for row in succeeded)
     assert {row["submission_id"] for row in rows} == {str(s["id"]) for s in submissions}
 

@@ -1,35 +1,89 @@
-"""The leaderboard: complete, visible submissions of the current harness version, ranked, baselines marked."""
+"""The leaderboard over trials: estimates per cell and headline, ranks that respect noise, provisional entries,
+legacy runs, the paired comparisons, and the marker that says when it changed."""
+
+import pytest
+from sqlalchemy import update
 
 import harness
 from db import queries
-from db.leaderboard import LeaderboardEntry, _ranks
-from db.models import SubmissionKind
+from db.leaderboard import HEADLINE, comparisons
+from db.models import Run, SubmissionKind
 from harness.registry import Suite, benchmark_names
 
 BENCHMARKS = benchmark_names(Suite.SMOKE)
+TRIALS = 3
 
 
-def _board(session) -> list:
-    return queries.leaderboard.leaderboard(session, Suite.SMOKE, BENCHMARKS, harness.HARNESS_VERSION)
+def _board(session, trials_planned: int = TRIALS) -> list:
+    return queries.leaderboard.leaderboard(session, Suite.SMOKE, BENCHMARKS, harness.HARNESS_VERSION, trials_planned)
 
 
-def test_complete_submissions_are_ranked_by_mean_robust_score_beside_the_baselines(any_factory):
-    baseline = any_factory.submission(kind=SubmissionKind.BASELINE)
-    better = any_factory.submission()
-    any_factory.finish(baseline, robust_score=0.6)
-    any_factory.finish(better, robust_score=0.9)
+def _entry(factory, scores: dict[int, float], kind: SubmissionKind = SubmissionKind.SUBMISSION):
+    submission = factory.submission(kind=kind, trials=TRIALS)
+    factory.finish(submission, robust_score=scores)
+    return submission
+
+
+def test_every_cell_and_the_headline_carry_n_mean_sd_and_a_95_percent_interval(any_factory):
+    submission = _entry(any_factory, {1: 0.7, 2: 0.8, 3: 0.9})
+    (entry,) = _board(any_factory.session)
+    assert entry.submission.id == submission.id and entry.trials_complete == 3 and not entry.provisional
+    # mean 0.8, sd 0.1, t_{0.975, 2} = 4.3027: half-width 4.3027 * 0.1 / sqrt(3) = 0.24841
+    assert entry.headline.n == 3 and entry.headline.mean == pytest.approx(0.8)
+    assert entry.headline.sd == pytest.approx(0.1) and entry.headline.half_width() == pytest.approx(0.24841, abs=1e-5)
+    for benchmark in BENCHMARKS:
+        cell = entry.benchmarks[benchmark]
+        assert set(cell) == {"test_acc", "poison_fit", "poison_fit_noaug", "clean_fit", "robust_score"}
+        assert cell["robust_score"].n == 3 and cell["poison_fit"].mean == pytest.approx(0.2)
+        assert cell["clean_fit"].sd == 0 and cell["clean_fit"].ci_low == cell["clean_fit"].ci_high == 1.0
+
+
+def test_a_clear_winner_ranks_first_and_entries_it_beats_are_ranked_below_it(any_factory):
+    winner = _entry(any_factory, {1: 0.90, 2: 0.92, 3: 0.91})
+    middle = _entry(any_factory, {1: 0.80, 2: 0.83, 3: 0.81}, SubmissionKind.BASELINE)
+    last = _entry(any_factory, {1: 0.70, 2: 0.72, 3: 0.71})
     board = _board(any_factory.session)
-    assert [(e.submission.id, e.rank) for e in board] == [(better.id, 1), (baseline.id, 2)]
-    assert board[1].submission.kind is SubmissionKind.BASELINE
-    assert board[0].mean_robust_score == 0.9 and board[0].average_rank == 1.0
-    assert board[0].benchmarks[BENCHMARKS[0]]["test_acc"] == 0.9
+    assert [(e.submission.id, e.rank) for e in board] == [(winner.id, 1), (middle.id, 2), (last.id, 3)]
+    assert board[1].submission.kind is SubmissionKind.BASELINE and board[0].average_rank == 1.0
 
 
-def test_incomplete_hidden_and_other_suites_submissions_are_left_out(factory, session):
-    factory.submission()  # queued
-    hidden = factory.submission()
-    factory.finish(hidden)
+def test_entries_no_one_significantly_beats_share_rank_1_ordered_by_mean(any_factory):
+    # a - b is -0.05, +0.10, -0.04 over the trials: its interval spans 0 either way, so neither claim is made
+    a = _entry(any_factory, {1: 0.80, 2: 0.90, 3: 0.71})
+    b = _entry(any_factory, {1: 0.85, 2: 0.80, 3: 0.75})
+    board = _board(any_factory.session)
+    assert [(e.submission.id, e.rank) for e in board] == [(a.id, 1), (b.id, 1)]  # a's mean 0.8033 > b's 0.8
+
+
+def test_an_entry_with_fewer_trials_than_planned_is_provisional_shown_with_its_n_and_claims_nothing(any_factory):
+    strong = _entry(any_factory, {1: 0.90, 2: 0.91, 3: 0.92})
+    weak = any_factory.submission(trials=TRIALS)
+    any_factory.finish(weak, robust_score={1: 0.10})  # trial 1 only
+    session = any_factory.session
+    # a second trial on one benchmark only: not a complete trial
+    run = next(r for r in weak.runs if r.trial == 2)
+    claimed = queries.runs.claim_run(session, run.id, "worker")
+    queries.runs.complete_run(session, run.id, claimed.attempt, any_factory.result(0.1), "")
+    board = _board(session)
+    by_id = {entry.submission.id: entry for entry in board}
+    assert by_id[weak.id].provisional and by_id[weak.id].trials_complete == 1 and by_id[weak.id].headline.n == 1
+    assert by_id[weak.id].headline.sd is None and by_id[weak.id].headline.ci_low is None
+    assert by_id[weak.id].rank == 1  # one shared trial: no entry can be shown better than it
+    assert not by_id[strong.id].provisional and [e.submission.id for e in board] == [strong.id, weak.id]
+    any_factory.finish(weak, robust_score={2: 0.1, 3: 0.1})  # its last trials land: final, and beaten
+    by_id = {entry.submission.id: entry for entry in _board(session)}
+    assert not by_id[weak.id].provisional and by_id[weak.id].rank == 2
+
+
+def test_queued_hidden_failed_and_other_suites_submissions_are_left_out(factory, session):
+    factory.submission(trials=TRIALS)  # queued, nothing complete
+    hidden = _entry(factory, {1: 0.8, 2: 0.8, 3: 0.8})
     queries.submissions.set_hidden(session, hidden, True)
+    failed = factory.submission(trials=TRIALS)
+    factory.finish(failed, robust_score={1: 0.8})
+    run = next(r for r in failed.runs if r.trial == 2)
+    claimed = queries.runs.claim_run(session, run.id, "worker")
+    queries.runs.fail_run(session, run.id, claimed.attempt, "boom", "loss", "", harness.HARNESS_VERSION)
     proxy = factory.submission(suite=Suite.PROXY)
     factory.finish(proxy)
     assert _board(session) == []
@@ -39,40 +93,49 @@ def test_results_of_another_harness_version_stay_as_history_only(factory, sessio
     old = factory.submission()
     factory.finish(old, harness_version="0.9.0")
     assert _board(session) == []
-    queries.submissions.rerun_submission(session, old)
+    queries.submissions.rerun_submission(session, old, factory.trials())
     factory.finish(old)
     assert [entry.submission.id for entry in _board(session)] == [old.id]
 
 
-def test_seeds_are_averaged_per_benchmark(factory, session):
-    submission = factory.submission(seeds=(1, 2))
-    first, second = submission.runs[:2]  # both seeds of the first benchmark
-    for run, score in ((first, 0.6), (second, 0.8)):
-        claimed = queries.runs.claim_run(session, run.id, "worker")
-        queries.runs.complete_run(session, run.id, claimed.attempt, factory.result(score), "")
-    factory.finish(submission, robust_score=0.7)
-    (entry,) = _board(session)
-    assert entry.benchmarks[BENCHMARKS[0]]["robust_score"] == 0.7
+def test_legacy_runs_are_paired_only_with_legacy_runs(factory, session):
+    legacy = _entry(factory, {1: 0.9, 2: 0.9, 3: 0.9})
+    today = _entry(factory, {1: 0.5, 2: 0.5, 3: 0.5})
+    session.execute(update(Run).where(Run.submission_id == legacy.id).values(legacy_seed=True))
+    board = {entry.submission.id: entry for entry in _board(session)}
+    # Its trials -1..-3 share none with today's 1..3: far better, yet no claim either way.
+    assert sorted(board[legacy.id].headline_by_trial) == [-3, -2, -1]
+    assert board[legacy.id].rank == board[today.id].rank == 1
 
 
-def test_tied_scores_share_the_mean_of_the_ranks_they_span(factory):
-    entries = [
-        LeaderboardEntry(factory.submission(), "p", {"b": {"robust_score": score}})
-        for score in (0.5, 0.9, 0.5)
-    ]
-    ranks = _ranks(entries, "b")
-    assert [ranks[e.submission.id] for e in entries] == [2.5, 1.0, 2.5]
+def test_a_submission_is_compared_paired_with_every_baseline_and_published_method_and_the_leader(factory, session):
+    baseline = _entry(factory, {1: 0.60, 2: 0.62, 3: 0.61}, SubmissionKind.BASELINE)
+    published = _entry(factory, {1: 0.70, 2: 0.70, 3: 0.70}, SubmissionKind.PUBLISHED)
+    leader = _entry(factory, {1: 0.90, 2: 0.93, 3: 0.90})
+    _entry(factory, {1: 0.50, 2: 0.50, 3: 0.50})  # another participant's: not compared with
+    mine = factory.submission(trials=TRIALS)
+    factory.finish(mine, robust_score={1: 0.75, 2: 0.76})
+    board = _board(session)
+    scores = queries.leaderboard.trial_scores(session, Suite.SMOKE, [mine.id], harness.HARNESS_VERSION)[mine.id]
+    found = {(c.against.id, c.scope): c for c in comparisons(scores, board, BENCHMARKS)}
+    assert {against for against, _ in found} == {baseline.id, published.id, leader.id}
+    assert {scope for _, scope in found} == {HEADLINE, *BENCHMARKS}
+    versus_baseline = found[(baseline.id, HEADLINE)].difference
+    assert versus_baseline.n == 2 and versus_baseline.mean == pytest.approx(0.145)  # paired on trials 1 and 2
+    assert versus_baseline.sd == pytest.approx(0.00707, abs=1e-5) and versus_baseline.ci_low > 0
+    assert found[(leader.id, HEADLINE)].is_leader and not found[(published.id, HEADLINE)].is_leader
+    assert found[(leader.id, BENCHMARKS[0])].difference.mean == pytest.approx(-0.16)
 
 
-def test_the_marker_moves_when_a_submission_goes_on_or_off_the_leaderboard_and_only_then(any_factory):
+def test_the_marker_moves_when_a_result_lands_or_a_submission_goes_on_or_off_the_leaderboard(any_factory):
     session = any_factory.session
     marker = lambda: queries.leaderboard.leaderboard_marker(session, Suite.SMOKE)  # noqa: E731
     submission = any_factory.submission()
     queued = marker()
     claimed = queries.runs.claim_run(session, submission.runs[0].id, "worker")
-    assert marker() == queued  # queued -> running: still off the leaderboard
+    running = marker()
     queries.runs.complete_run(session, claimed.run_id, claimed.attempt, any_factory.result(), "")
-    assert marker() == queued  # one run of three: still off the leaderboard
+    assert marker() > running  # a result landed: a trial may be complete
     any_factory.finish(submission)
     on_board = marker()
     assert on_board > queued
@@ -81,7 +144,4 @@ def test_the_marker_moves_when_a_submission_goes_on_or_off_the_leaderboard_and_o
     assert hidden > on_board
     queries.submissions.set_hidden(session, submission, False)
     assert marker() > hidden
-    shown = marker()
-    queries.submissions.rerun_submission(session, submission)  # succeeded -> queued: off the leaderboard
-    assert marker() > shown
     assert queries.leaderboard.leaderboard_marker(session, Suite.PROXY) == 0

@@ -1,9 +1,12 @@
 """The Alembic migrations build exactly the models' schema, on PostgreSQL and on SQLite, and can be undone."""
 
+import json
+
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from db.migrate import alembic_config, upgrade
 from db.models import Base
@@ -31,3 +34,61 @@ def test_the_migrations_downgrade_to_an_empty_database(tmp_path):
     upgrade(url)
     command.downgrade(alembic_config(url), "base")
     assert set(inspect(get_engine(url)).get_table_names()) == {"alembic_version"}
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def empty_database_url(request, migrated_database, tmp_path) -> str:
+    """A database at no revision yet, on PostgreSQL and on SQLite (the embedded default)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    url = migrated_database("poisonbench_migration_test")
+    command.downgrade(alembic_config(url), "base")
+    return url
+
+
+def test_upgrading_to_trials_keeps_every_run_as_a_legacy_trial_of_its_seed_and_hides_the_retired_reference(
+    empty_database_url,
+):
+    upgrade(empty_database_url, "0002")
+    with get_engine(empty_database_url).begin() as connection:
+        connection.execute(text(
+            "INSERT INTO participants (id, display_name, token_sha256, is_admin, created_at) "
+            "VALUES (1, 'PoisonBench', 'x', false, CURRENT_TIMESTAMP)"
+        ))  # fmt: skip
+        for submission_id, kind in ((1, "baseline"), (2, "reference"), (3, "submission")):
+            connection.execute(text(
+                "INSERT INTO submissions (id, participant_id, name, description, code, sha256, suite, kind, status, "
+                "hidden, leaderboard_revision, created_at) VALUES "
+                f"({submission_id}, 1, 'loss {submission_id}', '', 'code', 'sha', 'smoke', '{kind}', 'succeeded', "
+                "false, 1, CURRENT_TIMESTAMP)"
+            ))  # fmt: skip
+        runs = [(submission_id, seed) for submission_id in (1, 2, 3) for seed in (42, 7)]
+        for run_id, (submission_id, seed) in enumerate(runs, start=1):
+            connection.execute(text(
+                "INSERT INTO runs (id, submission_id, benchmark, seed, status, attempts, queued_at, epochs_done, "
+                f"curve, metrics) VALUES ({run_id}, {submission_id}, 'b', {seed}, 'succeeded', 1, CURRENT_TIMESTAMP, "
+                """2, '[]', '{"robust_score": 0.5}')"""
+            ))  # fmt: skip
+    upgrade(empty_database_url)
+    with get_engine(empty_database_url).connect() as connection:
+        stored = connection.execute(
+            text("SELECT submission_id, seed, trial, legacy_seed, pending_replacement, metrics FROM runs ORDER BY id")
+        ).all()
+        kinds = connection.execute(
+            text("SELECT id, kind, hidden, leaderboard_revision FROM submissions ORDER BY id")
+        ).all()
+    assert [(row.submission_id, row.seed) for row in stored] == runs  # every run, its training seed kept
+    # The old seeds setting ran every entry on the same seeds: each becomes one legacy trial, paired across entries.
+    assert [row.trial for row in stored] == [2, 1] * 3
+    assert all(row.legacy_seed and not row.pending_replacement for row in stored)
+    # PostgreSQL's driver decodes JSON, SQLite's gives the text
+    assert all(json.loads(row.metrics) if isinstance(row.metrics, str) else row.metrics for row in stored)
+    assert {json.dumps(row.metrics) if isinstance(row.metrics, dict) else row.metrics for row in stored} == {
+        '{"robust_score": 0.5}'
+    }
+    assert [tuple(row) for row in kinds] == [
+        (1, "baseline", False, 1),
+        (2, "published", True, 2),  # off the board, its results kept; the board's cache sees it leave
+        (3, "submission", False, 1),
+    ]
+    assert _schema_differences(empty_database_url) == []

@@ -19,10 +19,10 @@ def test_a_token_is_stored_only_as_its_hash_and_a_rotated_one_replaces_it(factor
     assert queries.participants.participant_by_token(session, new_token) == participant
 
 
-def test_a_submission_gets_one_queued_run_per_benchmark_and_seed(factory):
-    submission = factory.submission(seeds=(1, 2))
-    runs = {(run.benchmark, run.seed) for run in submission.runs}
-    assert runs == {(b, s) for b in benchmark_names(Suite.SMOKE) for s in (1, 2)}
+def test_a_submission_gets_one_queued_run_per_benchmark_and_trial(factory):
+    submission = factory.submission(trials=2)
+    runs = {(run.benchmark, run.trial) for run in submission.runs}
+    assert runs == {(b, t) for b in benchmark_names(Suite.SMOKE) for t in (1, 2)}
     assert submission.status is SubmissionStatus.QUEUED
 
 
@@ -84,17 +84,18 @@ def test_a_cancelled_submission_refuses_its_running_workers_heartbeat(any_factor
     assert not queries.runs.record_heartbeat(session, run.id, claimed.attempt)
 
 
-def test_a_rerun_supersedes_the_runs_and_keeps_the_old_results_as_history(any_factory):
+def test_a_rerun_of_a_submission_without_results_supersedes_its_runs_at_once_keeping_them_as_history(any_factory):
     session = any_factory.session
     submission = any_factory.submission()
-    any_factory.finish(submission, robust_score=0.7)
-    rerun, *kept = submission.runs
-    new_ids = queries.submissions.rerun_submission(session, submission, benchmarks=[rerun.benchmark])
-    assert submission.status is SubmissionStatus.RUNNING  # two runs done, one queued again
-    assert [run.id for run in submission.runs] == [run.id for run in kept] + new_ids
-    assert submission.runs[-1].status is RunStatus.QUEUED and submission.runs[-1].benchmark == rerun.benchmark
-    session.refresh(rerun)
-    assert rerun.superseded_at is not None and rerun.metrics["robust_score"] == 0.7
+    first, *others = submission.runs
+    claimed = queries.runs.claim_run(session, first.id, "worker")
+    queries.runs.fail_run(session, first.id, claimed.attempt, "infra", FailureCause.INFRASTRUCTURE, "", "x")
+    session.expire(submission)
+    assert submission.status is SubmissionStatus.FAILED
+    new_ids = queries.submissions.rerun_submission(session, submission, any_factory.trials())
+    assert submission.status is SubmissionStatus.QUEUED and [run.id for run in submission.runs] == new_ids
+    session.refresh(first)
+    assert first.superseded_at is not None and first.error == "infra"
 
 
 def test_the_daily_limit_counts_neither_cancelled_submissions_nor_infrastructure_failures(factory, session):
@@ -105,9 +106,7 @@ def test_the_daily_limit_counts_neither_cancelled_submissions_nor_infrastructure
     lost = factory.submission(participant)
     run = lost.runs[0]
     claimed = queries.runs.claim_run(session, run.id, "worker")
-    queries.runs.fail_run(
-        session, run.id, claimed.attempt, "worker lost", FailureCause.INFRASTRUCTURE, "", "1.0.0"
-    )
+    queries.runs.fail_run(session, run.id, claimed.attempt, "worker lost", FailureCause.INFRASTRUCTURE, "", "1.0.0")
     times = queries.submissions.counted_submission_times(session, participant.id, utcnow() - timedelta(days=1))
     assert times == [counted.created_at]
 
@@ -132,9 +131,7 @@ def test_others_cannot_see_a_submission_but_admins_can(factory, session):
     assert queries.submissions.submission_for(session, submission.id, admin) == submission
 
 
-def test_the_queue_position_counts_the_runs_queued_before_and_estimates_from_recent_durations(
-    factory, session
-):
+def test_the_queue_position_counts_the_runs_queued_before_and_estimates_from_recent_durations(factory, session):
     ahead = factory.submission()
     behind = factory.submission()
     assert queries.queue_position.queue_estimate(session, ahead).position == 1

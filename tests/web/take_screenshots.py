@@ -1,8 +1,10 @@
 """Takes the README's screenshots of the pages from a real smoke run: `python tests/web/take_screenshots.py`.
 
 It starts `poisonbench serve` on the smoke suite in a temporary folder (the embedded default: SQLite, no
-Redis), lets it train the baselines and the reference loss it queues on first start, submits a loss and a
-broken file through the submit page in Debian's Chromium, and writes docs/screenshots/*.png.
+Redis), lets it train every trial of the baselines and published methods it queues on first start, submits a
+loss and a broken file through the submit page in Debian's Chromium, and writes docs/screenshots/*.png: the
+board on a desktop (with a row's details open) and a phone, a submission waiting in the queue and finished, and
+the compare page.
 """
 
 import os
@@ -17,15 +19,15 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, expect, sync_playwright
 
-from harness.losses import BASELINES, loss_path
+from harness.losses import loss_path
+from worker.baselines import SERVICE_LOSSES
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPOSITORY / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}  # a common phone's CSS pixels
-SERVICE_LOSSES = len(BASELINES) + 1  # the baselines and the reference loss
-TRAINING_SECONDS = 1200
+TRAINING_SECONDS = 2400  # 6 service losses x 3 benchmarks x 2 smoke trials on a busy 2-core machine
 
 
 def main() -> None:
@@ -38,29 +40,47 @@ def main() -> None:
         command = [sys.executable, "-m", "cli.main", "serve", "--port", str(port)]
         server = subprocess.Popen(command, env=env, cwd=folder, start_new_session=True)
         try:
-            _wait_for_ranked(base, SERVICE_LOSSES)
+            _wait_for_final(base, len(SERVICE_LOSSES))
             token = _admin(env, folder, "participant", "create", "ada").split()[-1]
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-                page = browser.new_page(viewport=DESKTOP)
-                _submit(page, base, token, "loss.py", "class NotTheLoss:\n    pass\n", "no loss here")
-                expect(page.get_by_role("alert")).to_be_visible(timeout=60_000)
-                page.screenshot(path=SCREENSHOTS / "submit-error.png", full_page=True)
-                code = loss_path("generalized_ce").read_text().replace("q = 0.7", "q = 0.6")
-                _submit(page, base, token, "gce_q06.py", code, "GCE, q = 0.6")
-                page.wait_for_url(f"{base}/submissions/*", timeout=60_000)
-                expect(page.locator("#status")).to_have_text("succeeded", timeout=TRAINING_SECONDS * 1000)
-                page.screenshot(path=SCREENSHOTS / "submission.png", full_page=True)
-                page.goto(f"{base}/")
-                page.screenshot(path=SCREENSHOTS / "leaderboard.png", full_page=True)
-                phone = browser.new_page(viewport=PHONE)
-                phone.goto(f"{base}/")
-                phone.screenshot(path=SCREENSHOTS / "leaderboard-phone.png", full_page=True)
-                browser.close()
+            take_screenshots(base, token)
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(60)
     print(f"screenshots written to {SCREENSHOTS}")
+
+
+def take_screenshots(base: str, token: str) -> None:
+    """Every page of the README's table, from a service whose own losses have finished all their trials."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport=DESKTOP)
+        _submit(page, base, token, "loss.py", "class NotTheLoss:\n    pass\n", "no loss here")
+        expect(page.get_by_role("alert")).to_be_visible(timeout=60_000)
+        page.screenshot(path=SCREENSHOTS / "submit-error.png", full_page=True)
+        code = loss_path("generalized_ce").read_text().replace("q = 0.7", "q = 0.6")
+        _submit(page, base, token, "gce_q06.py", code, "GCE, q = 0.6")
+        page.wait_for_url(f"{base}/submissions/*", timeout=60_000)
+        submission_id = page.url.rsplit("/", 1)[-1]
+        expect(page.locator("#status")).to_have_text("succeeded", timeout=TRAINING_SECONDS * 1000)
+        expect(page.locator("#comparisons tbody tr").first).to_be_visible(timeout=60_000)
+        page.screenshot(path=SCREENSHOTS / "submission.png", full_page=True)
+        page.goto(f"{base}/")
+        page.locator("#leaderboard .row-toggle").first.click()  # one row's details open
+        page.screenshot(path=SCREENSHOTS / "leaderboard.png", full_page=True)
+        leader = httpx.get(f"{base}/api/leaderboard", timeout=10).json()["data"][0]["submission_id"]
+        page.goto(f"{base}/compare?ids={leader},{submission_id}")
+        expect(page.locator("#compare-curves canvas").first).to_be_visible(timeout=60_000)
+        page.screenshot(path=SCREENSHOTS / "compare.png", full_page=True)
+        phone = browser.new_page(viewport=PHONE)
+        phone.goto(f"{base}/")
+        phone.screenshot(path=SCREENSHOTS / "leaderboard-phone.png", full_page=True)
+        # Two uploads at once: the second waits behind the first's trial-1 runs, with its place and ETA.
+        for q in ("0.5", "0.4"):
+            _submit(page, base, token, f"gce_q{q}.py", code.replace("q = 0.6", f"q = {q}"), f"GCE, q = {q}")
+            page.wait_for_url(f"{base}/submissions/*", timeout=60_000)
+        expect(page.locator("#queue-section")).to_be_visible(timeout=60_000)
+        page.screenshot(path=SCREENSHOTS / "submission-queued.png", full_page=True)
+        browser.close()
 
 
 def _submit(page: Page, base: str, token: str, filename: str, code: str, name: str) -> None:
@@ -78,16 +98,18 @@ def _admin(env: dict[str, str], folder: str, *args: str) -> str:
     return subprocess.run(command, env=env, cwd=folder, capture_output=True, text=True, check=True).stdout
 
 
-def _wait_for_ranked(base: str, count: int) -> None:
+def _wait_for_final(base: str, count: int) -> None:
+    """Until `count` entries are on the board with every trial done (none provisional)."""
     deadline = time.monotonic() + TRAINING_SECONDS
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{base}/api/leaderboard", timeout=10).json()["count"] >= count:
+            entries = httpx.get(f"{base}/api/leaderboard", timeout=10).json()["data"]
+            if sum(not entry["provisional"] for entry in entries) >= count:
                 return
         except httpx.TransportError:
             pass  # the server is still starting
         time.sleep(2)
-    raise SystemExit(f"the service losses were not all ranked within {TRAINING_SECONDS} s")
+    raise SystemExit(f"the service losses did not all finish their trials within {TRAINING_SECONDS} s")
 
 
 def _free_port() -> int:

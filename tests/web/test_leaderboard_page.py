@@ -1,144 +1,268 @@
-"""The leaderboard page in a browser: rows and values, Type marks, best values, sorting, in-progress runs."""
+"""The leaderboard page in a browser: means ± intervals with n, ranks with ties, provisional entries, kinds, the
+legend, a row's details, sorting, comparing, and a table that fits a 1,280 px screen and a phone."""
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
 from db import queries
-from db.models import SubmissionKind
+from db.models import FailureCause, Submission, SubmissionKind
 from db.session import session_scope
+from db.statistics import estimate
 from harness.registry import Suite, benchmark_names
 
 SMOKE_BENCHMARKS = benchmark_names(Suite.SMOKE)
-# robust_score per service loss; the factory's results give test_acc = score and poison_fit = 1 - score.
-SCORES = {"gce (baseline)": 0.55, "ours (reference)": 0.65, "ada's loss": 0.75}
-KINDS = {
-    "gce (baseline)": SubmissionKind.BASELINE,
-    "ours (reference)": SubmissionKind.REFERENCE,
-    "ada's loss": SubmissionKind.SUBMISSION,
+SMOKE_TRIALS = 2  # settings.trials_smoke's default, which the test service keeps
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+# robust_score per trial (the same on every benchmark, so it is also the headline); the factory's results give
+# test_acc = score and poison_fit = 1 - score.
+SCORES = {
+    "truncated_gce_ce": (SubmissionKind.PUBLISHED, {1: 0.80, 2: 0.82}),
+    "inverse_flip_correction": (SubmissionKind.PUBLISHED, {1: 0.79, 2: 0.82}),  # within the noise of the first
+    "generalized_ce": (SubmissionKind.BASELINE, {1: 0.60, 2: 0.61}),  # about 0.2 below both on every trial
+    "ada's loss": (SubmissionKind.SUBMISSION, {1: 0.90}),  # its trial 2 still queued: provisional
 }
+DESCRIPTION = "Generalized CE with q = 0.6,\nsee the paper."
+LINK = "https://example.org/paper"
 
 
-def _seed_leaderboard(session: Session, factory) -> None:
-    """Three finished submissions of each kind, and one with a run 1 epoch into 2."""
-    for name, kind in KINDS.items():
-        submission = factory.submission(kind=kind)
+def _complete(session: Session, factory, submission: Submission, scores: dict[int, float]) -> None:
+    for run in submission.runs:
+        if run.trial in scores:
+            claimed = queries.runs.claim_run(session, run.id, "test-worker")
+            queries.runs.complete_run(session, run.id, claimed.attempt, factory.result(scores[run.trial]), "")
+    session.expire(submission)
+
+
+def _seed_leaderboard(session: Session, factory) -> dict[str, int]:
+    """The four entries of SCORES, and one submission with a run 1 epoch into 2; returns their ids by name."""
+    ids = {}
+    for name, (kind, scores) in SCORES.items():
+        submission = factory.submission(kind=kind, trials=SMOKE_TRIALS)
         submission.name = name
-        factory.finish(submission, robust_score=SCORES[name])
+        _complete(session, factory, submission, scores)
+        ids[name] = submission.id
+    described = session.get(Submission, ids["ada's loss"])
+    described.description, described.link = DESCRIPTION, LINK
+    session.get(Submission, ids["generalized_ce"]).link = "javascript:alert(1)"  # stored by an old API: not shown
     running = factory.submission(participant=factory.participant("grace")[0])
     running.name = "still training"
     first_run = running.runs[0]
     claimed = queries.runs.claim_run(session, first_run.id, "test-worker")
     queries.runs.record_progress(session, first_run.id, claimed.attempt, [{"epoch": 0}], epochs_total=2)
+    session.commit()
+    return ids
 
 
 @pytest.fixture
-def leaderboard(page: Page, base_url: str, service_settings, factory_for) -> Page:
+def seeded(service_settings, factory_for) -> dict[str, int]:
     with session_scope(service_settings.sqlalchemy_url) as session:
-        _seed_leaderboard(session, factory_for(session))
+        return _seed_leaderboard(session, factory_for(session))
+
+
+@pytest.fixture
+def leaderboard(page: Page, base_url: str, seeded) -> Page:
     page.goto(f"{base_url}/?suite=smoke")
     return page
 
 
-def _column(page: Page, metric: str, benchmark: str | None = None) -> list[str]:
-    """The text of one column, top to bottom, by the metric (and benchmark) its header names."""
-    header = f'th[data-metric="{metric}"]' + (f'[data-benchmark="{benchmark}"]' if benchmark else "")
-    index = page.locator("#leaderboard thead tr").last.locator("th").evaluate_all(
-        "(cells, selector) => cells.findIndex((cell) => cell.matches(selector))", header
-    )
-    cells = page.locator(f"#leaderboard tbody tr > :nth-child({index + 1})")
-    return [text.strip() for text in cells.all_text_contents()]  # with what only a screen reader shows
+def _row(page: Page, name: str):
+    return page.locator("#leaderboard tbody.entry").filter(has=page.get_by_role("link", name=name, exact=True))
 
 
 def _names(page: Page) -> list[str]:
-    return page.locator("#leaderboard tbody th[scope=row]").all_inner_texts()
+    return page.locator("#leaderboard tbody.entry .pick-name a").all_inner_texts()
 
 
-def test_the_leaderboard_lists_every_finished_submission_ranked_with_its_type_and_metrics(leaderboard: Page):
-    assert _names(leaderboard) == ["ada's loss", "ours (reference)", "gce (baseline)"]
-    kinds = leaderboard.locator("#leaderboard tbody .kind")
-    assert kinds.all_inner_texts() == ["submission", "reference", "baseline"]
-    assert kinds.evaluate_all("(marks) => marks.map((mark) => mark.className)") == [
-        "kind kind-submission",
-        "kind kind-reference",
-        "kind kind-baseline",
-    ]
-    colours = kinds.evaluate_all("(marks) => marks.map((mark) => getComputedStyle(mark).backgroundColor)")
-    assert len(set(colours)) == 3  # baseline, reference and submission look different, not only read so
-    for benchmark in SMOKE_BENCHMARKS:
-        assert _column(leaderboard, "test_acc", benchmark) == ["0.750 (best)", "0.650", "0.550"]
-        assert _column(leaderboard, "poison_fit", benchmark) == ["0.250 (best)", "0.350", "0.450"]
-        assert _column(leaderboard, "robust_score", benchmark) == ["0.750 (best)", "0.650", "0.550"]
-    assert _column(leaderboard, "mean_robust_score") == ["0.750 (best)", "0.650", "0.550"]
-    expect(leaderboard.locator(".suite-switcher a[aria-current=page]")).to_contain_text("smoke")
-    link = leaderboard.get_by_role("link", name="ada's loss")
-    expect(link).to_have_attribute("href", "/submissions/3")
+def _plus_minus(scores: dict[int, float]) -> str:
+    """The interval as the page must show it, from the statistics module (tested on its own in tests/db)."""
+    expected = estimate(list(scores.values()))
+    if expected.half_width() is None:
+        return f"{expected.mean:.3f}"
+    return f"{expected.mean:.3f} ± {expected.half_width():.3f}"
 
 
-def test_the_best_value_of_each_column_is_highlighted_highest_or_lowest_by_its_arrow(leaderboard: Page):
-    best = leaderboard.locator("#leaderboard td.best")
-    columns = 3 * len(SMOKE_BENCHMARKS) + 1
-    assert best.count() == columns  # one per column: no tie in these results
-    # The top row has the highest test_acc and robust_score and the lowest poison_fit: every best is there.
-    assert leaderboard.locator("#leaderboard tbody tr").first.locator("td.best").count() == columns
-    poison_fit_best = leaderboard.locator('#leaderboard td.best[data-metric="poison_fit"]').all_text_contents()
-    assert poison_fit_best == ["0.250 (best)"] * len(SMOKE_BENCHMARKS)
+def test_each_entry_shows_its_headline_mean_with_interval_and_n_and_each_benchmarks_robust_score(leaderboard: Page):
+    for name, (_, scores) in SCORES.items():
+        row = _row(leaderboard, name)
+        headline = row.locator("td.headline")
+        expect(headline).to_contain_text(_plus_minus(scores))
+        expect(headline.locator(".trial-count")).to_have_text(f"n={len(scores)}")
+        expect(row.locator("td.benchmark-score")).to_have_count(len(SMOKE_BENCHMARKS))
+        for cell in row.locator("td.benchmark-score").all():
+            expect(cell).to_contain_text(_plus_minus(scores))
+    assert _plus_minus(SCORES["truncated_gce_ce"][1]).startswith("0.810 ± ")  # the figure really has an interval
 
 
-def test_submissions_in_progress_are_listed_apart_with_epochs_done_of_total(leaderboard: Page):
-    assert "still training" not in _names(leaderboard)
-    row = leaderboard.locator("#in-progress tbody tr")
-    expect(row).to_have_count(1)
-    expect(row.locator("th")).to_have_text("still training")
-    expect(row.locator(".status")).to_have_text("running")
-    progress = row.locator(".run-progress li").all_inner_texts()
-    assert progress[0] == f"{SMOKE_BENCHMARKS[0]} (seed 42): 1 of 2"
-    assert progress[1:] == [f"{benchmark} (seed 42): 0 of 2" for benchmark in SMOKE_BENCHMARKS[1:]]
+def test_entries_no_one_beats_share_rank_one_shown_as_a_tie_and_the_beaten_one_is_ranked_below(leaderboard: Page):
+    ranks = {name: _row(leaderboard, name).locator("td.rank .rank-number").text_content() for name in SCORES}
+    # Both published methods are within each other's noise; both beat generalized_ce on every trial by 0.2;
+    # ada's loss, with one trial, can claim nothing against anyone and no one against it. "=" is what the eye
+    # reads, "(tied)" what a screen reader says.
+    tied_first = {"truncated_gce_ce": "1= (tied)", "inverse_flip_correction": "1= (tied)", "ada's loss": "1= (tied)"}
+    assert ranks == {**tied_first, "generalized_ce": "3"}
+    assert _names(leaderboard)[-1] == "generalized_ce"
+
+
+def test_an_entry_with_fewer_trials_than_the_suite_is_marked_provisional_with_its_n(leaderboard: Page):
+    mark = _row(leaderboard, "ada's loss").locator("td.rank .provisional")
+    expect(mark).to_have_text(f"provisional n=1/{SMOKE_TRIALS}")
+    for name in ("truncated_gce_ce", "inverse_flip_correction", "generalized_ce"):
+        expect(_row(leaderboard, name).locator(".provisional")).to_have_count(0)
+    for cell in _row(leaderboard, "ada's loss").locator("td.benchmark-score").all():
+        expect(cell.locator(".trial-count")).to_have_text("n=1")  # fewer than planned: said in every cell
+
+
+def test_kinds_are_marked_by_distinct_badges_and_published_links_to_what_the_methods_are(leaderboard: Page):
+    badges = {name: _row(leaderboard, name).locator(".kind") for name in SCORES}
+    for name, (kind, _) in SCORES.items():
+        expect(badges[name]).to_have_text(kind.value)
+        expect(badges[name]).to_have_class(f"kind kind-{kind.value}")
+    colours = {
+        badges[name].evaluate("(mark) => getComputedStyle(mark).backgroundColor")
+        for name in ("truncated_gce_ce", "generalized_ce", "ada's loss")
+    }
+    assert len(colours) == 3  # baseline, published and submission look different, not only read so
+    expect(badges["truncated_gce_ce"]).to_have_attribute("href", "/about/published-methods")
+    expect(badges["generalized_ce"]).not_to_have_attribute("href", "/about/published-methods")
+
+
+def test_the_legend_explains_the_suite_and_reads_each_metrics_description_from_the_api(leaderboard: Page, base_url):
+    metrics = leaderboard.request.get(f"{base_url}/api/leaderboard?suite=smoke").json()["metrics"]
+    assert {metric["name"] for metric in metrics} >= {"test_acc", "poison_fit", "clean_fit", "robust_score"}
+    legend = leaderboard.locator("#metric-legend")
+    assert legend.locator("dt code").all_inner_texts() == [metric["name"] for metric in metrics]
+    assert legend.locator("dd").all_inner_texts() == [metric["description"] for metric in metrics]
+    expect(leaderboard.locator("#suite-note")).to_contain_text("measure nothing")  # smoke
+    expect(leaderboard.locator("#rank-note")).to_contain_text("1 + the number of entries")
+    expect(leaderboard.locator("#rank-note a")).to_have_attribute("href", "/about/statistics")
+    expect(leaderboard.get_by_role("link", name="how the intervals and ranks are computed")).to_be_visible()
+
+
+def test_the_proxy_suite_says_it_is_digits_and_not_comparable_with_official_numbers(page: Page, base_url, seeded):
+    page.goto(f"{base_url}/?suite=proxy")
+    expect(page.locator("#suite-note")).to_contain_text("8×8 handwritten digits")
+    expect(page.locator("#suite-note")).to_contain_text("not comparable with the official suite")
+
+
+def test_the_statistics_page_the_rank_sentence_links_to_is_served(leaderboard: Page):
+    leaderboard.locator("#rank-note a").click()
+    expect(leaderboard.locator("h1")).to_contain_text("Statistics")
+    expect(leaderboard.locator("article.document table").first).to_be_visible()  # the power table
+
+
+def test_only_the_documents_the_board_links_to_are_served(page: Page, base_url):
+    assert page.request.get(f"{base_url}/about/statistics").status == 200
+    for elsewhere in ("security", "..%2FREADME", "statistics.md"):  # docs/security.md exists: not linked, not served
+        assert page.request.get(f"{base_url}/about/{elsewhere}").status == 404
+
+
+def test_a_row_opens_from_the_keyboard_to_every_metric_its_description_link_and_submission_page(
+    leaderboard: Page, seeded
+):
+    row = _row(leaderboard, "ada's loss")
+    toggle = row.locator(".row-toggle")
+    details = row.locator("tr.details-row")
+    expect(details).to_be_hidden()
+    toggle.focus()
+    leaderboard.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(details).to_be_visible()
+    headers = details.locator("thead th").all_inner_texts()
+    assert headers == ["Benchmark", "test_acc", "poison_fit", "clean_fit", "robust_score", "n"]
+    first_benchmark = details.locator("tbody tr").nth(1)
+    assert first_benchmark.locator("td").all_inner_texts() == ["0.900", "0.100", "1.000", "0.900", "1"]
+    expect(details.locator(".entry-description")).to_have_text(DESCRIPTION)
+    link = details.locator(".entry-link a")
+    expect(link).to_have_attribute("href", LINK)
+    expect(link).to_have_attribute("rel", "nofollow noopener")
+    page_link = details.get_by_role("link", name="Runs, curves and paired comparisons of ada's loss")
+    expect(page_link).to_have_attribute("href", "/submissions/{}".format(seeded["ada's loss"]))
+    leaderboard.keyboard.press("Space")
+    expect(details).to_be_hidden()
+
+
+def test_a_link_that_is_not_http_is_never_made_clickable(leaderboard: Page):
+    row = _row(leaderboard, "generalized_ce")
+    row.locator(".row-toggle").click()
+    expect(row.locator(".entry-link")).to_have_count(0)
+    assert "javascript:alert" not in leaderboard.content()
 
 
 def test_a_click_on_a_header_sorts_best_first_and_a_second_click_reverses(leaderboard: Page):
-    benchmark = SMOKE_BENCHMARKS[0]
-    header = leaderboard.locator(f'th[data-metric="poison_fit"][data-benchmark="{benchmark}"]')
+    header = leaderboard.locator("th.headline-col")
     header.get_by_role("button").click()
-    expect(header).to_have_attribute("aria-sort", "ascending")  # ↓: the lowest poison_fit first
-    assert _column(leaderboard, "poison_fit", benchmark) == ["0.250 (best)", "0.350", "0.450"]
+    expect(header).to_have_attribute("aria-sort", "descending")  # ↑: the highest headline first
+    assert _names(leaderboard) == ["ada's loss", "truncated_gce_ce", "inverse_flip_correction", "generalized_ce"]
     header.get_by_role("button").click()
-    expect(header).to_have_attribute("aria-sort", "descending")
-    assert _names(leaderboard) == ["gce (baseline)", "ours (reference)", "ada's loss"]
-    rank = leaderboard.locator("#leaderboard thead th").filter(has_text="Rank")
-    expect(rank).not_to_have_attribute("aria-sort", "ascending")  # only the sorted column says it is
+    expect(header).to_have_attribute("aria-sort", "ascending")
+    assert _names(leaderboard) == ["generalized_ce", "inverse_flip_correction", "truncated_gce_ce", "ada's loss"]
+    expect(leaderboard.locator("th.rank-col")).not_to_have_attribute("aria-sort", "ascending")
+    # A sorted entry keeps its details beside it: each <tbody> is one entry.
+    last = leaderboard.locator("#leaderboard tbody.entry").last
+    expect(last.locator("tr.details-row .metric-details caption")).to_contain_text("ada's loss")
 
 
-def test_headers_sort_from_the_keyboard_with_enter_and_space(leaderboard: Page):
-    type_header = leaderboard.locator("#leaderboard thead th").filter(has_text="Type")
-    type_header.get_by_role("button").focus()
-    leaderboard.keyboard.press("Enter")
-    expect(type_header).to_have_attribute("aria-sort", "ascending")
-    assert leaderboard.locator("#leaderboard tbody .kind").all_inner_texts() == [
-        "baseline",
-        "reference",
-        "submission",
-    ]
-    leaderboard.keyboard.press("Tab")  # the next header: the mean robust_score ↑
-    leaderboard.keyboard.press("Space")
-    focused = leaderboard.evaluate("document.activeElement.closest('th').dataset.metric")
-    assert focused == "mean_robust_score"
-    assert _column(leaderboard, "mean_robust_score") == ["0.750 (best)", "0.650", "0.550"]  # highest first
-    leaderboard.keyboard.press("Tab")  # then the first benchmark's test_acc ↑
-    leaderboard.keyboard.press("Enter")
-    assert leaderboard.evaluate("document.activeElement.closest('th').dataset.metric") == "test_acc"
-    assert _names(leaderboard) == ["ada's loss", "ours (reference)", "gce (baseline)"]  # highest first
+def test_ticking_two_entries_and_pressing_compare_opens_the_compare_page(leaderboard: Page, seeded):
+    _row(leaderboard, "truncated_gce_ce").locator(".compare-pick").check()
+    leaderboard.get_by_role("button", name="Compare the selected entries").click()
+    expect(leaderboard.locator("#compare-hint")).to_contain_text("(1 ticked)")  # one is not a comparison
+    _row(leaderboard, "generalized_ce").locator(".compare-pick").check()
+    leaderboard.get_by_role("button", name="Compare the selected entries").click()
+    leaderboard.wait_for_url(f"**/compare?ids={seeded['truncated_gce_ce']},{seeded['generalized_ce']}")
 
 
-def test_on_a_phone_the_page_fits_the_screen_and_the_wide_table_scrolls_inside_its_box(
-    open_page, base_url, service_settings, factory_for
+def test_submissions_in_progress_are_listed_apart_with_epochs_done_of_total_per_trial(leaderboard: Page):
+    assert "still training" not in _names(leaderboard)
+    row = leaderboard.locator("#in-progress tbody tr").filter(has_text="still training")
+    expect(row.locator(".status")).to_have_text("running")
+    progress = row.locator(".run-progress li").all_inner_texts()
+    assert progress[0] == f"{SMOKE_BENCHMARKS[0]} (trial 1): 1 of 2"
+    assert progress[1:] == [f"{benchmark} (trial 1): 0 of 2" for benchmark in SMOKE_BENCHMARKS[1:]]
+
+
+def test_an_entry_being_rerun_stays_on_the_board_marked_and_a_failed_rerun_says_its_old_results_are_shown(
+    page: Page, base_url, service_settings, factory_for
 ):
     with session_scope(service_settings.sqlalchemy_url) as session:
-        _seed_leaderboard(session, factory_for(session))
-    phone = open_page(viewport={"width": 390, "height": 844})
-    phone.goto(f"{base_url}/?suite=smoke")
-    assert phone.evaluate("document.documentElement.scrollWidth") == 390
-    box = phone.locator(".table-scroll").first
-    assert box.evaluate("(box) => box.scrollWidth > box.clientWidth")  # the rest is a sideways scroll away
-    box.evaluate("(box) => { box.scrollLeft = box.scrollWidth; }")
-    expect(phone.locator("#leaderboard tbody tr").first.locator("td").last).to_be_in_viewport()
+        factory = factory_for(session)
+        for name in ("generalized_ce", "symmetric_ce"):
+            baseline = factory.submission(kind=SubmissionKind.BASELINE, trials=SMOKE_TRIALS)
+            baseline.name = name
+            _complete(session, factory, baseline, {1: 0.60, 2: 0.61})
+            queries.submissions.rerun_submission(session, baseline, factory.trials(SMOKE_TRIALS))
+        session.expire(baseline)
+        replacement = baseline.replacement_runs[0]
+        attempt = queries.runs.claim_run(session, replacement.id, "test-worker").attempt
+        queries.runs.fail_run(session, replacement.id, attempt, "worker lost", FailureCause.LOSS, "", "x")
+    page.goto(f"{base_url}/?suite=smoke")
+    expect(_row(page, "generalized_ce").locator(".rerun-mark")).to_have_text("re-running")
+    expect(_row(page, "generalized_ce").locator("td.headline")).to_contain_text(_plus_minus({1: 0.60, 2: 0.61}))
+    expect(_row(page, "symmetric_ce").locator(".rerun-mark.rerun-failed")).to_have_text(
+        "rerun failed: previous results shown"
+    )
+    expect(_row(page, "symmetric_ce").locator("td.headline")).to_contain_text(_plus_minus({1: 0.60, 2: 0.61}))
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280x800", "390x844"])
+def test_the_page_never_scrolls_sideways_and_the_headline_and_rank_are_in_view(open_page, base_url, seeded, viewport):
+    page = open_page(viewport=viewport)
+    page.goto(f"{base_url}/?suite=smoke")
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    box = page.locator("#leaderboard").locator("xpath=..")  # its .table-scroll: nothing hidden sideways either
+    assert box.evaluate("(box) => box.scrollWidth <= box.clientWidth")
+    first = page.locator("#leaderboard tbody.entry").first
+    for cell in (page.locator("th.headline-col"), first.locator("td.headline"), first.locator("td.rank")):
+        cell.scroll_into_view_if_needed()
+        box = cell.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], box
+    if viewport is PHONE:  # the lower-priority columns give way; they are in each row's details
+        expect(first.locator("td.benchmark-score").first).to_be_hidden()
+        expect(first.locator("td.average-rank")).to_be_hidden()
+    else:
+        expect(first.locator("td.benchmark-score").first).to_be_visible()
+        expect(first.locator("td.average-rank")).to_be_visible()
+    first.locator(".row-toggle").click()  # an open row's own table scrolls in its box, not the page
+    expect(first.locator("tr.details-row")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]

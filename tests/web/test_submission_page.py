@@ -1,5 +1,5 @@
-"""A submission's page in a browser: public parts for anyone, live progress and curves; code and errors for
-its owner only."""
+"""A submission's page in a browser: public parts for anyone, live progress per benchmark and trial, curves, the
+queue while it waits and paired comparisons once it has results; code and errors for its owner only."""
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from db import queries
 from db.models import FailureCause, Submission, SubmissionKind, SubmissionStatus
 from db.session import session_scope
+from db.statistics import paired_difference
 from harness.registry import Suite, benchmark_names
 
 SMOKE_BENCHMARKS = benchmark_names(Suite.SMOKE)
@@ -199,3 +200,91 @@ def test_the_services_own_baselines_ask_nobody_for_a_token(page: Page, base_url,
     page.goto(f"{base_url}/submissions/{baseline}")
     expect(page.locator("#kind")).to_have_text("baseline")
     expect(page.locator("#token-form")).to_be_hidden()
+
+
+def test_a_queued_submission_shows_its_queue_position_and_estimated_start_until_a_run_starts(
+    page: Page, base_url, service_settings, factory_for
+):
+    with session_scope(service_settings.sqlalchemy_url) as session:
+        factory = factory_for(session)
+        factory.submission(kind=SubmissionKind.BASELINE)  # service runs queued first
+        waiting = factory.submission()
+        waiting_id, first_run_id = waiting.id, waiting.runs[0].id
+    page.goto(f"{base_url}/submissions/{waiting_id}")
+    expect(page.locator("#status")).to_have_text("queued")
+    public = page.request.get(f"{base_url}/api/submissions/{waiting_id}/public").json()
+    assert public["queue_position"] >= 1
+    expect(page.locator("#queue-section")).to_be_visible()
+    expect(page.locator("#queue-position")).to_contain_text(f"{public['queue_position']} (")
+    expect(page.locator("#estimated-start")).not_to_be_empty()
+    with session_scope(service_settings.sqlalchemy_url) as session:
+        queries.runs.claim_run(session, first_run_id, "test-worker")
+    expect(page.locator("#status")).to_have_text("running", timeout=10_000)  # polled, no reload
+    expect(page.locator("#queue-section")).to_be_hidden()
+
+
+def test_progress_is_shown_per_benchmark_and_trial_in_a_grid(page: Page, base_url, service_settings, factory_for):
+    with session_scope(service_settings.sqlalchemy_url) as session:
+        factory = factory_for(session)
+        submission = factory.submission(trials=2)
+        runs = {(run.benchmark, run.trial): run.id for run in submission.runs}
+        done = runs[(SMOKE_BENCHMARKS[0], 1)]
+        attempt = queries.runs.claim_run(session, done, "test-worker").attempt
+        queries.runs.complete_run(session, done, attempt, factory.result(robust_score=0.7), log_tail="")
+        training = runs[(SMOKE_BENCHMARKS[0], 2)]
+        attempt = queries.runs.claim_run(session, training, "test-worker").attempt
+        queries.runs.record_progress(session, training, attempt, _curve(1), epochs_total=2)
+        submission_id = submission.id
+    page.goto(f"{base_url}/submissions/{submission_id}")
+    grid = page.locator("#trial-grid")
+    expect(grid.locator("thead th")).to_have_text(["Benchmark", "trial 1", "trial 2"])
+    expect(grid.locator("tbody tr")).to_have_count(len(SMOKE_BENCHMARKS))
+    first = grid.locator("tbody tr").first
+    expect(first.locator("th")).to_have_text(SMOKE_BENCHMARKS[0])
+    expect(first.locator("td").nth(0)).to_have_text("succeeded robust_score 0.700")
+    expect(first.locator("td").nth(1)).to_have_text("running epoch 1 of 2")
+    expect(grid.locator("tbody tr").last.locator("td").nth(1)).to_have_text("queued")
+
+
+def test_the_paired_comparisons_say_by_how_much_and_mark_the_significant_ones(
+    page: Page, base_url, service_settings, factory_for
+):
+    scores = {"ours": {1: 0.80, 2: 0.82}, "generalized_ce": {1: 0.60, 2: 0.61}, "close": {1: 0.79, 2: 0.82}}
+    kinds = {"ours": SubmissionKind.SUBMISSION, "generalized_ce": SubmissionKind.BASELINE}
+    ids = {}
+    with session_scope(service_settings.sqlalchemy_url) as session:
+        factory = factory_for(session)
+        for name, by_trial in scores.items():
+            submission = factory.submission(kind=kinds.get(name, SubmissionKind.PUBLISHED), trials=2)
+            submission.name = name
+            for run in submission.runs:
+                attempt = queries.runs.claim_run(session, run.id, "test-worker").attempt
+                result = factory.result(robust_score=by_trial[run.trial])
+                queries.runs.complete_run(session, run.id, attempt, result, log_tail="")
+            ids[name] = submission.id
+    page.goto(f"{base_url}/submissions/{ids['ours']}")
+    rows = page.locator("#comparisons tbody tr")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#comparisons thead th").first).to_have_text("Against")
+    expect(page.locator("#comparisons thead th").nth(1)).to_have_text("headline")
+    for name, verdict in (("generalized_ce", " better"), ("close", "")):
+        difference = paired_difference(scores["ours"], scores[name])
+        text = f"{difference.mean:+.3f} ± {difference.half_width():.3f}".replace("-", "−")
+        headline = page.locator(f'#comparisons tr[data-against-id="{ids[name]}"] td[data-scope="headline"]')
+        expect(headline).to_have_text(text + verdict)
+    assert paired_difference(scores["ours"], scores["close"]).ci_low < 0  # "close" really is within the noise
+
+
+def test_a_rerun_under_way_shows_beside_the_results_it_will_replace(
+    page: Page, base_url, service_settings, factory_for
+):
+    with session_scope(service_settings.sqlalchemy_url) as session:
+        factory = factory_for(session)
+        submission = factory.submission(kind=SubmissionKind.BASELINE)
+        _succeed(session, factory, submission)
+        session.expire(submission)
+        queries.submissions.rerun_submission(session, submission, factory.trials(1))
+        submission_id = submission.id
+    page.goto(f"{base_url}/submissions/{submission_id}")
+    cells = page.locator("#trial-grid tbody td")
+    expect(cells).to_have_text(["succeeded robust_score 0.700 rerun: queued"] * len(SMOKE_BENCHMARKS))

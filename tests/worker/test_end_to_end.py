@@ -16,16 +16,20 @@ from sqlalchemy import select
 
 from api.main import create_app
 from db import queries
-from db.models import Submission, SubmissionKind
+from db.models import Run, Submission, SubmissionKind
 from db.session import session_scope
+from db.trials import trial_seeds
 from harness.losses import BASELINES, loss_path
 from harness.registry import Suite, benchmark_names
-from worker.baselines import queue_baselines
+from worker.baselines import PUBLISHED_METHODS, queue_baselines
 
 pytest.importorskip("sandbox.proxy", reason="the sandbox is not there yet")
-pytestmark = pytest.mark.timeout(600)
+pytestmark = pytest.mark.timeout(900)
+RUN_WAIT = 700  # seconds for a submission's smoke trials (2 x 3 runs) on two busy cores
 
 SMOKE_RUNS = len(benchmark_names(Suite.SMOKE))
+
+
 def test_a_worker_runs_below_the_apis_cpu_priority(start_worker, service_settings):
     """Its pool and sandboxed loss processes inherit SCHED_IDLE, so training takes only the CPU the API leaves."""
     assert service_settings.idle_background_work
@@ -77,7 +81,7 @@ def test_an_upload_is_validated_queued_trained_in_the_sandbox_and_ranked_beside_
     # The baselines' results are written directly: training them is the very code path the upload below
     # takes, and twelve more sandboxed runs would only make this test four times slower.
     with session_scope(service_settings.sqlalchemy_url) as session:
-        queue_baselines(session, Suite.SMOKE, service_settings.seeds)
+        queue_baselines(session, Suite.SMOKE, factory_for.trials(service_settings.trials(Suite.SMOKE)))
         for service_loss in session.scalars(select(Submission).where(Submission.kind != SubmissionKind.SUBMISSION)):
             factory_for(session).finish(service_loss, robust_score=0.5)
     workers = [start_worker(), start_worker("--maintenance")]
@@ -87,16 +91,30 @@ def test_an_upload_is_validated_queued_trained_in_the_sandbox_and_ranked_beside_
     )
     assert accepted.status_code == 202, accepted.text
     url = accepted.json()["url"]
-    detail = _wait_until(
-        _finished(lambda u: client.get(u, headers=auth), url), 400, "the submission", workers
-    )
+    detail = _wait_until(_finished(lambda u: client.get(u, headers=auth), url), RUN_WAIT, "the submission", workers)
     assert detail["status"] == "succeeded", detail
+    trials = service_settings.trials(Suite.SMOKE)
+    assert sorted((run["benchmark"], run["trial"]) for run in detail["runs"]) == sorted(
+        (benchmark, trial) for benchmark in benchmark_names(Suite.SMOKE) for trial in range(1, trials + 1)
+    )
     assert all(run["metrics"]["robust_score"] > 0 and run["epochs_done"] == 2 for run in detail["runs"])
     board = client.get("/api/leaderboard").json()
     kinds = sorted(entry["kind"] for entry in board["data"])
-    assert kinds == ["baseline"] * 4 + ["reference", "submission"]
+    assert kinds == ["baseline"] * 4 + ["published"] * 2 + ["submission"]
     mine = next(entry for entry in board["data"] if entry["kind"] == "submission")
     assert mine["submission_id"] == accepted.json()["id"] and len(mine["benchmarks"]) == SMOKE_RUNS
+    assert mine["trials_complete"] == mine["headline"]["n"] == trials and not mine["provisional"]
+    public = client.get(f"{url}/public").json()
+    assert {c["against_kind"] for c in public["comparisons"]} == {"baseline", "published"}
+    # The secret poison seeds the worker trained with appear in no output and in no stored column
+    outputs = [client.get(path).text for path in ("/api/leaderboard", "/api/leaderboard.csv", f"{url}/public")]
+    outputs.append(client.get(url, headers=auth).text)
+    with session_scope(service_settings.sqlalchemy_url) as session:
+        outputs += [str(row) for row in session.execute(select(Run.__table__)).all()]
+    for trial in range(1, trials + 1):
+        seeds = trial_seeds(service_settings.master_seed, Suite.SMOKE, trial)
+        assert any(str(seeds.training_seed) in output for output in outputs)  # the public training seed is there
+        assert not any(str(seeds.poison_seed) in output for output in outputs), trial
 
 
 def _free_port() -> int:
@@ -108,25 +126,23 @@ def _free_port() -> int:
 def test_the_embedded_default_serves_the_same_flow_with_no_server_at_all(tmp_path, service_processes):
     env = {k: v for k, v in os.environ.items() if not k.startswith("POISONBENCH_")}
     env["POISONBENCH_SUITE"] = Suite.SMOKE  # the embedded default would choose proxy on a CPU: minutes
+    env["POISONBENCH_CHECK_TIMEOUT"] = "300"  # the upload's sandbox check took over 60 s on 2 cores at load 25
 
     def admin(*args: str) -> str:
         command = [sys.executable, "-m", "cli.main", "admin", *args]
-        return subprocess.run(
-            command, env=env, cwd=tmp_path, capture_output=True, text=True, check=True
-        ).stdout
+        return subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, check=True).stdout
 
     port = _free_port()
     server = service_processes.start("-m", "cli.main", "serve", "--port", str(port), env=env)
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_until(lambda: _ready(base), 120, "the server", [server])
-        assert (tmp_path / "var" / "poisonbench.sqlite3").exists() and (
-            tmp_path / "var" / "broker.sqlite3"
-        ).exists()
+        assert (tmp_path / "var" / "poisonbench.sqlite3").exists() and (tmp_path / "var" / "broker.sqlite3").exists()
         first_start = admin("submissions", "list")
         # Queued on first start, and cancelled: the upload need not wait for them.
-        assert first_start.count(" baseline ") == len(BASELINES) and first_start.count(" reference ") == 1
-        for service_loss_id in range(1, len(BASELINES) + 2):
+        assert first_start.count(" baseline ") == len(BASELINES)
+        assert first_start.count(" published ") == len(PUBLISHED_METHODS)
+        for service_loss_id in range(1, len(BASELINES) + len(PUBLISHED_METHODS) + 1):
             admin("submissions", "cancel", str(service_loss_id))
         auth = {"Authorization": f"Bearer {admin('participant', 'create', 'ada').split()[-1]}"}
         code = loss_path("symmetric_ce").read_text() + "\n# mine\n"
@@ -139,10 +155,19 @@ def test_the_embedded_default_serves_the_same_flow_with_no_server_at_all(tmp_pat
         )
         assert accepted.status_code == 202, accepted.text
         get = lambda url: httpx.get(url, headers=auth, timeout=30)  # noqa: E731
-        detail = _wait_until(_finished(get, accepted.json()["url"]), 400, "the submission", [server])
+        detail = _wait_until(_finished(get, accepted.json()["url"]), RUN_WAIT, "the submission", [server])
         assert detail["status"] == "succeeded", detail
+        # The board is cached for POISONBENCH_LEADERBOARD_REFRESH_SECONDS: the last trial shows within it
+        final = lambda: next(iter(httpx.get(f"{base}/api/leaderboard", timeout=30).json()["data"]), {})  # noqa: E731
+        entry = _wait_until(lambda: (e := final()).get("trials_complete") == 2 and e, 60, "the last trial", [server])
+        assert entry["submission_id"] == accepted.json()["id"] and not entry["provisional"]
         board = httpx.get(f"{base}/api/leaderboard", timeout=30).json()
         assert [entry["submission_id"] for entry in board["data"]] == [accepted.json()["id"]]
+        url = accepted.json()["url"]
+        paths = (f"{base}/api/leaderboard", f"{base}/api/leaderboard.csv", f"{url}/public", url)
+        outputs = [get(path).text for path in paths]
+        for trial in (1, 2):  # the development master seed, 42
+            assert not any(str(trial_seeds(42, Suite.SMOKE, trial).poison_seed) in output for output in outputs)
     finally:
         service_processes.kill(server, signal.SIGTERM)
 

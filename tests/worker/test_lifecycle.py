@@ -11,6 +11,7 @@ import harness
 from db import queries
 from db.models import FailureCause, Run, RunStatus, SubmissionStatus
 from db.session import session_scope
+from db.trials import planned_trials, trial_seeds
 from harness.loss_file import load_loss
 from harness.losses import loss_path
 from harness.registry import Suite, get_benchmark
@@ -35,7 +36,7 @@ def _queued_run(settings, code: str = CROSS_ENTROPY) -> int:
             sha256="0" * 64,
             suite=Suite.SMOKE,
             benchmarks=["resnet20-cifar10-labelflip"],
-            seeds=[42],
+            trials=planned_trials(settings.master_seed, Suite.SMOKE, 1),
         )
         return submission.runs[0].id
 
@@ -56,6 +57,8 @@ def test_a_queued_run_is_trained_and_its_result_stored_with_its_curve(worker_set
     assert set(run.metrics) >= {"test_acc", "poison_fit", "poison_fit_noaug", "clean_fit", "robust_score"}
     assert run.harness_version == harness.HARNESS_VERSION
     assert run.result["poison_seed"] is None  # the service keeps it secret
+    seeds = trial_seeds(worker_settings.master_seed, Suite.SMOKE, 1)
+    assert run.result["seed"] == run.seed == seeds.training_seed and str(seeds.poison_seed) not in str(run.result)
     assert run.submission.status is SubmissionStatus.SUCCEEDED
 
 

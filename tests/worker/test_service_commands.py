@@ -11,10 +11,11 @@ from cli.main import main
 from db import queries
 from db.models import Run, Submission, SubmissionKind, SubmissionStatus
 from db.session import session_scope
-from harness.losses import BASELINES, REFERENCE
+from harness.losses import BASELINES
 from harness.registry import Suite, benchmark_names
 from runqueue.app import RUNS_QUEUE
 from settings import get_settings
+from worker.baselines import PUBLISHED_METHODS
 
 SMOKE_RUNS = len(benchmark_names(Suite.SMOKE))
 
@@ -48,26 +49,31 @@ def test_a_created_participants_token_works_until_it_is_rotated(poisonbench, dat
     assert "ada" in poisonbench("admin", "participant", "list")
 
 
-def test_rerunning_the_baselines_queues_them_and_the_reference_and_keeps_earlier_runs_as_history(
+def test_rerunning_the_baselines_queues_them_and_the_published_methods_and_keeps_earlier_runs_as_history(
     poisonbench, database_url, redis_client
 ):
-    losses = len(BASELINES) + 1  # and the reference
-    assert f"queued {losses * SMOKE_RUNS} runs" in poisonbench("admin", "baselines", "rerun")
+    losses = len(BASELINES) + len(PUBLISHED_METHODS)
+    trials = get_settings().trials(Suite.SMOKE)
+    assert f"queued {losses * SMOKE_RUNS * trials} runs" in poisonbench("admin", "baselines", "rerun")
     benchmark = benchmark_names(Suite.SMOKE)[0]
-    assert f"queued {losses} runs" in poisonbench("admin", "baselines", "rerun", "--benchmark", benchmark)
-    assert redis_client.llen(RUNS_QUEUE) == losses * (SMOKE_RUNS + 1)
+    assert f"queued {losses * trials} runs" in poisonbench("admin", "baselines", "rerun", "--benchmark", benchmark)
+    assert redis_client.llen(RUNS_QUEUE) == losses * (SMOKE_RUNS + 1) * trials
     with session_scope(database_url) as session:
         kinds = {s.name: s.kind for s in session.scalars(select(Submission))}
-        assert kinds == {**dict.fromkeys(BASELINES, SubmissionKind.BASELINE), REFERENCE: SubmissionKind.REFERENCE}
-        assert session.scalar(select(func.count()).select_from(Run)) == losses * (SMOKE_RUNS + 1)
+        assert kinds == {
+            **dict.fromkeys(BASELINES, SubmissionKind.BASELINE),
+            **dict.fromkeys(PUBLISHED_METHODS, SubmissionKind.PUBLISHED),
+        }
+        assert session.scalar(select(func.count()).select_from(Run)) == losses * (SMOKE_RUNS + 1) * trials
 
 
 def test_an_administrator_shows_cancels_hides_and_reruns_a_submission(poisonbench, database_url):
     poisonbench("admin", "baselines", "rerun")
     assert "cross_entropy" in poisonbench("admin", "submissions", "show", "1")
-    assert "3 runs cancelled" in poisonbench("admin", "submissions", "cancel", "1")
+    runs = SMOKE_RUNS * get_settings().trials(Suite.SMOKE)
+    assert f"{runs} runs cancelled" in poisonbench("admin", "submissions", "cancel", "1")
     assert "hidden from" in poisonbench("admin", "submissions", "hide", "1")
-    assert "3 runs queued again" in poisonbench("admin", "submissions", "rerun", "1")
+    assert f"{runs} runs queued again" in poisonbench("admin", "submissions", "rerun", "1")
     with session_scope(database_url) as session:
         submission = queries.submissions.get_submission(session, 1)
         assert submission.hidden and submission.status is SubmissionStatus.QUEUED
@@ -78,3 +84,21 @@ def test_an_administrator_shows_cancels_hides_and_reruns_a_submission(poisonbenc
 def test_upgrading_the_database_twice_is_harmless(poisonbench):
     assert "up to date" in poisonbench("admin", "db", "upgrade")
     assert "up to date" in poisonbench("admin", "db", "upgrade")
+
+
+def test_an_administrator_is_told_when_a_rerun_failed_and_that_the_old_results_stay(
+    poisonbench, database_url, factory_for
+):
+    with session_scope(database_url) as session:
+        factory = factory_for(session)
+        submission = factory.submission(trials=get_settings().trials(Suite.SMOKE))
+        factory.finish(submission, robust_score=0.6)
+        submission_id = submission.id
+    assert "runs queued again" in poisonbench("admin", "submissions", "rerun", str(submission_id))
+    assert "rerun under way" in poisonbench("admin", "submissions", "show", str(submission_id))
+    with session_scope(database_url) as session:
+        pending = queries.submissions.get_submission(session, submission_id).replacement_runs[0]
+        claimed = queries.runs.claim_run(session, pending.id, "worker")
+        queries.runs.fail_run(session, pending.id, claimed.attempt, "the GPU fell off", "infrastructure", "", "x")
+    shown = poisonbench("admin", "submissions", "show", str(submission_id))
+    assert "status succeeded" in shown and "rerun failed" in shown and "the GPU fell off" in shown

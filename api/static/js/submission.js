@@ -25,6 +25,8 @@
       participantToken.forget(); // a stale token must not hide what anyone may see
       response = await fetch(`/api/submissions/${id}/public`);
     }
+    // A 5xx is the service's passing trouble (a restart, a busy database), not an answer: poll() tries again.
+    if (response.status >= 500) throw new Error(`the service answered ${response.status}`);
     return response.ok ? response.json() : null;
   }
 
@@ -214,6 +216,115 @@
     $("curves-section").hidden = drawn.length === 0;
   }
 
+  function renderAbout(submission) {
+    $("description").textContent = submission.description || "";
+    const link = $("paper-link");
+    const safe = /^https?:\/\/[^\s]+$/i.test(submission.link || ""); // never a javascript: or data: link
+    link.hidden = !safe;
+    if (safe) {
+      link.href = submission.link;
+      link.textContent = submission.link;
+    }
+    $("about-entry").hidden = !submission.description && !safe;
+  }
+
+  // Shown while the submission waits, cleared as soon as one of its runs starts (the API then sends nulls).
+  function renderQueue(submission) {
+    const waiting = submission.status === "queued" && submission.queue_position !== null;
+    $("queue-section").hidden = !waiting;
+    if (!waiting) return;
+    const ahead = submission.queue_position - 1;
+    $("queue-position").textContent =
+      `${submission.queue_position} (${ahead === 0 ? "next to start" : `${ahead} run${ahead === 1 ? "" : "s"} ahead`})`;
+    if (submission.estimated_start === null) {
+      $("estimated-start").textContent = "not known yet: no run of this suite has finished to time it";
+      return;
+    }
+    const start = new Date(submission.estimated_start);
+    const minutes = Math.max(0, Math.round((start - Date.now()) / 60000));
+    $("estimated-start").textContent = `${start.toLocaleTimeString()} (in about ${minutes} min)`;
+  }
+
+  // Benchmarks down, trials across: each cell the run's status and its epochs or its robust_score.
+  function renderTrialGrid(runs) {
+    const trials = [...new Set(runs.map((run) => run.trial))].sort((a, b) => a - b);
+    const benchmarks = [...new Set(runs.map((run) => run.benchmark))];
+    const head = $("trial-grid").tHead.rows[0];
+    head.replaceChildren(element("th", "Benchmark"), ...trials.map((trial) => element("th", `trial ${trial}`)));
+    [...head.cells].forEach((cell) => (cell.scope = "col"));
+    const rows = benchmarks.map((benchmark) => {
+      const row = element("tr");
+      const name = element("th", benchmark);
+      name.scope = "row";
+      row.append(name);
+      for (const trial of trials) {
+        const here = runs.filter((candidate) => candidate.benchmark === benchmark && candidate.trial === trial);
+        // A rerun's run waits beside the current one, whose result stays shown until the rerun wholly succeeds.
+        const run = here.find((candidate) => !candidate.pending_replacement);
+        const rerun = here.find((candidate) => candidate.pending_replacement);
+        const cell = element("td", undefined, "trial-cell");
+        if (run) {
+          cell.dataset.status = run.status;
+          cell.append(element("span", run.status, `status status-${run.status}`));
+          const detail = run.metrics
+            ? `robust_score ${run.metrics.robust_score.toFixed(3)}`
+            : run.epochs_total === null
+              ? ""
+              : `epoch ${run.epochs_done} of ${run.epochs_total}`;
+          if (detail) cell.append(" ", element("span", detail, "trial-detail"));
+        }
+        if (rerun) cell.append(" ", element("span", `rerun: ${rerun.status}`, "trial-detail rerun-detail"));
+        row.append(cell);
+      }
+      return row;
+    });
+    $("trial-grid").tBodies[0].replaceChildren(...rows);
+    $("trials-section").hidden = runs.length === 0;
+  }
+
+  // One row per other entry, one column per scope (headline first): "+0.012 ± 0.008", marked when significant.
+  function renderComparisons(comparisons) {
+    const list = comparisons || [];
+    $("comparisons-section").hidden = list.length === 0;
+    if (list.length === 0) return;
+    const scopes = [...new Set(list.map((comparison) => comparison.scope))].sort(
+      (a, b) => (b === "headline") - (a === "headline"),
+    );
+    const head = $("comparisons").tHead.rows[0];
+    head.replaceChildren(element("th", "Against"), ...scopes.map((scope) => element("th", scope, "num")));
+    [...head.cells].forEach((cell) => (cell.scope = "col"));
+    const against = new Map();
+    for (const comparison of list) {
+      if (!against.has(comparison.against_id)) against.set(comparison.against_id, { comparison, cells: {} });
+      against.get(comparison.against_id).cells[comparison.scope] = comparison.difference;
+    }
+    const rows = [...against.values()].map(({ comparison, cells }) => {
+      const row = element("tr");
+      row.dataset.againstId = comparison.against_id;
+      const name = element("th");
+      name.scope = "row";
+      const link = element("a", comparison.against_name);
+      link.href = `/submissions/${comparison.against_id}`;
+      name.append(link, " ", element("span", comparison.against_kind, `kind kind-${comparison.against_kind}`));
+      if (comparison.is_leader) name.append(" ", element("span", "leader", "leader-mark"));
+      row.append(name);
+      for (const scope of scopes) {
+        const difference = cells[scope];
+        const cell = element("td", undefined, "num");
+        if (difference) {
+          cell.dataset.scope = scope;
+          cell.append(element("span", estimateText.difference(difference), "difference"));
+          const verdict = estimateText.verdict(difference);
+          if (verdict) cell.append(" ", element("span", verdict, `verdict verdict-${verdict}`));
+          cell.title = `n=${difference.n} shared trials`;
+        }
+        row.append(cell);
+      }
+      return row;
+    });
+    $("comparisons").tBodies[0].replaceChildren(...rows);
+  }
+
   async function renderOwnErrors() {
     const detail = await fetchOwn("");
     const failed = detail ? detail.runs.filter((run) => run.status === "failed") : [];
@@ -257,6 +368,10 @@
       return;
     }
     renderFacts(submission);
+    renderAbout(submission);
+    renderQueue(submission);
+    renderTrialGrid(submission.runs);
+    renderComparisons(submission.comparisons);
     renderRuns(submission.runs);
     renderCurves(submission.runs);
     const active = ACTIVE.has(submission.status);

@@ -1,0 +1,198 @@
+"use strict";
+// The compare page: two to four entries from /api/compare side by side per benchmark, their paired differences,
+// and their per-epoch curves (from each one's public progress) overlaid, one chart per benchmark (Chart.js).
+(() => {
+  const root = document.getElementById("compare");
+  const ids = root.dataset.ids;
+  const $ = (elementId) => document.getElementById(elementId);
+  // Colour-blind-safe (Okabe-Ito) and dark enough on white; an entry keeps its colour in every chart.
+  const COLOURS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7"];
+
+  function element(tag, text, className) {
+    const made = document.createElement(tag);
+    if (text !== undefined) made.textContent = text;
+    if (className) made.className = className;
+    return made;
+  }
+
+  function header(table, labels) {
+    const row = table.tHead.rows[0];
+    row.replaceChildren(...labels.map((label) => element("th", label)));
+    [...row.cells].forEach((cell, index) => {
+      cell.scope = "col";
+      if (index > 0) cell.className = "num";
+    });
+  }
+
+  function rowHeader(text, className) {
+    const cell = element("th", text, className);
+    cell.scope = "row";
+    return cell;
+  }
+
+  function entryName(entry) {
+    const cell = element("span");
+    const link = element("a", entry.name);
+    link.href = `/submissions/${entry.submission_id}`;
+    cell.append(link, " ", element("span", entry.kind, `kind kind-${entry.kind}`));
+    if (entry.provisional) cell.append(" ", element("span", `provisional n=${entry.trials_complete}`, "provisional"));
+    return cell;
+  }
+
+  function renderScores(comparison) {
+    const table = $("scores");
+    header(table, ["Benchmark", ...comparison.data.map(() => "")]);
+    comparison.data.forEach((entry, index) => {
+      table.tHead.rows[0].cells[index + 1].replaceChildren(entryName(entry));
+    });
+    const scopes = ["headline", ...comparison.benchmarks];
+    const rows = scopes.map((scope) => {
+      const row = element("tr");
+      row.dataset.scope = scope;
+      row.append(rowHeader(scope, scope === "headline" ? "" : "mono"));
+      for (const entry of comparison.data) {
+        const estimate = scope === "headline" ? entry.headline : entry.benchmarks[scope].robust_score;
+        const cell = element("td", estimateText.plusMinus(estimate), "num");
+        cell.append(element("span", ` n=${estimate.n}`, "trial-count"));
+        row.append(cell);
+      }
+      return row;
+    });
+    table.tBodies[0].replaceChildren(...rows);
+    $("scores-section").hidden = false;
+  }
+
+  function renderDifferences(comparison) {
+    const names = new Map(comparison.data.map((entry) => [entry.submission_id, entry.name]));
+    const scopes = ["headline", ...comparison.benchmarks];
+    const table = $("differences");
+    header(table, ["Pair", ...scopes]);
+    const pairs = new Map();
+    for (const difference of comparison.differences) {
+      const key = `${difference.a_id}-${difference.b_id}`;
+      if (!pairs.has(key)) pairs.set(key, { difference, cells: {} });
+      pairs.get(key).cells[difference.scope] = difference.difference;
+    }
+    const rows = [...pairs.values()].map(({ difference, cells }) => {
+      const row = element("tr");
+      row.dataset.pair = `${difference.a_id}-${difference.b_id}`;
+      row.append(rowHeader(`${names.get(difference.a_id)} − ${names.get(difference.b_id)}`));
+      for (const scope of scopes) {
+        const cell = element("td", undefined, "num");
+        const estimate = cells[scope];
+        if (estimate) {
+          cell.dataset.scope = scope;
+          cell.append(element("span", estimateText.difference(estimate), "difference"));
+          const verdict = estimateText.verdict(estimate);
+          if (verdict) cell.append(" ", element("span", verdict, `verdict verdict-${verdict}`));
+          cell.title = `n=${estimate.n} shared trials`;
+        }
+        row.append(cell);
+      }
+      return row;
+    });
+    table.tBodies[0].replaceChildren(...rows);
+    $("differences-section").hidden = rows.length === 0;
+  }
+
+  // The mean over an entry's runs of one benchmark, epoch by epoch, of a curve field (trials of equal length).
+  function meanCurve(runs, field) {
+    const curves = runs.map((run) => run.curve).filter((curve) => curve.length > 0);
+    const epochs = Math.min(...curves.map((curve) => curve.length));
+    if (curves.length === 0 || !Number.isFinite(epochs)) return [];
+    return Array.from({ length: epochs }, (_, epoch) => {
+      const values = curves.map((curve) => curve[epoch][field]);
+      return values.reduce((sum, value) => sum + value, 0) / values.length;
+    });
+  }
+
+  // The poison_fit axis spans its data with a margin, never below 0 or above 1 (it is a fraction).
+  function poisonFitRange(datasets) {
+    const values = datasets.filter((dataset) => dataset.yAxisID === "y1").flatMap((dataset) => dataset.data);
+    const low = Math.min(...values);
+    const high = Math.max(...values);
+    const margin = Math.max((high - low) * 0.1, 0.01);
+    return { min: Math.max(0, low - margin), max: Math.min(1, high + margin) };
+  }
+
+  function renderCurves(comparison, progress) {
+    const figures = [];
+    for (const benchmark of comparison.benchmarks) {
+      const datasets = [];
+      let epochs = 0;
+      const summary = [];
+      comparison.data.forEach((entry, index) => {
+        const runs = (progress[index]?.runs || []).filter(
+          (run) => run.benchmark === benchmark && run.status === "succeeded",
+        );
+        const testAcc = meanCurve(runs, "test_acc");
+        const poisonFit = meanCurve(runs, "poison_fit");
+        if (testAcc.length === 0) return;
+        epochs = Math.max(epochs, testAcc.length);
+        const colour = COLOURS[index];
+        datasets.push(
+          { label: `${entry.name} test_acc ↑`, data: testAcc, borderColor: colour, backgroundColor: colour, yAxisID: "y" },
+          {
+            label: `${entry.name} poison_fit ↓`,
+            data: poisonFit,
+            borderColor: colour,
+            backgroundColor: colour,
+            borderDash: [6, 3],
+            yAxisID: "y1",
+          },
+        );
+        summary.push(
+          `${entry.name}: test_acc ${testAcc.at(-1).toFixed(3)}, poison_fit ${poisonFit.at(-1).toFixed(3)}`,
+        );
+      });
+      if (datasets.length === 0) continue;
+      const figure = element("figure", undefined, "curve");
+      const canvas = element("canvas");
+      canvas.setAttribute("role", "img");
+      canvas.setAttribute("aria-label", `${benchmark}, after the last epoch: ${summary.join("; ")}`);
+      figure.append(canvas, element("figcaption", benchmark));
+      figures.push(figure);
+      $("compare-curves").append(figure);
+      new Chart(canvas, {
+        type: "line",
+        data: { labels: Array.from({ length: epochs }, (_, epoch) => epoch + 1), datasets },
+        options: {
+          animation: false,
+          maintainAspectRatio: false,
+          color: "#1b1b1f",
+          plugins: { legend: { labels: { usePointStyle: true, pointStyle: "line", boxWidth: 24 } } },
+          scales: {
+            x: { title: { display: true, text: "epoch" } },
+            y: { min: 0, max: 1, position: "left", title: { display: true, text: "test_acc" } },
+            // poison_fit is often a few hundredths: on test_acc's 0-1 axis its differences would be flat lines.
+            y1: { position: "right", ...poisonFitRange(datasets), grid: { drawOnChartArea: false },
+                  title: { display: true, text: "poison_fit" } },
+          },
+        },
+      });
+    }
+    $("compare-curves-section").hidden = figures.length === 0;
+  }
+
+  async function load() {
+    if (!ids) return; // the server already said what was wrong with the address
+    const response = await fetch(`/api/compare?ids=${encodeURIComponent(ids)}`);
+    const body = await response.json();
+    if (!response.ok) {
+      $("compare-error").textContent = body.detail; // every refusal is a sentence saying what to fix
+      $("compare-error").hidden = false;
+      return;
+    }
+    document.title = `Compare ${body.data.map((entry) => entry.name).join(", ")} · PoisonBench`;
+    renderScores(body);
+    renderDifferences(body);
+    const progress = await Promise.all(
+      body.data.map((entry) =>
+        fetch(`/api/submissions/${entry.submission_id}/public`).then((answer) => (answer.ok ? answer.json() : null)),
+      ),
+    );
+    renderCurves(body, progress);
+  }
+
+  load();
+})();

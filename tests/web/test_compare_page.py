@@ -1,0 +1,136 @@
+"""The compare page in a browser: entries side by side per benchmark, their paired differences, overlaid curves,
+and what to fix when the address names too few entries or one not on the board."""
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from db import queries
+from db.models import SubmissionKind
+from db.session import session_scope
+from db.statistics import estimate, paired_difference
+from harness.registry import Suite, benchmark_names
+
+SMOKE_BENCHMARKS = benchmark_names(Suite.SMOKE)
+SCORES = {"ours": {1: 0.80, 2: 0.82}, "generalized_ce": {1: 0.60, 2: 0.61}, "close": {1: 0.79, 2: 0.82}}
+KINDS = {
+    "ours": SubmissionKind.SUBMISSION,
+    "generalized_ce": SubmissionKind.BASELINE,
+    "close": SubmissionKind.PUBLISHED,
+}
+
+
+def _curve(score: float) -> list[dict]:
+    """Two epochs as the trainer records them, ending at `score` (test_acc) and 1 - score (poison_fit)."""
+    return [
+        {
+            "epoch": epoch,
+            "official_epoch": epoch * 50,
+            "train_loss": 1.0,
+            "test_acc": score - 0.1 * (1 - epoch),
+            "poison_fit": 1 - score + 0.1 * (1 - epoch),
+            "train_seconds": 1.0,
+        }
+        for epoch in range(2)
+    ]
+
+
+@pytest.fixture
+def seeded(service_settings, factory_for) -> dict[str, int]:
+    ids = {}
+    with session_scope(service_settings.sqlalchemy_url) as session:
+        factory = factory_for(session)
+        for name, by_trial in SCORES.items():
+            submission = factory.submission(kind=KINDS[name], trials=2)
+            submission.name = name
+            for run in submission.runs:
+                attempt = queries.runs.claim_run(session, run.id, "test-worker").attempt
+                score = by_trial[run.trial]
+                result = {**factory.result(robust_score=score), "curve": _curve(score)}
+                queries.runs.complete_run(session, run.id, attempt, result, log_tail="")
+            ids[name] = submission.id
+    return ids
+
+
+def _plus_minus(mean: float, half: float, sign: bool = False) -> str:
+    text = f"{mean:+.3f} ± {half:.3f}" if sign else f"{mean:.3f} ± {half:.3f}"
+    return text.replace("-", "−")
+
+
+def test_two_entries_side_by_side_with_their_paired_difference_per_benchmark_and_headline(page: Page, base_url, seeded):
+    page.goto(f"{base_url}/compare?ids={seeded['ours']},{seeded['generalized_ce']}")
+    header = page.locator("#scores thead th")
+    expect(header).to_have_count(3)
+    expect(header.nth(1)).to_contain_text("ours")
+    expect(header.nth(2)).to_contain_text("generalized_ce")
+    rows = page.locator("#scores tbody tr")
+    expect(rows.locator("th")).to_have_text(["headline", *SMOKE_BENCHMARKS])
+    for column, name in ((1, "ours"), (2, "generalized_ce")):
+        expected = estimate(list(SCORES[name].values()))
+        cell = rows.first.locator("td").nth(column - 1)
+        expect(cell).to_have_text(f"{_plus_minus(expected.mean, expected.half_width())} n=2")
+    difference = paired_difference(SCORES["ours"], SCORES["generalized_ce"])
+    pair = page.locator("#differences tbody tr")
+    expect(pair).to_have_count(1)
+    expect(pair.locator("th")).to_have_text("ours − generalized_ce")
+    for scope in ("headline", *SMOKE_BENCHMARKS):
+        cell = pair.locator(f'td[data-scope="{scope}"]')
+        expect(cell).to_have_text(f"{_plus_minus(difference.mean, difference.half_width(), sign=True)} better")
+
+
+def test_four_entries_give_every_pair_and_a_difference_within_the_noise_is_not_marked(page: Page, base_url, seeded):
+    page.goto(f"{base_url}/compare?ids={seeded['ours']},{seeded['close']},{seeded['generalized_ce']}")
+    pairs = page.locator("#differences tbody tr")
+    expect(pairs.locator("th")).to_have_text(["ours − close", "ours − generalized_ce", "close − generalized_ce"])
+    close = pairs.first.locator('td[data-scope="headline"]')
+    expect(close.locator(".difference")).to_be_visible()
+    expect(close.locator(".verdict")).to_have_count(0)
+
+
+def test_the_curves_of_the_entries_are_overlaid_one_chart_per_benchmark(page: Page, base_url, seeded):
+    page.goto(f"{base_url}/compare?ids={seeded['ours']},{seeded['generalized_ce']}")
+    charts = page.locator("#compare-curves canvas")
+    expect(charts).to_have_count(len(SMOKE_BENCHMARKS))
+    expect(charts.first).to_have_attribute(
+        "aria-label",
+        f"{SMOKE_BENCHMARKS[0]}, after the last epoch: ours: test_acc 0.810, poison_fit 0.190; "
+        "generalized_ce: test_acc 0.605, poison_fit 0.395",
+    )
+    # poison_fit has an axis of its own, scaled to its data, not test_acc's 0-1 axis.
+    axes = page.evaluate("Object.keys(Chart.getChart(document.querySelector('#compare-curves canvas')).scales)")
+    assert set(axes) == {"x", "y", "y1"}
+
+
+def test_an_address_with_one_entry_says_how_to_compare(page: Page, base_url, seeded):
+    response = page.goto(f"{base_url}/compare?ids={seeded['ours']}")
+    assert response.status == 400
+    expect(page.get_by_role("alert")).to_contain_text("compare two to four different entries")
+
+
+def test_an_entry_not_on_the_board_is_named_in_the_error(page: Page, base_url, seeded):
+    page.goto(f"{base_url}/compare?ids={seeded['ours']},9999")
+    expect(page.get_by_role("alert")).to_contain_text("not on the smoke leaderboard: 9999")
+    expect(page.locator("#scores-section")).to_be_hidden()
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 390, "height": 844}])
+def test_the_compare_page_never_scrolls_sideways(open_page, base_url, seeded, viewport):
+    page = open_page(viewport=viewport)
+    page.goto(f"{base_url}/compare?ids={seeded['ours']},{seeded['close']},{seeded['generalized_ce']}")
+    expect(page.locator("#compare-curves canvas")).to_have_count(len(SMOKE_BENCHMARKS))
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+
+
+@pytest.mark.parametrize(
+    ("ids", "says"),
+    [
+        ("1", "compare two to four different entries"),
+        ("1,2,3,4,5", "compare two to four different entries"),
+        ("1,1", "compare two to four different entries"),
+        ("1,x", "whole numbers from 1"),
+        ("1,99999999999", "whole numbers from 1"),
+    ],
+)
+def test_the_compare_api_refuses_a_bad_list_of_ids_saying_what_to_fix(page: Page, base_url, ids, says):
+    response = page.request.get(f"{base_url}/api/compare?ids={ids}")
+    assert response.status == 422
+    assert says in response.json()["detail"]
