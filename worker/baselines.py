@@ -1,5 +1,4 @@
-"""The published baselines and our reference loss as service submissions: queued on first start, rerun by the admin
-command."""
+"""The published baselines as service submissions: queued on first start, rerun by the admin command."""
 
 from collections.abc import Sequence
 
@@ -8,22 +7,21 @@ from sqlalchemy.orm import Session
 from db import queries
 from db.models import Participant, SubmissionKind
 from harness.loss_file import sha256_of
-from harness.losses import BASELINES, REFERENCE, loss_path
+from harness.losses import BASELINES, loss_path
 from harness.registry import benchmark_names
 
 SERVICE_PARTICIPANT = "PoisonBench"  # owns the baselines; its token is never shown, so nobody signs in as it
 
 # Every loss the service queues itself, with its kind and the description the leaderboard shows.
 SERVICE_LOSSES = {
-    **{name: (SubmissionKind.BASELINE, "published baseline (BENCHMARK.md)") for name in BASELINES},
-    REFERENCE: (SubmissionKind.REFERENCE, "PoisonBench's reference loss, the bar to beat (docs/reference-loss.md)"),
+    name: (SubmissionKind.BASELINE, "published baseline (docs/published-results.md)") for name in BASELINES
 }
 
 
 def queue_baselines(
     session: Session, suite: str, seeds: Sequence[int], benchmarks: Sequence[str] | None = None
 ) -> list[int]:
-    """Queues every baseline and the reference on `benchmarks` (default: the suite's); returns the new runs' ids.
+    """Queues every baseline on `benchmarks` (default: the suite's); returns the new runs' ids.
 
     A baseline whose file is unchanged is rerun, its previous runs kept as history. A changed file becomes a
     new submission on every benchmark, and the old one is hidden from the leaderboard.

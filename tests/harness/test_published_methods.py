@@ -1,21 +1,25 @@
-"""The reference loss and the two re-implemented published methods compute their documented formulas.
+"""The two re-implemented published methods compute the formulas of their published description.
 
-Formulas: docs/reference-loss.md. Each loss is loaded from its file exactly as a submission is.
+Formulas, constants and the readings chosen where the description is silent: docs/published-methods.md. Each loss is
+loaded from its file exactly as a submission is. The hand-computed cases use probabilities chosen so that every term
+can be worked out on paper; their arithmetic is written beside each expected figure.
 """
 
 import ast
+import math
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 from harness.loss_file import load_loss
-from harness.losses import loss_path
+from harness.losses import PUBLISHED_METHODS, loss_path
 
-CORRECTING = ("inverse_flip_correction", "reference")  # move the target toward (y - 1) % C
-ALL = ("inverse_flip_correction", "truncated_gce_ce", "reference")
-WARMUP_EPOCHS = 10  # every one of them is plain GCE before this official epoch
+PUBLISHED = PUBLISHED_METHODS
+WARMUP_EPOCHS = 10  # both are plain GCE before this official epoch
 LAST_EPOCH = 99  # every ramp is complete
+GCE_OF_A_QUARTER = (1 - 0.25**0.7) / 0.7  # 0.887244: GCE of p_y = 0.25, as for uniform logits over 4 classes
+GCE_OF_A_TENTH = (1 - 0.1**0.7) / 0.7  # 1.143534
 
 
 def _loss(name: str):
@@ -33,6 +37,11 @@ def _batch(size: int, classes: int, scale: float = 3.0, seed: int = 0) -> tuple[
     return logits.requires_grad_(True), torch.randint(0, classes, (size,), generator=generator)
 
 
+def _logits_of(*probabilities: list[float]) -> torch.Tensor:
+    """Logits whose softmax is exactly the given rows of probabilities (up to float rounding)."""
+    return torch.tensor(probabilities, dtype=torch.float64).log().requires_grad_(True)
+
+
 def _gradient(loss: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     return torch.autograd.grad(loss, logits)[0]
 
@@ -45,7 +54,7 @@ def _two_samples(classes: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
     return logits.requires_grad_(True), torch.tensor([3, 3])
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", PUBLISHED)
 def test_each_file_imports_only_torch_and_math(name):
     tree = ast.parse(loss_path(name).read_text())
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
@@ -53,26 +62,27 @@ def test_each_file_imports_only_torch_and_math(name):
     assert {module.split(".")[0] for module in imported} <= {"torch", "math"}
 
 
-@pytest.mark.parametrize("name", ["inverse_flip_correction", "truncated_gce_ce"])
+@pytest.mark.parametrize("name", PUBLISHED)
 def test_the_re_implementations_say_what_they_are_in_their_first_line(name):
     docstring = ast.get_docstring(ast.parse(loss_path(name).read_text()))
     assert docstring.startswith("Re-implementation from its published description: ")
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", PUBLISHED)
 @pytest.mark.parametrize("epoch", [0, WARMUP_EPOCHS - 1])
 def test_each_loss_is_generalized_ce_during_the_warm_up(name, epoch):
     logits, labels = _batch(32, 10)
     assert torch.allclose(_loss(name)(logits, labels, epoch), _gce(logits, labels).mean())
 
 
-@pytest.mark.parametrize("name", CORRECTING)
-def test_the_correcting_losses_start_from_generalized_ce_when_the_warm_up_ends(name):
-    logits, labels = _batch(32, 10)
-    assert torch.allclose(_loss(name)(logits, labels, WARMUP_EPOCHS), _gce(logits, labels).mean())
+@pytest.mark.parametrize("name", PUBLISHED)
+def test_the_warm_up_of_uniform_logits_is_hand_computed_gce(name):
+    logits = torch.zeros(3, 4, dtype=torch.float64, requires_grad=True)
+    loss = _loss(name)(logits, torch.tensor([0, 1, 3]), 5)
+    assert loss.item() == pytest.approx(0.887244, abs=1e-6)  # (1 - 0.25 ** 0.7) / 0.7
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", PUBLISHED)
 @pytest.mark.parametrize("classes", [10, 100])
 @pytest.mark.parametrize("size", [1, 7, 128])
 @pytest.mark.parametrize("epoch", [0, 10, 17, 30, 60, LAST_EPOCH])
@@ -85,7 +95,7 @@ def test_each_loss_is_a_finite_scalar_with_finite_gradients_for_any_class_count_
     assert torch.isfinite(_gradient(loss, logits)).all()
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", PUBLISHED)
 def test_each_loss_is_a_function_of_its_inputs_alone(name):
     """No state kept between calls: the same batch gives the same loss before and after other batches."""
     loss_fn = _loss(name)
@@ -96,44 +106,93 @@ def test_each_loss_is_a_function_of_its_inputs_alone(name):
     assert torch.equal(loss_fn(logits, labels, 50), first)
 
 
-@pytest.mark.parametrize("name", CORRECTING)
+# Inverse-flip target correction
+
+
+def test_inverse_flip_correction_mid_ramp_is_hand_computed():
+    """Epoch 24: r = (24 - 10) / 35 = 0.4. Uniform logits over 4 classes, label 1 (so y - 1 = 0): evidence 0,
+    gate sigmoid(-0.05 / 0.2) = 0.437823, shift 0.4 * 0.437823 * 0.25 / 0.25 = 0.175129; weight max(0.25 * 0, 0.25)
+    = 0.25, which its batch mean makes 1. The target sums to 1, so CE = ln 4 = 1.386294, and the loss is
+    1.386294 + 0.15 * 0.4 * 0.887244 = 1.439529."""
+    logits = torch.zeros(1, 4, dtype=torch.float64, requires_grad=True)
+    loss = _loss("inverse_flip_correction")(logits, torch.tensor([1]), 24)
+    assert loss.item() == pytest.approx(1.439529, abs=1e-6)
+    # d/dz of CE(target) is p - target, target = 0.9 * (0.175129, 0.824871, 0, 0) + 0.1 * 0.25; d/dz of GCE is
+    # -0.25 ** 0.7 * (onehot(y) - p) = (0.094732, -0.284197, 0.094732, 0.094732), weighted 0.15 * 0.4 = 0.06.
+    expected = [0.25 - 0.182616 + 0.005684, 0.25 - 0.767384 - 0.017052, 0.225 + 0.005684, 0.225 + 0.005684]
+    assert _gradient(loss, logits)[0].tolist() == pytest.approx(expected, abs=1e-5)
+
+
+def test_inverse_flip_correction_after_the_ramp_is_hand_computed():
+    """Epoch 60: r = 1. Sample 0, label 1, p = (0.7, 0.1, 0.1, 0.1): evidence (0.7 - 0.1) / 0.8 = 0.75, gate
+    sigmoid(0.7 / 0.2) = 0.970688, shift 0.970688 * 0.7 / 0.7; target 0.9 * (0.970688, 0.029312, 0, 0) + 0.1 * p
+    = (0.943619, 0.036381, 0.01, 0.01), CE = 0.466387; weight 0.7 * 0.75 = 0.525. Sample 1, label 2, uniform: CE
+    ln 4 = 1.386294, weight at the floor, 0.25. Batch mean 0.3875: weights 1.354839 and 0.645161. Loss =
+    (1.354839 * 0.466387 + 0.645161 * 1.386294) / 2 + 0.15 * (1.143534 + 0.887244) / 2 = 0.915440."""
+    logits = _logits_of([0.7, 0.1, 0.1, 0.1], [0.25, 0.25, 0.25, 0.25])
+    loss = _loss("inverse_flip_correction")(logits, torch.tensor([1, 2]), 60)
+    assert loss.item() == pytest.approx(0.915440, abs=1e-6)
+
+
+def test_inverse_flip_correction_at_the_end_of_the_warm_up_has_no_gce_and_an_uncorrected_target():
+    """Epoch 10: r = 0, so no shift and no GCE: the weighted CE toward 0.9 * onehot(y) + 0.1 * p. The same batch as
+    above: CE_0 = -(0.07 ln 0.7 + 0.91 ln 0.1 + 0.02 ln 0.1) = 2.166418; loss = (1.354839 * 2.166418 + 0.645161 *
+    1.386294) / 2 = 1.914734."""
+    logits = _logits_of([0.7, 0.1, 0.1, 0.1], [0.25, 0.25, 0.25, 0.25])
+    loss = _loss("inverse_flip_correction")(logits, torch.tensor([1, 2]), WARMUP_EPOCHS)
+    assert loss.item() == pytest.approx(1.914734, abs=1e-6)
+
+
+def test_inverse_flip_correction_weights_average_one_over_the_batch():
+    """Nearly uniform logits put every raw weight at its floor (p_max * |evidence| < 0.2 < 0.25); divided by their
+    batch mean they are all 1, so the corrected term is the unweighted mean CE, four times the raw-weighted one."""
+    logits, labels = _batch(64, 10, scale=0.1)
+    assert torch.softmax(logits, 1).max() < 0.2
+    gce_part = 0.15 * _gce(logits, labels).mean()
+    corrected = _loss("inverse_flip_correction")(logits, labels, LAST_EPOCH) - gce_part
+    raw_weighted = _inverse_flip_correction(logits, labels, LAST_EPOCH, raw_weights=True) - gce_part
+    assert torch.allclose(corrected, 4 * raw_weighted)
+
+
+@pytest.mark.parametrize("epoch", [WARMUP_EPOCHS, 17, 27, 45, LAST_EPOCH])
+def test_inverse_flip_correction_adds_gce_on_the_observed_label_with_weight_015_times_the_ramp(epoch):
+    """The loss minus the weighted corrected CE is 0.15 * r * mean(GCE), r = min(1, (epoch - 10) / 35)."""
+    logits, labels = _batch(64, 10)
+    loss = _loss("inverse_flip_correction")(logits, labels, epoch)
+    gce_part = loss - _inverse_flip_correction(logits, labels, epoch, gce=False)
+    ramp = min(1.0, (epoch - 10) / 35)
+    assert torch.allclose(gce_part, 0.15 * ramp * _gce(logits, labels).mean(), atol=1e-6)
+
+
 @pytest.mark.parametrize("classes", [10, 100])
-def test_the_correction_pulls_toward_y_minus_1_only_where_the_evidence_points_there(name, classes):
+def test_the_correction_pulls_toward_y_minus_1_only_where_the_evidence_points_there(classes):
     logits, labels = _two_samples(classes)
-    gradient = _gradient(_loss(name)(logits, labels, LAST_EPOCH), logits)
+    gradient = _gradient(_loss("inverse_flip_correction")(logits, labels, LAST_EPOCH), logits)
     # Gradient descent raises a logit whose gradient is negative; GCE on y alone would lower logit y - 1.
     assert gradient[0, 2] < min(0, gradient[0, 3]), "a sample that looks like y - 1 is pulled toward y - 1"
     assert gradient[1, 3] < 0 < gradient[1, 2], "a sample that looks like y stays with y"
 
 
-@pytest.mark.parametrize("name", CORRECTING)
-def test_the_class_before_0_is_the_last_class(name):
+def test_the_class_before_0_is_the_last_class():
     logits = torch.zeros(1, 10)
     logits[0, 9], logits[0, 0] = 6.0, 1.0
     logits.requires_grad_(True)
-    gradient = _gradient(_loss(name)(logits, torch.tensor([0]), LAST_EPOCH), logits)
+    gradient = _gradient(_loss("inverse_flip_correction")(logits, torch.tensor([0]), LAST_EPOCH), logits)
     assert gradient[0, 9] < min(0, gradient[0, 0])
 
 
-def test_the_published_correction_is_per_sample_so_the_batch_size_does_not_change_it():
+def test_a_batch_seen_twice_over_gives_the_same_loss_so_the_batch_size_alone_changes_nothing():
     logits, labels = _batch(24, 10)
     loss_fn = _loss("inverse_flip_correction")
-    whole = loss_fn(logits, labels, 60)
-    parts = [loss_fn(logits[i : i + 8], labels[i : i + 8], 60) for i in range(0, 24, 8)]
-    assert torch.allclose(whole, torch.stack(parts).mean())
-
-
-@pytest.mark.parametrize("name", CORRECTING)
-def test_a_batch_seen_twice_over_gives_the_same_loss_so_the_batch_size_alone_changes_nothing(name):
-    logits, labels = _batch(24, 10)
-    loss_fn = _loss(name)
     assert torch.allclose(
         loss_fn(torch.cat([logits, logits]), torch.cat([labels, labels]), 60), loss_fn(logits, labels, 60)
     )
 
 
-def _inverse_flip_correction(logits: torch.Tensor, labels: torch.Tensor, epoch: int, mean_one_weights: bool):
-    """The published description, written out; the reference divides the weights by their batch mean."""
+def _inverse_flip_correction(
+    logits: torch.Tensor, labels: torch.Tensor, epoch: int, raw_weights: bool = False, gce: bool = True
+) -> torch.Tensor:
+    """The published description, written out: mean(w * CE(target)) + 0.15 * r * mean(GCE)."""
     size, classes = logits.shape
     ramp = min(1.0, (epoch - 10) / 35)
     p = torch.softmax(logits, 1).detach()
@@ -144,34 +203,56 @@ def _inverse_flip_correction(logits: torch.Tensor, labels: torch.Tensor, epoch: 
     target = (1 - shift[:, None]) * F.one_hot(labels, classes) + shift[:, None] * F.one_hot(previous, classes)
     target = 0.9 * target + 0.1 * p
     weight = (p.max(1).values * evidence.abs()).clamp(min=0.25)
-    if mean_one_weights:
+    if not raw_weights:
         weight = weight / weight.mean()
-    corrected = -(target * F.log_softmax(logits, 1)).sum(1)
-    gce_share = 1 - 0.85 * ramp
-    return ((1 - gce_share) * weight * corrected + gce_share * _gce(logits, labels)).mean()
+    corrected = (weight * -(target * F.log_softmax(logits, 1)).sum(1)).mean()
+    return corrected + 0.15 * ramp * _gce(logits, labels).mean() if gce else corrected
 
 
-@pytest.mark.parametrize(("name", "mean_one_weights"), [("inverse_flip_correction", False), ("reference", True)])
 @pytest.mark.parametrize(("epoch", "classes"), [(30, 10), (LAST_EPOCH, 100)])
-def test_the_inverse_flip_corrections_follow_their_formulas(name, mean_one_weights, epoch, classes):
+def test_inverse_flip_correction_follows_its_formula_with_target_and_weights_detached(epoch, classes):
     logits, labels = _batch(64, classes)
-    expected = _inverse_flip_correction(logits, labels, epoch, mean_one_weights)
-    loss = _loss(name)(logits, labels, epoch)
+    expected = _inverse_flip_correction(logits, labels, epoch)
+    loss = _loss("inverse_flip_correction")(logits, labels, epoch)
     assert torch.allclose(loss, expected)
-    assert torch.allclose(_gradient(loss, logits), _gradient(expected, logits))  # target and weights detached
+    assert torch.allclose(_gradient(loss, logits), _gradient(expected, logits))
 
 
-def test_the_reference_shares_the_step_out_where_the_published_weights_shrink_it():
-    """A batch of doubtful samples (weights at the floor) gets a quarter of the published method's corrected step;
-    the reference's weights average 1, so its step is the unweighted one's."""
-    logits, labels = _batch(64, 10, scale=0.1)  # nearly uniform: every weight is at the floor of 0.25
-    published = _gradient(_loss("inverse_flip_correction")(logits, labels, LAST_EPOCH), logits)
-    reference = _gradient(_loss("reference")(logits, labels, LAST_EPOCH), logits)
-    gce = _gradient(0.15 * _gce(logits, labels).mean(), logits)
-    assert torch.allclose(reference - gce, 4 * (published - gce), atol=1e-7)
+# GCE -> CE with confidence weights and truncation
 
 
-@pytest.mark.parametrize(("epoch", "size", "dropped"), [(10, 100, 0), (17, 100, 7), (25, 100, 15), (60, 7, 1)])
+@pytest.mark.parametrize(
+    ("epoch", "weight"),
+    [
+        (50, 0.55),  # floor max(0.1, 1 - 0.9 * 50 / 100) = 0.55, above p_y / p_max = 0.1 / 0.7
+        (95, 0.145),  # floor 1 - 0.9 * 0.95 = 0.145, just above 1 / 7 = 0.142857
+    ],
+)
+def test_truncated_gce_ce_weight_floor_falls_with_the_fraction_of_training_done(epoch, weight):
+    """One sample, p = (0.7, 0.1, 0.1, 0.1), label 1: after the blend the loss is weight * CE = weight * ln 10
+    (a batch of 1 drops floor(0.15) = 0 samples)."""
+    logits = _logits_of([0.7, 0.1, 0.1, 0.1])
+    loss = _loss("truncated_gce_ce")(logits, torch.tensor([1]), epoch)
+    assert loss.item() == pytest.approx(weight * math.log(10), abs=1e-6)
+
+
+def test_truncated_gce_ce_weight_is_p_y_over_p_max_above_the_floor():
+    """Epoch 95, p = (0.4, 0.3, 0.2, 0.1), label 1: weight 0.3 / 0.4 = 0.75 > 0.145; loss 0.75 * ln(1 / 0.3)."""
+    logits = _logits_of([0.4, 0.3, 0.2, 0.1])
+    loss = _loss("truncated_gce_ce")(logits, torch.tensor([1]), 95)
+    assert loss.item() == pytest.approx(0.75 * math.log(1 / 0.3), abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("epoch", "size", "dropped"),
+    [
+        (10, 100, 0),  # the truncation ramp starts at 0
+        (17, 100, 7),  # 0.15 * 7 / 15 = 7% of 100
+        (25, 100, 15),  # the ramp's end: 15%
+        (60, 7, 1),  # floor(0.15 * 7) = 1
+        (60, 6, 0),  # floor(0.15 * 6) = 0
+    ],
+)
 def test_truncation_drops_the_highest_cross_entropy_samples_up_to_15_percent_over_15_epochs(epoch, size, dropped):
     logits, labels = _batch(size, 10)
     gradient = _gradient(_loss("truncated_gce_ce")(logits, labels, epoch), logits)
