@@ -1,7 +1,8 @@
 """The benchmark registry: every benchmark of every suite as plain, frozen data (imports no torch).
 
-A benchmark is keyed by (suite, name). Every suite carries the same three names, the official benchmarks of
-BENCHMARK.md; the `proxy` and `smoke` suites stand in for them on data that needs no download and no GPU.
+A benchmark is keyed by (suite, name). Every suite carries the same three names, the official benchmarks of the
+original task (docs/published-results.md); the `proxy` and `smoke` suites stand in for them on data that needs no
+download and no GPU.
 Each entry says what it departs from in `departures`.
 """
 
@@ -18,7 +19,7 @@ class Suite(StrEnum):
     SMOKE = "smoke"  # tiny synthetic data, seconds; for tests only
 
 
-# Losses schedule themselves by `epoch` as if training lasts this many epochs (BENCHMARK.md): a suite with fewer
+# Losses schedule themselves by `epoch` as if training lasts this many epochs, as in the original: a suite with fewer
 # real epochs passes the loss `epoch * OFFICIAL_EPOCHS // epochs`, so a 20-epoch proxy run passes 0, 5, ..., 95.
 OFFICIAL_EPOCHS = 100
 
