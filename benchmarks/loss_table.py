@@ -17,6 +17,8 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from paired_differences import paired_summary
+
 from harness.losses import BASELINES, loss_path
 from harness.registry import benchmarks_in
 
@@ -115,23 +117,23 @@ def results_table(results: dict[tuple[str, str], list[dict]], losses: list[str],
 
 
 def paired_table(
-    results: dict[tuple[str, str], list[dict]], reference: str, losses: list[str], benchmarks: list[str]
+    results: dict[tuple[str, str], list[dict]], against: str, losses: list[str], benchmarks: list[str]
 ) -> str:
-    """Per benchmark and competitor: the reference's robust_score minus the competitor's, seed by seed."""
+    """Per benchmark and competitor: `against`'s robust_score minus the competitor's, per seed, with a t-interval."""
     lines = [
-        "| benchmark | competitor | per-seed difference in robust_score | mean | seeds won |",
-        "|---|---|---|---|---|",
+        "| benchmark | competitor | per-seed difference in robust_score | mean | 95% t-interval | seeds won |",
+        "|---|---|---|---|---|---|",
     ]
     for benchmark in benchmarks:
-        ours = [r["robust_score"] for r in results[(reference, benchmark)]]
-        for loss in (name for name in losses if name != reference):
+        ours = [r["robust_score"] for r in results[(against, benchmark)]]
+        for loss in (name for name in losses if name != against):
             theirs = [r["robust_score"] for r in results[(loss, benchmark)]]
             differences = [a - b for a, b in zip(ours, theirs, strict=True)]
+            mean, low, high = paired_summary(differences)
             wins = sum(d > 0 for d in differences)
             listed = ", ".join(f"{d:+.3f}" for d in differences)
-            lines.append(
-                f"| {benchmark} | {loss} | {listed} | {statistics.mean(differences):+.3f} | {wins}/{len(differences)} |"
-            )
+            interval = f"[{low:+.3f}, {high:+.3f}]"
+            lines.append(f"| {benchmark} | {loss} | {listed} | {mean:+.3f} | {interval} | {wins}/{len(differences)} |")
     return "\n".join(lines)
 
 
@@ -140,7 +142,7 @@ def main() -> None:
     parser.add_argument("--suite", default="proxy", choices=["proxy", "smoke", "official"])
     parser.add_argument("--losses", nargs="+", default=list(BASELINES), help="shipped loss names (harness/losses)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[42])
-    parser.add_argument("--reference", help="add a paired per-seed comparison of this loss against the others")
+    parser.add_argument("--paired-against", help="add a paired per-seed comparison of this loss against the others")
     parser.add_argument("--results-dir", type=Path, default=Path("var/loss-table"))
     parser.add_argument("--data-root", type=Path, default=Path("data"), help="for the official suite")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel")
@@ -175,8 +177,8 @@ def main() -> None:
     seeds = ", ".join(map(str, args.seeds))
     text = f"Suite `{args.suite}`, {args.precision} training, seeds {seeds} (mean ± standard deviation over seeds).\n\n"
     text += results_table(results, args.losses, benchmarks) + "\n"
-    if args.reference:
-        text += "\n" + paired_table(results, args.reference, args.losses, benchmarks) + "\n"
+    if args.paired_against:
+        text += "\n" + paired_table(results, args.paired_against, args.losses, benchmarks) + "\n"
     print(text)
     if args.out:
         args.out.write_text(text)
