@@ -11,7 +11,7 @@ from cli.main import main
 from db import queries
 from db.models import Run, Submission, SubmissionKind, SubmissionStatus
 from db.session import session_scope
-from harness.losses import BASELINES, REFERENCE
+from harness.losses import BASELINES
 from harness.registry import Suite, benchmark_names
 from settings import get_settings
 from worker.celery_app import RUNS_QUEUE
@@ -48,17 +48,15 @@ def test_a_created_participants_token_works_until_it_is_rotated(poisonbench, dat
     assert "ada" in poisonbench("admin", "participant", "list")
 
 
-def test_rerunning_the_baselines_queues_them_and_the_reference_and_keeps_earlier_runs_as_history(
-    poisonbench, database_url, redis_client
-):
-    losses = len(BASELINES) + 1  # and the reference
+def test_rerunning_the_baselines_queues_them_and_keeps_earlier_runs_as_history(poisonbench, database_url, redis_client):
+    losses = len(BASELINES)
     assert f"queued {losses * SMOKE_RUNS} runs" in poisonbench("admin", "baselines", "rerun")
     benchmark = benchmark_names(Suite.SMOKE)[0]
     assert f"queued {losses} runs" in poisonbench("admin", "baselines", "rerun", "--benchmark", benchmark)
     assert redis_client.llen(RUNS_QUEUE) == losses * (SMOKE_RUNS + 1)
     with session_scope(database_url) as session:
         kinds = {s.name: s.kind for s in session.scalars(select(Submission))}
-        assert kinds == {**dict.fromkeys(BASELINES, SubmissionKind.BASELINE), REFERENCE: SubmissionKind.REFERENCE}
+        assert kinds == dict.fromkeys(BASELINES, SubmissionKind.BASELINE)
         assert session.scalar(select(func.count()).select_from(Run)) == losses * (SMOKE_RUNS + 1)
 
 
