@@ -142,6 +142,7 @@ def main() -> None:
     parser.add_argument("--suite", default="proxy", choices=["proxy", "smoke", "official"])
     parser.add_argument("--losses", nargs="+", default=list(BASELINES), help="shipped loss names (harness/losses)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[42])
+    parser.add_argument("--benchmarks", nargs="+", help="default: every benchmark of the suite")
     parser.add_argument("--paired-against", help="add a paired per-seed comparison of this loss against the others")
     parser.add_argument("--results-dir", type=Path, default=Path("var/loss-table"))
     parser.add_argument("--data-root", type=Path, default=Path("data"), help="for the official suite")
@@ -158,6 +159,9 @@ def main() -> None:
     refuse_unknown_losses(parser, args.losses)
 
     benchmarks = [b.name for b in benchmarks_in(args.suite)]
+    for name in set(args.benchmarks or []) - set(benchmarks):
+        parser.error(f"no benchmark {name!r} in the {args.suite} suite; known: {', '.join(benchmarks)}")
+    benchmarks = args.benchmarks or benchmarks
     threads = args.threads or max(1, 2 // args.jobs)
     # Seed by seed, so that an interrupted experiment has complete seeds to look at.
     jobs = [(loss, b, seed) for seed in args.seeds for b in benchmarks for loss in args.losses]
