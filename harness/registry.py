@@ -73,8 +73,12 @@ class Benchmark:
 
 
 # bf16 autocast and channels_last on CUDA: the original trained in fp32. bf16 keeps fp32's exponent range, so no
-# loss scaling is needed; the loss itself always receives float32 logits. Measured effect: docs/performance.md.
-_CUDA_FAST_PATH = "on CUDA the forward pass runs under bf16 autocast with channels_last (original: fp32)"
+# loss scaling is needed; the loss itself always receives float32 logits, and evaluation runs in fp32 everywhere.
+# Measured effect of bf16 training (on the CPU, proxy suite): docs/performance.md, "bf16 training versus fp32".
+_CUDA_FAST_PATH = (
+    "on CUDA the training forward pass runs under bf16 autocast with channels_last (original: fp32); "
+    "evaluation runs in fp32"
+)
 _PROXY = (
     "proxy: scikit-learn digits (8x8 grey, 1,797 images) repeated to 3 channels instead of the "
     "official dataset, fewer epochs; calibrated so cross-entropy memorises the flipped labels and generalized CE "
