@@ -76,6 +76,7 @@ class Precision(StrEnum):
     BF16 = "bf16"  # autocast to bfloat16, on CUDA or the CPU; measured against fp32 in docs/performance.md
 
     def resolve(self, device: torch.device) -> "Precision":
+        """What AUTO means on `device`; FP32 and BF16 mean themselves everywhere."""
         if self is Precision.AUTO:
             return Precision.BF16 if device.type == "cuda" else Precision.FP32
         return self
