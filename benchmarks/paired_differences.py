@@ -54,6 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", default="proxy", choices=["proxy", "smoke", "official"])
     parser.add_argument("--seeds", nargs="+", type=int, required=True)
+    parser.add_argument("--benchmarks", nargs="+", help="default: every benchmark of the suite")
     parser.add_argument(
         "--pair",
         nargs=4,
@@ -66,7 +67,7 @@ def main() -> None:
     rows = []  # every result is read before anything is printed, so a missing one stops a half table
     for dir_a, loss_a, dir_b, loss_b in args.pair:
         label = f"{Path(loss_a).stem} ({dir_a}) − {Path(loss_b).stem} ({dir_b})"
-        for benchmark in (b.name for b in benchmarks_in(args.suite)):
+        for benchmark in args.benchmarks or [b.name for b in benchmarks_in(args.suite)]:
             first = robust_scores(Path(dir_a), args.suite, benchmark, loss_a, args.seeds)
             second = robust_scores(Path(dir_b), args.suite, benchmark, loss_b, args.seeds)
             rows.append(difference_row(benchmark, first, second, label))
