@@ -1,4 +1,4 @@
-"""Paired differences in robust_score between two arms of loss_table.py results: per benchmark, mean and 95% t-interval.
+"""Paired differences in a metric between two arms of loss_table.py results: per benchmark, mean and 95% t-interval.
 
 An arm is a results directory and a loss name: the same loss in two precisions (bf16 against fp32), or two readings
 of one method. Both arms must hold the same seeds; seed s of one is paired with seed s of the other, which shared
@@ -20,14 +20,16 @@ from harness.registry import benchmarks_in
 CONFIDENCE = 0.95
 
 
-def robust_scores(results_dir: Path, suite: str, benchmark: str, loss: str, seeds: list[int]) -> list[float]:
-    """The arm's robust_score per seed, in seed order; a missing run is an error naming the file."""
+def metric_per_seed(
+    results_dir: Path, suite: str, benchmark: str, loss: str, seeds: list[int], metric: str
+) -> list[float]:
+    """The arm's `metric` per seed, in seed order; a missing run is an error naming the file."""
     scores = []
     for seed in seeds:
         path = results_dir / suite / benchmark / f"{Path(loss).stem}-seed{seed}.json"
         if not path.is_file():
             raise SystemExit(f"no result {path}; run benchmarks/loss_table.py for it first")
-        scores.append(json.loads(path.read_text())["metrics"]["robust_score"])
+        scores.append(json.loads(path.read_text())["metrics"][metric])
     return scores
 
 
@@ -55,6 +57,7 @@ def main() -> None:
     parser.add_argument("--suite", default="proxy", choices=["proxy", "smoke", "official"])
     parser.add_argument("--seeds", nargs="+", type=int, required=True)
     parser.add_argument("--benchmarks", nargs="+", help="default: every benchmark of the suite")
+    parser.add_argument("--metric", default="robust_score", choices=["robust_score", "test_acc", "poison_fit"])
     parser.add_argument(
         "--pair",
         nargs=4,
@@ -68,11 +71,11 @@ def main() -> None:
     for dir_a, loss_a, dir_b, loss_b in args.pair:
         label = f"{Path(loss_a).stem} ({dir_a}) − {Path(loss_b).stem} ({dir_b})"
         for benchmark in args.benchmarks or [b.name for b in benchmarks_in(args.suite)]:
-            first = robust_scores(Path(dir_a), args.suite, benchmark, loss_a, args.seeds)
-            second = robust_scores(Path(dir_b), args.suite, benchmark, loss_b, args.seeds)
+            first = metric_per_seed(Path(dir_a), args.suite, benchmark, loss_a, args.seeds, args.metric)
+            second = metric_per_seed(Path(dir_b), args.suite, benchmark, loss_b, args.seeds, args.metric)
             rows.append(difference_row(benchmark, first, second, label))
     print(
-        f"Suite `{args.suite}`, seeds {', '.join(map(str, args.seeds))}: robust_score of A minus B, seed by seed; "
+        f"Suite `{args.suite}`, seeds {', '.join(map(str, args.seeds))}: {args.metric} of A minus B, seed by seed; "
         f"mean and {CONFIDENCE:.0%} t-interval.\n"
     )
     print("| benchmark | A − B | n | per-seed difference | mean | 95% t-interval |")
