@@ -78,7 +78,7 @@ def test_the_result_records_metrics_curve_constants_seeds_and_provenance(splits)
     assert (record["seed"], record["poison_seed"], record["loss_sha256"]) == (4, 9, "ab" * 32)
     assert {"torch", "cuda", "device", "device_name"} <= set(record["environment"])
     assert record["schema_version"] == 2 and record["harness_version"]
-    assert record["precision"] == "fp32"  # AUTO on the CPU, as the original harness trained
+    assert record["precision"] == "fp32"  # the default on every device, as the original harness trained
     assert record["images_per_second"] > 0 and math.isfinite(record["train_seconds"])
 
 
