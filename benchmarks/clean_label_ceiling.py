@@ -3,7 +3,7 @@
 The poison is drawn exactly as in a normal run and measured as usual (poison_fit counts the poisoned samples on
 which the model predicts the poisoned label), but the loss is shown the clean labels. So the clean-label run is what
 the loss would reach if it undid the poison completely, and its robust_score minus the poisoned run's is the room a
-better poison-robust loss has left (docs/reference-loss.md). The poisoned runs are read from loss_table.py's results.
+better poison-robust loss has left (docs/published-methods.md). The poisoned runs are read from loss_table.py's results.
 
     python benchmarks/clean_label_ceiling.py --loss inverse_flip_correction --seeds 1 2 3 4 5 --jobs 2 \
         --results-dir benchmarks/results

@@ -48,13 +48,14 @@ RESULT_FILE = re.compile(r"(?P<loss>.+)-seed(?P<seed>\d+)\.json")
 Scores = dict[str, dict[str, dict[int, float]]]  # benchmark -> loss -> seed -> robust_score
 
 
-def load_scores(results_dir: Path, benchmarks: list[str]) -> tuple[Scores, dict[str, list[float]]]:
-    """robust_score per benchmark, loss and seed, and the runs' wall seconds per benchmark."""
+def load_scores(results_dirs: list[Path], benchmarks: list[str]) -> tuple[Scores, dict[str, list[float]]]:
+    """robust_score per benchmark, loss and seed, and the runs' wall seconds per benchmark, from every folder."""
+    results_dir = results_dirs[0]
     scores: Scores = {}
     wall_seconds: dict[str, list[float]] = {}
     for benchmark in benchmarks:
         scores[benchmark], wall_seconds[benchmark] = {}, []
-        for path in sorted((results_dir / benchmark).glob("*-seed*.json")):
+        for path in sorted(path for folder in results_dirs for path in (folder / benchmark).glob("*-seed*.json")):
             match = RESULT_FILE.fullmatch(path.name)
             result = json.loads(path.read_text())
             if result["seed"] != result["poison_seed"] or result["seed"] != int(match["seed"]):
@@ -172,7 +173,10 @@ def main() -> None:
     parser.add_argument("--results-dir", type=Path, default=Path("benchmarks/results"), help="holds <suite>/")
     args = parser.parse_args()
     benchmarks = benchmark_names(args.suite)
-    scores, wall_seconds = load_scores(args.results_dir / args.suite, benchmarks)
+    # The retired reference and the former reading of inverse-flip correction measure the seed-to-seed spread as
+    # well as any loss does: their runs are kept apart (docs/published-methods.md, "History") and read here too.
+    folders = [args.results_dir / args.suite, args.results_dir / "retired" / args.suite]
+    scores, wall_seconds = load_scores(folders, benchmarks)
     pairs = len(CONTESTED) * (len(CONTESTED) - 1) // 2
     print(
         f"Pooled over the {pairs} pairs of {', '.join(CONTESTED)}; detectable = the smallest true mean difference "

@@ -29,7 +29,7 @@ from harness.models import build_model
 from harness.poisoning import poison_labels
 from harness.registry import benchmarks_in
 from harness.seeds import Stream, generator
-from harness.trainer import DeviceData, resolve_device, train_one_epoch
+from harness.trainer import DeviceData, Precision, resolve_device, train_one_epoch
 
 
 class PilImages(Dataset):
@@ -58,15 +58,16 @@ def ours(benchmark, splits: ImageSplits, device: torch.device, steps: int) -> fl
     optimizer = _optimizer(model, benchmark.learning_rate)
     loss_fn = load_loss(loss_path("cross_entropy").read_text())
     order, augmentation = generator(0, Stream.ORDER, device), generator(0, Stream.AUGMENT, device)
+    precision = Precision.FP32  # what every official run trains in
     warmup = dataclasses.replace(
         data,
         train_images=data.train_images[: benchmark.batch_size],
         train_labels=data.train_labels[: benchmark.batch_size],
     )
-    train_one_epoch(model, optimizer, warmup, loss_fn, benchmark, 0, order, augmentation)
+    train_one_epoch(model, optimizer, warmup, loss_fn, benchmark, 0, order, augmentation, precision)
     _synchronize(device)
     began = time.perf_counter()
-    train_one_epoch(model, optimizer, data, loss_fn, benchmark, 0, order, augmentation)
+    train_one_epoch(model, optimizer, data, loss_fn, benchmark, 0, order, augmentation, precision)
     _synchronize(device)
     return steps * benchmark.batch_size / (time.perf_counter() - began)
 

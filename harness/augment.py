@@ -1,4 +1,4 @@
-"""On-device batch augmentation and normalisation: the train transform of BENCHMARK.md, one batch at a time."""
+"""On-device batch augmentation and normalisation: the original transforms (docs/published-results.md), per batch."""
 
 import torch
 import torch.nn.functional as F

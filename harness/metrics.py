@@ -1,4 +1,4 @@
-"""The benchmark's metrics, computed by trusted code from predictions (BENCHMARK.md, "Metrics")."""
+"""The benchmark's metrics, computed by trusted code from predictions (docs/published-results.md, "Metrics")."""
 
 import torch
 

@@ -12,7 +12,7 @@ class PoisonedLabels:
 
 
 def poison_count(num_samples: int, rate: float) -> int:
-    """Exactly round(rate * N) samples (BENCHMARK.md; equal to the original's int() for the official sizes)."""
+    """Exactly round(rate * N) samples: the original's int() for the official sizes (docs/published-results.md)."""
     if not 0.0 <= rate <= 1.0:
         raise ValueError(f"poison rate must be in [0, 1], got {rate}")
     return round(rate * num_samples)

@@ -15,7 +15,8 @@ import harness
 from harness.registry import Benchmark
 
 # Version 1: metrics, curve, benchmark constants, seeds, loss sha256, environment, timing.
-SCHEMA_VERSION = 1
+# Version 2: + precision, the training arithmetic (evaluation became fp32 on every device).
+SCHEMA_VERSION = 2
 
 # A stored result is JSON: a NaN or infinite figure would be a bug of the trainer, never a result.
 _FINITE = ConfigDict(allow_inf_nan=False)
@@ -95,6 +96,7 @@ class RunResult:
     wall_seconds: float  # the whole run: data to device, training, evaluation
     train_seconds: float  # training steps only
     images_per_second: float  # training images / train_seconds
+    precision: str  # the training forward pass's arithmetic, fp32 or bf16; evaluation is always fp32
     harness_version: str = harness.HARNESS_VERSION
     schema_version: Literal[1] = SCHEMA_VERSION
 

@@ -19,7 +19,7 @@ PUBLISHED_METHODS = ("inverse_flip_correction", "truncated_gce_ce")
 
 # Every loss the service queues itself, with its kind and the description the leaderboard shows.
 SERVICE_LOSSES = {
-    **{name: (SubmissionKind.BASELINE, "published baseline (BENCHMARK.md)") for name in BASELINES},
+    **{name: (SubmissionKind.BASELINE, "published baseline (docs/published-results.md)") for name in BASELINES},
     **{
         name: (SubmissionKind.PUBLISHED, "re-implementation of a published method (docs/published-methods.md)")
         for name in PUBLISHED_METHODS

@@ -1,13 +1,13 @@
-"""The loss files the project ships, each in exactly the submission format: four baselines (and the reference)."""
+"""The loss files the project ships, each in exactly the submission format: four baselines, two published methods."""
 
 from pathlib import Path
 
 LOSS_DIR = Path(__file__).parent
 
-# Published baselines, constants of the original harness's code (BENCHMARK.md, "Baselines").
+# Published baselines, constants of the original harness's code (docs/published-results.md, "Baselines").
 BASELINES = ("cross_entropy", "generalized_ce", "symmetric_ce", "bootstrap")
-# The project's own loss that participants must beat (docs/reference-loss.md).
-REFERENCE = "reference"
+# The two best published methods, re-implemented from their published descriptions (docs/published-methods.md).
+PUBLISHED_METHODS = ("inverse_flip_correction", "truncated_gce_ce")
 
 
 def loss_path(name: str) -> Path:

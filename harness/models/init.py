@@ -1,4 +1,4 @@
-"""The original harness's weight initialisation, shared by every architecture (BENCHMARK.md, "Initialisation")."""
+"""The original harness's weight initialisation, shared by every architecture (docs/published-results.md)."""
 
 from torch import nn
 

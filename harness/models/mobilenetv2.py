@@ -1,4 +1,4 @@
-"""MobileNetV2 (Sandler et al. 2018) for 32x32 images as BENCHMARK.md specifies: stride-1 stem, plain ReLU."""
+"""MobileNetV2 (Sandler et al. 2018) for 32x32 images as the original harness has it: stride-1 stem, plain ReLU."""
 
 import torch
 from torch import Tensor, nn

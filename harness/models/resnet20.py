@@ -1,4 +1,4 @@
-"""ResNet-20 for 32x32 images (He et al. 2016, section 4.2), option-B shortcuts, as BENCHMARK.md specifies."""
+"""ResNet-20 for 32x32 images (He et al. 2016, section 4.2), option-B shortcuts (docs/published-results.md)."""
 
 import torch
 from torch import Tensor, nn

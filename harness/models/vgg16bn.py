@@ -1,4 +1,4 @@
-"""VGG-16-BN for 32x32 images, as BENCHMARK.md specifies: global average pool, a 512-wide classifier."""
+"""VGG-16-BN for 32x32 images, as the original harness has it: global average pool, a 512-wide classifier."""
 
 import torch
 from torch import Tensor, nn

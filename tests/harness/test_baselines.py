@@ -1,4 +1,4 @@
-"""The four baselines compute BENCHMARK.md's formulas with the original code's constants."""
+"""The four baselines compute the published formulas (docs/published-results.md) with the original code's constants."""
 
 import pytest
 import torch

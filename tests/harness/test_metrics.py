@@ -1,4 +1,4 @@
-"""Metrics are exactly BENCHMARK.md's definitions."""
+"""Metrics are exactly the published definitions (docs/published-results.md)."""
 
 import pytest
 import torch

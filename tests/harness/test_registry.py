@@ -1,4 +1,4 @@
-"""The registry holds BENCHMARK.md's constants and refuses unknown names."""
+"""The registry holds the original harness's constants (docs/published-results.md) and refuses unknown names."""
 
 import dataclasses
 import subprocess

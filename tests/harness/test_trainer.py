@@ -1,4 +1,5 @@
-"""The trainer: reproducible on the CPU, one loss seam fed on the official epoch scale, metrics by trusted code."""
+"""The trainer: reproducible on the CPU, one loss seam fed on the official epoch scale, metrics by trusted code in
+fp32 whatever the training precision."""
 
 import json
 import math
@@ -14,7 +15,7 @@ from harness.loss_file import load_loss
 from harness.losses import loss_path
 from harness.poisoning import poison_labels
 from harness.registry import get_benchmark
-from harness.trainer import resolve_device, run
+from harness.trainer import Precision, resolve_device, run
 
 SMOKE = get_benchmark("resnet20-cifar10-labelflip", "smoke")
 CPU = torch.device("cpu")
@@ -76,8 +77,29 @@ def test_the_result_records_metrics_curve_constants_seeds_and_provenance(splits)
     assert record["benchmark"]["name"] == SMOKE.name and record["benchmark"]["fingerprint"] == SMOKE.fingerprint()
     assert (record["seed"], record["poison_seed"], record["loss_sha256"]) == (4, 9, "ab" * 32)
     assert {"torch", "cuda", "device", "device_name"} <= set(record["environment"])
-    assert record["schema_version"] == 1 and record["harness_version"]
+    assert record["schema_version"] == 2 and record["harness_version"]
+    assert record["precision"] == "fp32"  # the default on every device, as the original harness trained
     assert record["images_per_second"] > 0 and math.isfinite(record["train_seconds"])
+
+
+def test_bf16_training_autocasts_the_training_forward_pass_but_every_evaluation_runs_in_fp32(splits):
+    """Records the output dtype of every Linear layer call, in train and in eval mode, for a whole bf16 run."""
+    dtypes: dict[bool, set[torch.dtype]] = {True: set(), False: set()}
+
+    def record_dtype(module, inputs, output):
+        if isinstance(module, torch.nn.Linear):
+            dtypes[module.training].add(output.dtype)
+
+    hook = torch.nn.modules.module.register_module_forward_hook(record_dtype)
+    try:
+        # An outer autocast, as a caller might hold, must not reach the evaluation either.
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            result = run(SMOKE, _cross_entropy(), splits, seed=0, poison_seed=0, device=CPU, precision=Precision.BF16)
+    finally:
+        hook.remove()
+    assert dtypes[True] == {torch.bfloat16}, "the training forward pass ran under bf16 autocast"
+    assert dtypes[False] == {torch.float32}, "test_acc, poison_fit and clean_fit were measured in fp32"
+    assert result.precision == "bf16"
 
 
 def test_the_trainer_leaves_the_callers_random_state_alone(splits):
