@@ -131,7 +131,7 @@ def _expected_outputs(cwd: Path) -> dict[str, Callable[[str, dict], None]]:
 
     def leaderboard_csv(output: str, seen: dict) -> None:
         with open(cwd / "leaderboard.csv", newline="") as table:
-            assert next(csv.reader(table))[:4] == ["rank", "name", "participant", "kind"]
+            assert next(csv.reader(table))[:5] == ["rank", "provisional", "name", "kind", "participant"]
 
     def benchmarks(output: str, seen: dict) -> None:
         assert _json(output)["count"] == len(BENCHMARKS)

@@ -200,7 +200,7 @@ def test_a_client_generated_from_the_description_drives_the_whole_participant_pa
     detail = _wait_until(finished, TRAINING_SECONDS, "the submission's runs", embedded_service.server)
     assert detail.status == models.SubmissionStatus.SUCCEEDED, detail
     assert detail.link == "https://arxiv.org/abs/1805.07836" and detail.description == "GCE, once more"
-    assert all(run.metrics.additional_properties["robust_score"] > 0 for run in detail.runs)
+    assert all(run.metrics.robust_score > 0 for run in detail.runs)
 
     listed = generated.list_submissions.sync(client=ada, status=models.SubmissionStatus.SUCCEEDED)
     assert isinstance(listed, models.PageSubmissionPublic) and [s.id for s in listed.data] == [mine]

@@ -111,7 +111,8 @@ def test_a_submission_has_no_queue_position_nor_estimated_start_once_a_run_train
     first_run = queries.submissions.get_submission(session, accepted["id"]).runs[0]
     queries.runs.claim_run(session, first_run.id, "test-worker")
     detail = client.get(accepted["url"], headers=auth).json()
-    assert detail["status"] == "running" and [run["status"] for run in detail["runs"]].count("queued") == 2
+    statuses = [run["status"] for run in detail["runs"]]
+    assert detail["status"] == "running" and statuses.count("queued") == len(statuses) - 1
     assert detail["queue_position"] is None and detail["estimated_start"] is None
 
 

@@ -4,6 +4,7 @@ The shared fixtures (`service_settings`, `service_environment`, `start_worker`) 
 `committed_postgres_url`, `redis_url` and `redis_client`: stopping these servers harms no other test or process.
 """
 
+import functools
 import glob
 import shutil
 import socket
@@ -259,16 +260,18 @@ def wait_until() -> Callable[[Callable[[], object], float, str], object]:
     return _wait_until
 
 
-def _assert_each_benchmark_succeeded_once(status: SubmissionStatus, runs: list[Run]) -> None:
+def _assert_each_run_succeeded_once(trials: int, status: SubmissionStatus, runs: list[Run]) -> None:
     assert status is SubmissionStatus.SUCCEEDED
-    assert sorted(run.benchmark for run in runs) == sorted(benchmark_names(Suite.SMOKE))  # one row per run
+    expected = sorted((benchmark, trial) for benchmark in benchmark_names(Suite.SMOKE) for trial in range(1, trials + 1))
+    assert sorted((run.benchmark, run.trial) for run in runs) == expected  # one row per run
     assert all(run.status is RunStatus.SUCCEEDED and run.result is not None for run in runs)
 
 
 @pytest.fixture
-def succeeded_once() -> Callable[[SubmissionStatus, list[Run]], None]:
-    """Asserts the outcome every fault must leave: the submission succeeded with one stored result per benchmark."""
-    return _assert_each_benchmark_succeeded_once
+def succeeded_once(service_settings) -> Callable[[SubmissionStatus, list[Run]], None]:
+    """Asserts the outcome every fault must leave: the submission succeeded with one stored result per benchmark
+    and trial."""
+    return functools.partial(_assert_each_run_succeeded_once, service_settings.trials(Suite.SMOKE))
 
 
 @pytest.fixture

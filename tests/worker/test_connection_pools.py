@@ -20,6 +20,7 @@ from db import queries
 from db.migrate import upgrade
 from db.models import Run
 from db.session import get_engine, session_scope
+from db.trials import planned_trials
 from harness.registry import Suite, benchmark_names
 from runqueue.app import make_celery
 from settings import Settings
@@ -29,7 +30,7 @@ HOUR = 3600  # seconds
 REAPER_PASSES = HOUR // 30  # settings.reaper_interval's default
 HEARTBEATS = HOUR // 15  # settings.heartbeat_interval's default
 API_REQUESTS = 3 * HEARTBEATS
-SEEDS = 4  # one run per benchmark and seed, claimed one after another by the worker
+TRIALS = 4  # one run per benchmark and trial, claimed one after another by the worker
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -64,7 +65,7 @@ def test_an_hour_of_reaper_worker_and_api_work_never_waits_for_a_pooled_connecti
         participant, token = queries.participants.create_participant(session, "endurance")
         submission = queries.submissions.create_submission(
             session, participant, name="hour", code="class RobustLoss:\n    pass\n", sha256="0" * 64,
-            suite=Suite.SMOKE, benchmarks=benchmark_names(Suite.SMOKE), seeds=tuple(range(SEEDS)),
+            suite=Suite.SMOKE, benchmarks=benchmark_names(Suite.SMOKE), trials=planned_trials(42, Suite.SMOKE, TRIALS),
         )
         run_ids = [run.id for run in submission.runs]
     celery = make_celery(settings)
