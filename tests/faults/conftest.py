@@ -262,7 +262,8 @@ def wait_until() -> Callable[[Callable[[], object], float, str], object]:
 
 def _assert_each_run_succeeded_once(trials: int, status: SubmissionStatus, runs: list[Run]) -> None:
     assert status is SubmissionStatus.SUCCEEDED
-    expected = sorted((benchmark, trial) for benchmark in benchmark_names(Suite.SMOKE) for trial in range(1, trials + 1))
+    benchmarks = benchmark_names(Suite.SMOKE)
+    expected = sorted((benchmark, trial) for benchmark in benchmarks for trial in range(1, trials + 1))
     assert sorted((run.benchmark, run.trial) for run in runs) == expected  # one row per run
     assert all(run.status is RunStatus.SUCCEEDED and run.result is not None for run in runs)
 
