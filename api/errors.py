@@ -1,4 +1,4 @@
-"""Error bodies: every 4xx is JSON whose `detail` says what to fix; no request yields a 500."""
+"""Error bodies: every 4xx and 503 is JSON whose `detail` says what to fix; no request yields a 500."""
 
 import logging
 from collections.abc import Mapping
@@ -8,6 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -56,8 +58,15 @@ REFUSALS: dict[int, dict[str, Any]] = {
     415: {"model": ErrorBody, "description": "not a multipart/form-data upload"},
     422: {"model": InvalidRequest, "description": "a malformed or invalid parameter, field or file"},
     429: {"model": ErrorBody, "description": "too many failed tokens, or uploads in a day", "headers": RETRY_AFTER},
-    503: {"model": ErrorBody, "description": "a service the request needs is down; try again later"},
+    503: {
+        "model": ErrorBody,
+        "description": "a service the request needs (the database, the sandbox's check) is busy or down",
+        "headers": RETRY_AFTER,
+    },
 }
+# Seconds a client waits after a 503 from the database: a write lock held by a worker's commit, or a PostgreSQL
+# restart, is gone in seconds; longer outages are met again and told again.
+DATABASE_RETRY_SECONDS = 5
 
 
 def error_responses(
@@ -83,6 +92,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(PoolTimeoutError, _database_unavailable)
 
 
 async def _api_error(_request: Request, error: ApiError) -> JSONResponse:
@@ -105,6 +116,19 @@ async def _invalid_request(_request: Request, error: RequestValidationError) -> 
 
 async def _http_error(_request: Request, error: HTTPException) -> JSONResponse:
     return JSONResponse({"detail": error.detail}, error.status_code, headers=getattr(error, "headers", None))
+
+
+async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
+    """A database that is locked past the busy timeout, refuses connections, or has none free in the pool: the
+    request is sound and worth repeating. The log names the path and the driver's first line, never the statement
+    or its parameters (SQLAlchemy's own message carries both)."""
+    reason = str(getattr(error, "orig", None) or error).partition("\n")[0]
+    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, reason)
+    return JSONResponse(
+        {"detail": "the database is busy or unreachable right now; try again in a few seconds"},
+        503,
+        headers={"Retry-After": str(DATABASE_RETRY_SECONDS)},
+    )
 
 
 class UnexpectedErrors:

@@ -28,6 +28,7 @@ DEFAULT_FILENAME = "custom_robust_loss.py"  # what messages call a file uploaded
 # Linux allows 255 bytes in a file name and the check writes the file under its name: 60 characters of UTF-8
 # take at most 240 bytes.
 MAX_FILENAME_CHARACTERS = 60
+CHECK_RETRY_SECONDS = 60  # a check that could not start waits on a busy machine or a restarting sandbox pool
 
 
 async def require_multipart_form(request: Request) -> None:
@@ -133,7 +134,9 @@ def _validate(code: str, filename: str, check: LossChecker) -> None:
         verdict = check(code, filename)
     except CheckUnavailableError as error:
         raise ApiError(
-            503, f"validation is unavailable right now ({error}); try again in a few minutes"
+            503,
+            f"validation is unavailable right now ({error}); try again in a minute",
+            headers={"Retry-After": str(CHECK_RETRY_SECONDS)},
         ) from None
     if not verdict.ok:
         raise ApiError(422, verdict.error or "the file did not pass validation")

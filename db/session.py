@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_SECONDS = 30  # how long a writer waits for another process's write lock before failing
 # Sized for the API, the one process with many threads: FastAPI runs sync routes on AnyIO's thread pool of 40, so
 # with as many connections a request under overload waits for a thread, never for a connection (a pool timeout
-# would be a 500). 5 stay open, the rest close when idle, so the same sizes cost a worker (a task and its
+# would be a 503). 5 stay open, the rest close when idle, so the same sizes cost a worker (a task and its
 # heartbeat thread) or the reaper (one pass at a time) nothing. SQLite's engine had SQLAlchemy's default of 5 + 10.
 POOL_SIZE, POOL_OVERFLOW = 5, 35
 

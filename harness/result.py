@@ -98,7 +98,7 @@ class RunResult:
     images_per_second: float  # training images / train_seconds
     precision: str  # the training forward pass's arithmetic, fp32 or bf16; evaluation is always fp32
     harness_version: str = harness.HARNESS_VERSION
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[2] = SCHEMA_VERSION  # Literal takes no name: keep it equal to SCHEMA_VERSION
 
     def to_dict(self) -> dict:
         record = dataclasses.asdict(self)

@@ -170,6 +170,7 @@ class Factory:
             train_seconds=1.0,
             images_per_second=256.0,
             harness_version=harness_version,
+            precision="fp32",
         )
         return result.to_dict()
 

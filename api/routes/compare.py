@@ -53,7 +53,12 @@ def compared_ids(raw: list[str]) -> list[int]:
     return ids
 
 
-@router.get("/compare", response_model=ComparePublic, responses=error_responses(404, 422))
+@router.get(
+    "/compare",
+    operation_id="compare_entries",
+    response_model=ComparePublic,
+    responses=error_responses(404, 422, 503),  # 503: the first read of a suite's board, on a database busy or down
+)
 def read_comparison(leaderboard: LeaderboardDep, ids: IdsQuery) -> ComparePublic:
     """Entries of the suite's leaderboard side by side, and their paired differences per benchmark and headline."""
     try:

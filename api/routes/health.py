@@ -5,7 +5,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api.deps import CeleryDep, SessionDep
-from api.errors import NotReady, error_responses
+from api.errors import DATABASE_RETRY_SECONDS, NotReady, error_responses
 from api.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
@@ -31,7 +31,8 @@ def readiness(session: SessionDep, celery: CeleryDep) -> Readiness | JSONRespons
     }
     failing = [name for name, state in checks.items() if state != "ok"]
     if failing:
-        return JSONResponse({"detail": f"not ready: {', '.join(failing)} unreachable", **checks}, 503)
+        body = {"detail": f"not ready: {', '.join(failing)} unreachable", **checks}
+        return JSONResponse(body, 503, headers={"Retry-After": str(DATABASE_RETRY_SECONDS)})
     return Readiness(status="ready", **checks)
 
 

@@ -41,7 +41,11 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 async def get_leaderboard(request: Request, settings: SettingsDep, suite: SuiteQuery = None) -> CachedLeaderboard:
-    """The suite's leaderboard from the app's cache, computed again only after its marker moved."""
+    """The suite's leaderboard from the app's cache, computed again only after its marker moved.
+
+    The first read of a suite (and every read with `leaderboard_refresh_seconds` = 0) computes the board in the
+    request, so a database that is busy or down answers it 503 (api/errors.py); later reads are served from memory.
+    """
     cache: LeaderboardCache = request.app.state.leaderboard_cache
     return await cache.get(suite or settings.suite, compute_leaderboard(settings))
 
@@ -128,7 +132,7 @@ def comparisons_for(
     operation_id="get_leaderboard",
     tags=["leaderboard"],
     response_model=LeaderboardPublic,
-    responses=error_responses(422),
+    responses=error_responses(422, 503),
 )
 async def read_leaderboard(
     leaderboard: LeaderboardDep,
@@ -157,7 +161,7 @@ async def read_leaderboard(
                 "Content-Disposition": {"description": "attachment, with a file name", "schema": {"type": "string"}}
             },
         },
-        **error_responses(422),
+        **error_responses(422, 503),
     },
 )
 def read_leaderboard_csv(leaderboard: LeaderboardDep) -> Response:

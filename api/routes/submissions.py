@@ -67,7 +67,10 @@ def create_submission(
 
 
 @router.get(
-    "", operation_id="list_submissions", response_model=Page[SubmissionPublic], responses=error_responses(401, 422, 429)
+    "",
+    operation_id="list_submissions",
+    response_model=Page[SubmissionPublic],
+    responses=error_responses(401, 422, 429, 503),
 )
 def list_own_submissions(
     request: Request,
@@ -88,7 +91,7 @@ def list_own_submissions(
     "/{submission_id}",
     operation_id="get_submission",
     response_model=SubmissionDetail,
-    responses=error_responses(401, 404, 422, 429),
+    responses=error_responses(401, 404, 422, 429, 503),
 )
 def read_submission(
     request: Request,
@@ -106,7 +109,7 @@ def read_submission(
     "/{submission_id}/public",
     operation_id="get_public_submission",
     response_model=SubmissionProgressPublic,
-    responses=error_responses(401, 404, 422, 429),
+    responses=error_responses(401, 404, 422, 429, 503),
     # FastAPI declares the bearer token it sees in the dependencies; the `{}` it appends this to makes it
     # optional, as OpenAPI says it: anyone reads a visible submission, a token shows its owner a hidden one.
     openapi_extra={"security": [{}]},
@@ -151,7 +154,7 @@ def read_public_progress(
     "/{submission_id}/code",
     operation_id="get_submission_code",
     response_model=SubmissionCode,
-    responses=error_responses(401, 404, 422, 429),
+    responses=error_responses(401, 404, 422, 429, 503),
 )
 def read_code(session: SessionDep, participant: ParticipantDep, submission_id: SubmissionIdPath) -> SubmissionCode:
     """The uploaded file, for its owner and admins."""
@@ -163,7 +166,7 @@ def read_code(session: SessionDep, participant: ParticipantDep, submission_id: S
     "/{submission_id}/cancel",
     operation_id="cancel_submission",
     response_model=SubmissionDetail,
-    responses=error_responses(401, 404, 409, 422, 429),
+    responses=error_responses(401, 404, 409, 422, 429, 503),
 )
 def cancel_submission(
     request: Request,

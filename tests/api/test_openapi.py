@@ -12,15 +12,18 @@ from httpx import Response
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from api.deps import get_loss_checker, get_optional_participant, get_participant
+from api.deps import get_loss_checker, get_optional_participant, get_participant, get_session
 from api.intake import require_multipart_form
+from api.leaderboard_cache import LeaderboardCache
 from api.main import create_app
-from api.routes import health, leaderboard, submissions
+from api.routes import compare, health, leaderboard, submissions
 from api.validation import CheckPool
 from db import queries
+from db.session import session_factory
 from harness.registry import Suite
 from settings import Settings
 from tests.api.conftest import VALID_LOSS
+from tests.conftest import Factory
 
 OPERATION_IDS = {
     "create_submission",
@@ -31,6 +34,7 @@ OPERATION_IDS = {
     "cancel_submission",
     "get_leaderboard",
     "get_leaderboard_csv",
+    "compare_entries",
     "list_benchmarks",
     "health",
     "readiness",
@@ -41,8 +45,10 @@ DEPENDENCY_REFUSALS: dict[Callable[..., Any], set[int]] = {
     get_optional_participant: {401, 429},  # a token that is sent must still be right
     require_multipart_form: {400, 413, 415, 422},  # unparseable, over the size, not a form, a field sent twice
     get_loss_checker: {409, 503},  # an upload: the same file again, or the sandbox's check unavailable
+    get_session: {503},  # the database busy past its timeout, or unreachable
 }
 UNKNOWN_ID = 999_999
+UNREACHABLE_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:1/poisonbench"  # nothing listens on port 1
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +65,7 @@ def _operations(spec: dict) -> dict[str, dict]:
 
 
 def _routes() -> list[APIRoute]:
-    return [route for module in (submissions, leaderboard, health) for route in module.router.routes]
+    return [route for module in (submissions, leaderboard, compare, health) for route in module.router.routes]
 
 
 def _dependants(dependant: Dependant) -> Iterator[Dependant]:
@@ -123,12 +129,13 @@ def settings(settings: Settings) -> Settings:
 class Probe:
     """Requests against the app as a participant with one submission of their own to read and cancel."""
 
-    def __init__(self, client: TestClient, auth: dict[str, str], own: int, settings: Settings, check):
+    def __init__(self, client: TestClient, auth: dict[str, str], own: int, settings: Settings, check, factory: Factory):
         self.client = client
         self.auth = auth
         self.own = own
         self.settings = settings
         self.check = check  # the app's sandbox check (tests/api/conftest.py)
+        self.factory = factory  # rows in the app's session
 
     def wrong_token_until_blocked(self, method: str, url: str, **request: Any) -> Response:
         """The answer to a third wrong token: the app's settings allow two."""
@@ -144,6 +151,20 @@ class Probe:
 
     def own_url(self, suffix: str = "") -> str:
         return f"/api/submissions/{self.own}{suffix}"
+
+    def database_down(self) -> "Probe":
+        """From now on the app's sessions and its leaderboard cache connect to a database that is not there: the
+        real driver meets a refused connection."""
+        unreachable = session_factory(UNREACHABLE_DATABASE)
+        self.client.app.dependency_overrides[get_session] = lambda: unreachable()
+        self.client.app.state.leaderboard_cache = LeaderboardCache(unreachable, refresh_seconds=0)
+        return self
+
+    def compare_two_on_the_board(self) -> Response:
+        finished = [self.factory.submission() for _ in range(2)]
+        for submission in finished:
+            self.factory.finish(submission)
+        return self.client.get(f"/api/compare?ids={finished[0].id},{finished[1].id}")
 
 
 def _unknown(suffix: str = "") -> str:
@@ -210,10 +231,22 @@ PROBES: dict[tuple[str, int], Callable[..., Response]] = {
     ("get_leaderboard", 422): lambda p: p.client.get("/api/leaderboard?limit=0"),
     ("get_leaderboard_csv", 200): lambda p: p.client.get("/api/leaderboard.csv"),
     ("get_leaderboard_csv", 422): lambda p: p.client.get("/api/leaderboard.csv?suite=none"),
+    ("compare_entries", 200): Probe.compare_two_on_the_board,
+    ("compare_entries", 404): lambda p: p.client.get(f"/api/compare?ids={p.own},{UNKNOWN_ID}"),
+    ("compare_entries", 422): lambda p: p.client.get("/api/compare?ids=1"),
     ("list_benchmarks", 200): lambda p: p.client.get("/api/benchmarks"),
     ("list_benchmarks", 422): lambda p: p.client.get("/api/benchmarks?suite=none"),
     ("health", 200): lambda p: p.client.get("/healthz"),
     ("readiness", 200): lambda p: p.client.get("/readyz"),
+    # The database unreachable: the routes on a session, and the first read of a board the cache does not hold.
+    ("list_submissions", 503): lambda p: p.database_down().client.get("/api/submissions", headers=p.auth),
+    ("get_submission", 503): lambda p: p.database_down().client.get(p.own_url(), headers=p.auth),
+    ("get_public_submission", 503): lambda p: p.database_down().client.get(p.own_url("/public")),
+    ("get_submission_code", 503): lambda p: p.database_down().client.get(p.own_url("/code"), headers=p.auth),
+    ("cancel_submission", 503): lambda p: p.database_down().client.post(p.own_url("/cancel"), headers=p.auth),
+    ("get_leaderboard", 503): lambda p: p.database_down().client.get("/api/leaderboard"),
+    ("get_leaderboard_csv", 503): lambda p: p.database_down().client.get("/api/leaderboard.csv"),
+    ("compare_entries", 503): lambda p: p.database_down().client.get("/api/compare?ids=1,2"),
 }
 
 
@@ -245,7 +278,7 @@ def test_each_status_an_operation_answers_is_documented_with_its_body_and_header
     spec, client, session, token, auth, factory, settings, check, operation_id, status
 ):
     own = factory.submission(participant=queries.participants.participant_by_token(session, token))
-    response = PROBES[operation_id, status](Probe(client, auth, own.id, settings, check))
+    response = PROBES[operation_id, status](Probe(client, auth, own.id, settings, check, factory))
     assert response.status_code == status, response.text
     _assert_documented(spec, operation_id, response)
 

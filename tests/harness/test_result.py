@@ -10,6 +10,7 @@ from harness.registry import Suite, benchmarks_in
 from harness.result import (
     METRIC_NAMES,
     METRICS,
+    SCHEMA_VERSION,
     EpochRecord,
     Metrics,
     ResultSchemaError,
@@ -31,6 +32,7 @@ def _result() -> RunResult:
         wall_seconds=2.0,
         train_seconds=1.6,
         images_per_second=320.0,
+        precision="fp32",
     )
 
 
@@ -40,7 +42,7 @@ def test_a_stored_result_validates_back_to_the_result_it_came_from():
 
 
 def test_a_result_of_another_schema_version_is_refused():
-    record = {**_result().to_dict(), "schema_version": 2}
+    record = {**_result().to_dict(), "schema_version": SCHEMA_VERSION + 1}
     with pytest.raises(ResultSchemaError, match="schema_version"):
         validate_result(record)
 
