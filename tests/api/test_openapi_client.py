@@ -57,7 +57,7 @@ def _ready(base: str) -> bool:
 
 @pytest.fixture
 def embedded_service(tmp_path: Path, service_processes) -> Iterator[SimpleNamespace]:
-    """`poisonbench serve` with no configuration but the smoke suite; the baselines it queues are cancelled."""
+    """`poisonbench serve` with no configuration but the smoke suite; the baselines and published methods it queues are cancelled."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("POISONBENCH_")}
     env["POISONBENCH_SUITE"] = Suite.SMOKE  # the embedded default would choose proxy on a CPU: minutes
 
@@ -71,7 +71,7 @@ def embedded_service(tmp_path: Path, service_processes) -> Iterator[SimpleNamesp
     try:
         _wait_until(lambda: _ready(base), 120, "the server", server)
         for service_loss in admin("submissions", "list").splitlines():
-            if " baseline " in service_loss or " reference " in service_loss:
+            if " baseline " in service_loss or " published " in service_loss:
                 admin("submissions", "cancel", service_loss.split()[0])
         token = admin("participant", "create", "ada").split()[-1]
         yield SimpleNamespace(base=base, token=token, server=server)
