@@ -214,4 +214,4 @@ def test_a_client_generated_from_the_description_drives_the_whole_participant_pa
     assert [(entry.submission_id, entry.link) for entry in board.data] == [(mine, detail.link)]
     assert isinstance(board.data[0], models.LeaderboardEntryPublic)
     table = generated.get_leaderboard_csv.sync(client=anyone)
-    assert isinstance(table, str) and table.splitlines()[1].startswith("1,gce again,ada,submission,")
+    assert isinstance(table, str) and table.splitlines()[1].startswith("1,False,gce again,submission,ada,2,")
