@@ -57,7 +57,8 @@ def _ready(base: str) -> bool:
 
 @pytest.fixture
 def embedded_service(tmp_path: Path, service_processes) -> Iterator[SimpleNamespace]:
-    """`poisonbench serve` with no configuration but the smoke suite; the baselines and published methods it queues are cancelled."""
+    """`poisonbench serve` with no configuration but the smoke suite; the service's own losses it queues are
+    cancelled."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("POISONBENCH_")}
     env["POISONBENCH_SUITE"] = Suite.SMOKE  # the embedded default would choose proxy on a CPU: minutes
 

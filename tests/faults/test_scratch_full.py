@@ -12,9 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from db.models import RunStatus, SubmissionStatus
-from harness.registry import Suite, benchmark_names
-
 pytestmark = pytest.mark.timeout(240)
 
 
@@ -34,7 +31,8 @@ def full_filesystem(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_workers_whose_scratch_space_is_full_still_train_every_run_once_and_keep_reaping(
-    upload, service_environment, service_processes, full_filesystem, tmp_path, final_runs, slow_loss_file
+    upload, service_environment, service_processes, full_filesystem, tmp_path, final_runs, slow_loss_file,
+    succeeded_once,
 ):
     environment = {
         **service_environment,
@@ -49,8 +47,7 @@ def test_workers_whose_scratch_space_is_full_still_train_every_run_once_and_keep
     accepted = upload(slow_loss_file(0.01), "quick")
     assert accepted.status_code == 202, accepted.text
     status, runs = final_runs(accepted.json()["id"], 150, workers)
-    assert status is SubmissionStatus.SUCCEEDED
-    assert sorted(run.benchmark for run in runs) == sorted(benchmark_names(Suite.SMOKE))
-    assert all(run.status is RunStatus.SUCCEEDED and run.attempts == 1 for run in runs)
+    succeeded_once(status, runs)
+    assert all(run.attempts == 1 for run in runs)
     # The reaper still runs: before, beat's schedule file on the full data root killed the beat thread.
     assert re.search(r"Task poisonbench\.reap\[\S+\] succeeded", maintenance_log.read_text())
