@@ -251,6 +251,7 @@ class LeaderboardEntryPublic(BaseModel):
     average_rank: float  # mean over benchmarks of the rank by mean robust_score (no claim of noise)
     rerunning: bool  # a rerun is under way: these results stay until all its runs succeeded
     rerun_failed: bool  # the last rerun failed: these are still the results from before it
+    recorded: bool  # results shipped with the project, trained by its harness elsewhere; a rerun replaces them
 
 
 class MetricPublic(BaseModel):

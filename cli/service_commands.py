@@ -8,6 +8,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,8 @@ from db.session import session_scope
 from db.trials import Trial, planned_trials
 from harness.registry import Suite, benchmark_names
 from settings import WORKER_NICENESS, get_settings
-from worker.baselines import baseline_suites, missing_baselines, queue_baselines
+from worker import recorded
+from worker.baselines import SERVICE_LOSSES, baseline_suites, missing_baselines, queue_baselines
 
 # FastAPI, uvicorn, Celery and torch are imported inside the commands that need them: `poisonbench run` and
 # the admin commands start without loading them.
@@ -65,7 +67,8 @@ def _register_admin(commands: argparse._SubParsersAction) -> None:
     actions.add_parser("list", help="every participant").set_defaults(handler=list_participants)
 
     baselines = commands.add_parser("baselines", help="the four published baselines and the published methods")
-    rerun = baselines.add_subparsers(dest="action", required=True, metavar="ACTION").add_parser(
+    actions = baselines.add_subparsers(dest="action", required=True, metavar="ACTION")
+    rerun = actions.add_parser(
         "rerun", help="queue them again; their results stay on the board until the new ones have all succeeded"
     )
     rerun.add_argument(
@@ -75,6 +78,14 @@ def _register_admin(commands: argparse._SubParsersAction) -> None:
     )
     rerun.add_argument("--benchmark", choices=benchmark_names(), help="only this benchmark")
     rerun.set_defaults(handler=rerun_baselines)
+    record = actions.add_parser(
+        "record",
+        help="train them here, without a service, into the recorded results that a new service shows at first start",
+    )
+    record.add_argument("--suite", required=True, choices=[Suite.PROXY.value, Suite.SMOKE.value])
+    record.add_argument("--jobs", type=int, default=1, help="runs at a time, each in its own process (default 1)")
+    record.add_argument("--out", type=Path, help="default: the file the project ships (worker/recorded/SUITE.jsonl)")
+    record.set_defaults(handler=record_baselines)
 
     _register_submission_commands(commands)
     export_command.register_admin(commands)
@@ -147,15 +158,32 @@ def _choose_suite(suite: str | None) -> None:
 
 
 def _queue_missing_baselines() -> None:
+    """On first start, the recorded results of the suite when they match this harness; else their training."""
     settings = get_settings()
+    trials = _trials(settings.suite)
     with _session() as session:
-        if not missing_baselines(session, settings.suite):
+        missing = missing_baselines(session, settings.suite)
+        if not missing:
             return
-        run_ids = queue_baselines(session, settings.suite, _trials(settings.suite))
+        records, stale = None, ""
+        if len(missing) == len(SERVICE_LOSSES):  # a new database: none of them has been queued yet
+            records, stale = recorded.usable_records(settings.suite, trials)
+        if records is not None:
+            recorded.install_records(session, records)
+            run_ids = []
+        else:
+            run_ids = queue_baselines(session, settings.suite, trials)
     _dispatch(run_ids)
+    if records is not None:
+        print(
+            f"first start: the board shows the recorded results of the baselines and the published methods on the "
+            f"{settings.suite} suite (harness {records.harness_version}); `poisonbench admin baselines rerun` "
+            "trains them here and replaces them"
+        )
+        return
     print(
         f"first start: queued the baselines and the published methods of the {settings.suite} suite "
-        f"({len(run_ids)} runs)"
+        f"({len(run_ids)} runs){f'; no recorded results used: {stale}' if stale else ''}"
     )
 
 
@@ -261,6 +289,22 @@ def rerun_baselines(args: argparse.Namespace) -> None:
         run_ids = queue_baselines(session, suite, _trials(suite), [args.benchmark] if args.benchmark else None)
     _dispatch(run_ids)
     print(f"queued {len(run_ids)} runs of the baselines and the published methods on the {suite} suite")
+
+
+def record_baselines(args: argparse.Namespace) -> None:
+    settings = get_settings()
+    path = args.out or recorded.records_path(args.suite)
+    trials = _trials(args.suite)
+    runs = len(SERVICE_LOSSES) * len(benchmark_names(args.suite)) * len(trials)
+    print(f"recording {runs} runs of the {args.suite} suite into {path}, {args.jobs} at a time", file=sys.stderr)
+
+    def report(run: recorded.RecordedRun, done: int, total: int) -> None:
+        score = run.result["metrics"]["robust_score"]
+        line = f"[{done}/{total}] {run.loss} {run.benchmark} trial {run.trial}: robust_score {score:.4f}"
+        print(line, file=sys.stderr)
+
+    recorded.record(args.suite, trials, settings.datasets_dir, args.jobs, path, report)
+    print(f"recorded {runs} runs into {path}")
 
 
 def _suite_of_the_baselines(session: Session) -> str:

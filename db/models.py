@@ -159,6 +159,8 @@ class Run(Base):
     legacy_seed: Mapped[bool] = mapped_column(default=False, server_default=false())
     # A run of a rerun that has not yet replaced the current run of its benchmark and trial (see Submission.runs).
     pending_replacement: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Trained by the project with its own harness and shipped with it (worker/recorded.py), not on this machine.
+    recorded: Mapped[bool] = mapped_column(default=False, server_default=false())
     status: Mapped[RunStatus] = mapped_column(_enum(RunStatus), default=RunStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(default=0)  # starts so far; the worker's claim increments it
     worker: Mapped[str | None] = mapped_column(

@@ -28,6 +28,11 @@ DRY_RUN_CLASSES = (10, 100)  # the official benchmarks' heads: CIFAR-10 and Fash
 DRY_RUN_EPOCHS = (0, OFFICIAL_EPOCHS // 2, OFFICIAL_EPOCHS - 1)  # first, middle, last: schedules use epoch
 DRY_RUN_BATCH = 128  # the registry's batch size
 DRY_RUN_SEED = 0
+# The most one dry-run minibatch may take. A run allows 1800 s of loss for all its calls (SandboxConfig.run_timeout):
+# over an official ResNet-20 run's 39,100 minibatches that is 46 ms each, so a loss slower than a second per
+# minibatch, twenty times that, cannot finish a run; refusing it at once answers the upload in about a second
+# instead of after training's 10 s per-call limit. The baselines take 1-5 ms per call.
+DRY_RUN_CALL_SECONDS = 1.0
 UNAVAILABLE_EXIT_STATUS = 3
 FROM_STDIN = "-"
 
@@ -68,7 +73,7 @@ def dry_run(loss_process: LossProcess) -> None:
         for epoch in DRY_RUN_EPOCHS:
             logits = 2.0 * torch.randn(DRY_RUN_BATCH, classes, generator=generator)  # roughly a net's spread
             labels = torch.randint(classes, (DRY_RUN_BATCH,), generator=generator)
-            _, gradient = loss_process.call(logits, labels, epoch)
+            _, gradient = loss_process.call(logits, labels, epoch, time_limit=DRY_RUN_CALL_SECONDS)
             gradient_seen = gradient_seen or bool(gradient.any())
     if not gradient_seen:
         raise LossContractError(

@@ -183,15 +183,19 @@ class LossProcess:
             protocol.send_all(self.launched.channel, header, filename_bytes, source_bytes, deadline=deadline)
             self._expect(Status.READY, deadline)
 
-    def call(self, logits: torch.Tensor, labels: torch.Tensor, epoch: int) -> tuple[float, torch.Tensor]:
+    def call(
+        self, logits: torch.Tensor, labels: torch.Tensor, epoch: int, time_limit: float | None = None
+    ) -> tuple[float, torch.Tensor]:
         """compute_loss on the minibatch: the loss value and its float32 gradient (B, C), on the host.
 
-        The gradient is a tensor of its own (pinned when the logits are on CUDA), checked finite.
+        The gradient is a tensor of its own (pinned when the logits are on CUDA), checked finite. The call may
+        take `time_limit` seconds (default: config.call_timeout), and never more than the run has left.
         """
         batch, classes = logits.shape
         views = self._views.get((batch, classes)) or self._make_views(batch, classes)
+        limit = self.config.call_timeout if time_limit is None else time_limit
         began = time.monotonic()
-        deadline = began + min(self.config.call_timeout, self.config.run_timeout - self.loss_seconds)
+        deadline = began + min(limit, self.config.run_timeout - self.loss_seconds)
         try:
             self._check_quiet_since_last_step()
             self._write_inputs(views, logits.detach(), labels.detach())
@@ -201,10 +205,9 @@ class LossProcess:
             self._poll_for_reply()
             value = self._expect(Status.OK, deadline)
         except _EXCHANGE_FAULTS as error:  # try/except rather than _participant_faults: 2 µs less per step
-            if self.config.run_timeout - self.loss_seconds < self.config.call_timeout:
+            if self.config.run_timeout - self.loss_seconds < limit:
                 timeout = f"{METHOD_NAME} used up the whole run's {self.config.run_timeout:g} s at epoch {epoch}"
             else:
-                limit = self.config.call_timeout
                 timeout = f"{METHOD_NAME} took more than {limit:g} s on one minibatch at epoch {epoch}"
             raise self._participant_fault(error, f"in {METHOD_NAME} at epoch {epoch}", timeout) from None
         self.loss_seconds += time.monotonic() - began
@@ -304,8 +307,8 @@ class LossProcess:
 
     def _fault(self, cause: str, cite_file: bool = True) -> LossContractError:
         """End the process at once (its socket may be mid-message) and say what the file did."""
-        if os.fstat(self.launched.output).st_size >= self.config.max_file_bytes:
-            cause = f"the loss wrote more than its {self.config.max_file_bytes:,} bytes to stdout/stderr"
+        if os.fstat(self.launched.output).st_size >= self.config.output_bytes:
+            cause = f"the loss wrote more than its {self.config.output_bytes:,} bytes to stdout/stderr"
             cite_file = True
         self.close()
         return LossContractError(f"{self.filename}: {cause}" if cite_file else cause)

@@ -49,7 +49,7 @@ class SandboxConfig:
     # Importing torch alone reserves 3.2 GB of address space (VmPeak, torch 2.14.1+cu130).
     address_space_bytes: int = 6 * GiB  # RLIMIT_AS
     open_files: int = 64  # RLIMIT_NOFILE
-    max_file_bytes: int = 1 * MiB  # RLIMIT_FSIZE: of stdout and stderr together, and of each scratch file
+    output_bytes: int = 1 * MiB  # RLIMIT_FSIZE: of stdout and stderr together, and of each scratch file
     scratch_bytes: int = 64 * MiB  # size of the tmpfs /tmp, the only writable place
     python: Path = field(default_factory=lambda: Path(sys.executable))
     read_only_paths: tuple[Path, ...] = field(default_factory=default_read_only_paths)

@@ -110,7 +110,7 @@ def _rlimits(config: SandboxConfig) -> list[str]:
         f"--cpu={cpu}:{cpu + CPU_GRACE_SECONDS}",
         f"--as={memory}:{memory}",
         f"--nofile={config.open_files}:{config.open_files}",
-        f"--fsize={config.max_file_bytes}:{config.max_file_bytes}",
+        f"--fsize={config.output_bytes}:{config.output_bytes}",
         "--core=0:0",
         "--",
     ]

@@ -16,8 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from db.models import Run, RunStatus
+from db.session import session_scope
 from harness.losses import loss_path
 from harness.registry import BENCHMARKS, Suite, benchmark_names
+from worker.baselines import SERVICE_LOSSES
 
 REPOSITORY = Path(__file__).parent.parent
 SECTION = "## Submit a loss (curl walk-through)"
@@ -107,7 +110,7 @@ def _expected_outputs(cwd: Path) -> dict[str, Callable[[str, dict], None]]:
 
     def accepted(output: str, seen: dict) -> None:
         answer = _json(output)
-        # A fresh service: the five baselines are submissions 1 to 5, so the README's example id is exact.
+        # A fresh service: the six service entries are submissions 1 to 6, so the README's example id is exact.
         assert answer["id"] == 7 and answer["status"] == "queued" and answer["url"].endswith("/api/submissions/7")
         seen["id"] = answer["id"]
 
@@ -153,6 +156,19 @@ def _expected_outputs(cwd: Path) -> dict[str, Callable[[str, dict], None]]:
         "/api/benchmarks": benchmarks,
         "/healthz": health,
     }
+
+
+def test_a_new_service_shows_every_baseline_and_published_method_at_its_first_answer(served, tmp_path):
+    """The recorded results are installed before serve listens: the first board a new user sees is complete, and
+    nothing of the service's is queued ahead of the user's first submission."""
+    address, _, log = served
+    with urllib.request.urlopen(f"{address}/api/leaderboard", timeout=30) as answer:
+        entries = {entry["name"]: entry for entry in json.load(answer)["data"]}
+    assert set(entries) == set(SERVICE_LOSSES)
+    assert all(entry["recorded"] and not entry["provisional"] for entry in entries.values())
+    assert "first start: the board shows the recorded results" in log.read_text()
+    with session_scope(f"sqlite:///{tmp_path / 'service' / 'var' / 'poisonbench.sqlite3'}") as session:
+        assert session.query(Run).filter(Run.status != RunStatus.SUCCEEDED).count() == 0
 
 
 def test_the_readmes_walkthrough_runs_as_written_and_answers_what_it_says(request, tmp_path):

@@ -36,7 +36,7 @@ def queue_baselines(
     until the rerun's have all succeeded). A changed file becomes a new submission on every benchmark, and the old
     one is hidden from the leaderboard.
     """
-    owner = _service_participant(session)
+    owner = service_participant(session)
     run_ids: list[int] = []
     for name, (kind, description) in SERVICE_LOSSES.items():
         code = loss_path(name).read_text()
@@ -76,6 +76,6 @@ def baseline_suites(session: Session) -> list[str]:
     return [] if owner is None else queries.submissions.suites_submitted_to(session, owner.id)
 
 
-def _service_participant(session: Session) -> Participant:
+def service_participant(session: Session) -> Participant:
     owner = queries.participants.participant_by_name(session, SERVICE_PARTICIPANT)
     return owner or queries.participants.create_participant(session, SERVICE_PARTICIPANT)[0]

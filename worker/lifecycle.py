@@ -12,9 +12,10 @@ from db import queries
 from db.models import FailureCause
 from db.queries.runs import ClaimedRun
 from db.session import session_scope
+from db.trials import TrialSeeds
 from harness.contract import LossFn
-from harness.datasets import load_splits
-from harness.registry import get_benchmark
+from harness.datasets import ImageSplits, load_splits
+from harness.registry import Benchmark, get_benchmark
 from harness.result import EpochRecord, ResultSchemaError
 from harness.trainer import resolve_device, run
 from settings import Settings
@@ -52,9 +53,7 @@ def execute_run(run_id: int, settings: Settings, worker: str, open_loss: LossOpe
         try:
             result = train(claimed, settings, heartbeat, open_loss)
         except RunAbandoned:
-            logger.info(
-                "run %d attempt %d stopped: cancelled, or given to another worker", run_id, claimed.attempt
-            )
+            logger.info("run %d attempt %d stopped: cancelled, or given to another worker", run_id, claimed.attempt)
             return
         except Exception as failure:
             _after_failure(settings, claimed, failure, log_tail)
@@ -92,8 +91,23 @@ def train(claimed: ClaimedRun, settings: Settings, heartbeat: Heartbeat, open_lo
             record.poison_fit,
         )
 
-    seeds = claimed.seeds(settings.master_seed)
-    with open_loss(claimed.code) as loss_fn:
+    return train_trial(
+        benchmark, splits, claimed.code, claimed.sha256, claimed.seeds(settings.master_seed), open_loss, on_epoch
+    )
+
+
+def train_trial(
+    benchmark: Benchmark,
+    splits: ImageSplits,
+    code: str,
+    sha256: str,
+    seeds: TrialSeeds,
+    open_loss: LossOpener,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+) -> dict:
+    """One trial of the loss on the benchmark, as the service trains it: the RunResult as JSON without its poison
+    seed (secret: the API reads the stored result)."""
+    with open_loss(code) as loss_fn:
         result = run(
             benchmark,
             loss_fn,
@@ -101,10 +115,10 @@ def train(claimed: ClaimedRun, settings: Settings, heartbeat: Heartbeat, open_lo
             seed=seeds.training_seed,
             poison_seed=seeds.poison_seed,
             device=resolve_device("auto"),
-            loss_sha256=claimed.sha256,
+            loss_sha256=sha256,
             on_epoch=on_epoch,
         )
-    return dataclasses.replace(result, poison_seed=None).to_dict()  # secret: the API reads the stored result
+    return dataclasses.replace(result, poison_seed=None).to_dict()
 
 
 def _store(settings: Settings, claimed: ClaimedRun, result: dict, log_tail: LogTail) -> None:
@@ -116,9 +130,7 @@ def _store(settings: Settings, claimed: ClaimedRun, result: dict, log_tail: LogT
     if stored:
         logger.info("run %d succeeded: robust_score %.4f", claimed.run_id, metrics["robust_score"])
     else:
-        logger.info(
-            "run %d: result discarded, the run was cancelled or given to another worker", claimed.run_id
-        )
+        logger.info("run %d: result discarded, the run was cancelled or given to another worker", claimed.run_id)
 
 
 def _after_failure(settings: Settings, claimed: ClaimedRun, failure: Exception, log_tail: LogTail) -> None:

@@ -7,7 +7,11 @@ from markdown_it import MarkdownIt
 
 DOCS_DIR = Path(__file__).resolve().parents[2] / "docs"
 # The only documents served, by the path the pages link to: nothing else under docs/ is reachable.
-DOCUMENTS = {"statistics": "statistics.md", "published-methods": "published-methods.md"}
+DOCUMENTS = {
+    "statistics": "statistics.md",
+    "published-methods": "published-methods.md",
+    "recorded-results": "recorded-results.md",
+}
 
 # CommonMark with tables (the power table), raw HTML off: a document's markup is escaped, never run, and
 # markdown-it refuses javascript:, vbscript: and data: links by default.

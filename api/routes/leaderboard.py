@@ -101,6 +101,7 @@ def _entry_public(entry: LeaderboardEntry) -> LeaderboardEntryPublic:
         average_rank=entry.average_rank,
         rerunning=shown.rerunning,
         rerun_failed=shown.rerun_failed,
+        recorded=shown.recorded,
     )
 
 

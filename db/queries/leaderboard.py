@@ -62,6 +62,13 @@ def _trial_rows(session: Session, harness_version: str, submissions: Sequence) -
         replacement.pending_replacement.is_(True),
         replacement.superseded_at.is_(None),
     )
+    shipped = aliased(Run)
+    recorded = exists().where(
+        shipped.submission_id == Submission.id,
+        shipped.recorded.is_(True),
+        shipped.pending_replacement.is_(False),
+        shipped.superseded_at.is_(None),
+    )
     rows = session.execute(
         select(
             Submission.id,
@@ -73,6 +80,7 @@ def _trial_rows(session: Session, harness_version: str, submissions: Sequence) -
             Participant.display_name,
             rerunning.label("rerunning"),
             Submission.rerun_error.is_not(None).label("rerun_failed"),
+            recorded.label("recorded"),
             Run.benchmark,
             Run.trial,
             Run.legacy_seed,
@@ -100,13 +108,16 @@ def _trial_rows(session: Session, harness_version: str, submissions: Sequence) -
         participant,
         rerun,
         failed,
+        shipped_results,
         benchmark,
         trial,
         legacy,
         *values,
     ) in rows:
         if sid not in shown:
-            shown[sid] = ShownSubmission(sid, name, kind, created_at, description, link, participant, rerun, failed)
+            shown[sid] = ShownSubmission(
+                sid, name, kind, created_at, description, link, participant, rerun, failed, shipped_results
+            )
         present = {metric: value for metric, value in zip(METRIC_NAMES, values, strict=True) if value is not None}
         trial_rows.append(TrialRow(shown[sid], benchmark, trial_key(trial, legacy), present))
     return trial_rows

@@ -17,6 +17,7 @@ from db.queries.transitions import (
 )
 from db.status import ACTIVE_RUN_STATUSES
 from db.trials import Trial
+from harness.result import validate_result
 
 
 def create_submission(
@@ -47,6 +48,59 @@ def create_submission(
     session.add(submission)
     session.flush()
     _add_runs(session, _new_runs(submission.id, benchmarks, trials))
+    return submission
+
+
+def create_recorded_submission(
+    session: Session,
+    participant: Participant,
+    *,
+    name: str,
+    code: str,
+    sha256: str,
+    suite: str,
+    description: str,
+    kind: SubmissionKind,
+    results: Sequence[tuple[int, dict]],
+) -> Submission:
+    """A submission whose runs succeeded elsewhere: one run per (trial, RunResult dict), marked recorded.
+
+    Each result must match harness.result's schema (ResultSchemaError otherwise, and nothing is stored).
+    """
+    for _, result in results:
+        validate_result(result)
+    submission = Submission(
+        participant=participant, name=name, description=description, code=code, sha256=sha256, suite=suite, kind=kind
+    )
+    session.add(submission)
+    session.flush()
+    now = utcnow()
+    _add_runs(
+        session,
+        [
+            Run(
+                submission_id=submission.id,
+                benchmark=result["benchmark"]["name"],
+                trial=trial,
+                seed=result["seed"],
+                recorded=True,
+                status=RunStatus.SUCCEEDED,
+                metrics=result["metrics"],
+                curve=result["curve"],
+                environment=result["environment"],
+                result=result,
+                harness_version=result["harness_version"],
+                epochs_done=len(result["curve"]),
+                epochs_total=len(result["curve"]),
+                started_at=now,
+                finished_at=now,
+            )
+            for trial, result in results
+        ],
+    )
+    mark_board_changed(session, submission.id)
+    refresh_submission(session, submission.id)
+    session.expire(submission)
     return submission
 
 

@@ -62,7 +62,7 @@ INVALID = {
     ),
     "slow": (
         _loss("        import time\n        time.sleep(60)\n"),
-        "took more than 5 s on one minibatch at epoch 0",
+        "took more than 1 s on one minibatch at epoch 0",
     ),
 }
 

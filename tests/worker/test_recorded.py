@@ -1,0 +1,103 @@
+"""The recorded results the project ships: current with this harness, secret-free, installed as the service's
+entries on a new database, and replaced by a local rerun."""
+
+import dataclasses
+
+import pytest
+
+import harness
+from db import queries
+from db.models import Run, RunStatus
+from db.trials import planned_trials
+from harness.registry import Suite, benchmark_names
+from settings import PUBLISHED_SEED, Settings
+from worker import recorded
+from worker.baselines import SERVICE_LOSSES, SERVICE_PARTICIPANT
+
+SHIPPED_SUITES = (Suite.PROXY, Suite.SMOKE)
+
+
+def _trials(suite: Suite):
+    """The trials a new service trains: the development master seed, the suite's planned number."""
+    return planned_trials(PUBLISHED_SEED, suite, Settings().trials(suite))
+
+
+@pytest.mark.parametrize("suite", SHIPPED_SUITES)
+def test_the_shipped_records_are_of_this_harness_version(suite):
+    records = recorded.read_records(suite)
+    assert records is not None, f"no recorded results for {suite}: `poisonbench admin baselines record --suite {suite}`"
+    assert records.harness_version == harness.HARNESS_VERSION, (
+        f"the {suite} records are of harness {records.harness_version}: record them again with "
+        f"`poisonbench admin baselines record --suite {suite}`"
+    )
+    assert {run.result["harness_version"] for run in records.runs} == {harness.HARNESS_VERSION}
+
+
+@pytest.mark.parametrize("suite", SHIPPED_SUITES)
+def test_the_shipped_records_are_every_run_a_new_service_would_train_now(suite):
+    records = recorded.read_records(suite)
+    assert records.stale_because(_trials(suite)) is None
+    assert len(records.runs) == len(SERVICE_LOSSES) * len(benchmark_names(suite)) * Settings().trials(suite)
+
+
+@pytest.mark.parametrize("suite", SHIPPED_SUITES)
+def test_the_shipped_records_hold_no_poison_seed(suite):
+    text = recorded.records_path(suite).read_text()
+    assert all(run.result["poison_seed"] is None for run in recorded.read_records(suite).runs)
+    for trial in _trials(suite):
+        assert str(trial.seeds.poison_seed) not in text
+
+
+def test_records_of_another_harness_version_a_changed_loss_file_or_other_trials_are_stale():
+    records = recorded.read_records(Suite.SMOKE)
+    trials = _trials(Suite.SMOKE)
+    older = dataclasses.replace(records, harness_version="0.9.0")
+    assert f"recorded with harness 0.9.0, this is harness {harness.HARNESS_VERSION}" == older.stale_because(trials)
+    first, *rest = records.runs
+    edited = dataclasses.replace(records, runs=(dataclasses.replace(first, loss_sha256="0" * 64), *rest))
+    assert edited.stale_because(trials) == f"{first.loss}: its loss file changed since it was recorded"
+    other_seed = planned_trials(PUBLISHED_SEED + 1, Suite.SMOKE, len(trials))
+    assert "other trials" in records.stale_because(other_seed)
+    assert "1 runs missing" in dataclasses.replace(records, runs=tuple(rest)).stale_because(trials)
+
+
+def _board(session):
+    smoke = benchmark_names(Suite.SMOKE)
+    trials = Settings().trials(Suite.SMOKE)
+    board = queries.leaderboard.leaderboard(session, Suite.SMOKE, smoke, harness.HARNESS_VERSION, trials)
+    return {entry.submission.name: entry for entry in board}
+
+
+def test_installed_records_are_every_service_entry_complete_and_marked_with_nothing_queued(any_session):
+    records, stale = recorded.usable_records(Suite.SMOKE, _trials(Suite.SMOKE))
+    assert stale == ""
+    recorded.install_records(any_session, records)
+    board = _board(any_session)
+    assert set(board) == set(SERVICE_LOSSES)
+    for name, entry in board.items():
+        assert entry.submission.recorded and not entry.provisional
+        shipped = [run for run in records.runs if run.loss == name]
+        mean = sum(run.result["metrics"]["robust_score"] for run in shipped) / len(shipped)
+        assert entry.headline.mean == pytest.approx(mean)
+    assert any_session.query(Run).filter(Run.status != RunStatus.SUCCEEDED).count() == 0
+    owner = queries.participants.participant_by_name(any_session, SERVICE_PARTICIPANT)
+    assert owner is not None and not owner.is_admin
+
+
+def test_a_local_rerun_replaces_the_recorded_results_once_all_its_runs_succeeded(any_factory):
+    session = any_factory.session
+    records, _ = recorded.usable_records(Suite.SMOKE, _trials(Suite.SMOKE))
+    recorded.install_records(session, records)
+    owner = queries.participants.participant_by_name(session, SERVICE_PARTICIPANT)
+    submission = queries.submissions.latest_submission_named(session, owner.id, "cross_entropy", Suite.SMOKE)
+    queries.submissions.rerun_submission(session, submission, _trials(Suite.SMOKE))
+    *first_runs, last = submission.replacement_runs
+    for run in first_runs:
+        claimed = queries.runs.claim_run(session, run.id, "worker")
+        queries.runs.complete_run(session, run.id, claimed.attempt, any_factory.result(0.5), "")
+    assert _board(session)["cross_entropy"].submission.recorded  # until the whole rerun has succeeded
+    claimed = queries.runs.claim_run(session, last.id, "worker")
+    queries.runs.complete_run(session, last.id, claimed.attempt, any_factory.result(0.5), "")
+    board = _board(session)
+    assert not board["cross_entropy"].submission.recorded and board["cross_entropy"].headline.mean == 0.5
+    assert board["generalized_ce"].submission.recorded
