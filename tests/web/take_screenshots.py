@@ -1,7 +1,7 @@
 """Takes the README's screenshots of the pages from a real smoke run: `python tests/web/take_screenshots.py`.
 
 It starts `poisonbench serve` on the smoke suite in a temporary folder (the embedded default: SQLite, no
-Redis), lets it train every trial of the baselines and published methods it queues on first start, submits a
+Redis), whose board shows the baselines and published methods from the recorded results at once, submits a
 loss and a broken file through the submit page in Debian's Chromium, and writes docs/screenshots/*.png: the
 board on a desktop (with a row's details open) and a phone, a submission waiting in the queue and finished, and
 the compare page.
@@ -27,7 +27,7 @@ SCREENSHOTS = REPOSITORY / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}  # a common phone's CSS pixels
-TRAINING_SECONDS = 2400  # 6 service losses x 3 benchmarks x 2 smoke trials on a busy 2-core machine
+TRAINING_SECONDS = 2400  # the service losses' runs, were they not recorded, on a busy 2-core machine
 
 
 def main() -> None:
@@ -50,7 +50,7 @@ def main() -> None:
 
 
 def take_screenshots(base: str, token: str) -> None:
-    """Every page of the README's table, from a service whose own losses have finished all their trials."""
+    """Every page of the README's table, from a service whose own losses have all their trials on the board."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport=DESKTOP)

@@ -46,6 +46,8 @@ def _seed_leaderboard(session: Session, factory) -> dict[str, int]:
     described = session.get(Submission, ids["ada's loss"])
     described.description, described.link = DESCRIPTION, LINK
     session.get(Submission, ids["generalized_ce"]).link = "javascript:alert(1)"  # stored by an old API: not shown
+    for run in session.get(Submission, ids["generalized_ce"]).runs:  # as a new service installs the shipped ones
+        run.recorded = True
     running = factory.submission(participant=factory.participant("grace")[0])
     running.name = "still training"
     first_run = running.runs[0]
@@ -126,6 +128,15 @@ def test_kinds_are_marked_by_distinct_badges_and_published_links_to_what_the_met
     assert len(colours) == 3  # baseline, published and submission look different, not only read so
     expect(badges["truncated_gce_ce"]).to_have_attribute("href", "/about/published-methods")
     expect(badges["generalized_ce"]).not_to_have_attribute("href", "/about/published-methods")
+
+
+def test_recorded_results_are_marked_and_the_mark_links_to_what_they_are(leaderboard: Page):
+    marks = {name: _row(leaderboard, name).locator(".recorded-mark") for name in SCORES}
+    expect(marks["generalized_ce"]).to_have_text("recorded")
+    for name in ("truncated_gce_ce", "inverse_flip_correction", "ada's loss"):
+        expect(marks[name]).to_have_count(0)
+    marks["generalized_ce"].click()
+    expect(leaderboard.locator("h1")).to_have_text("Recorded results")
 
 
 def test_the_legend_explains_the_suite_and_reads_each_metrics_description_from_the_api(leaderboard: Page, base_url):
