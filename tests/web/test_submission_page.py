@@ -9,7 +9,9 @@ from db import queries
 from db.models import FailureCause, Submission, SubmissionKind, SubmissionStatus
 from db.session import session_scope
 from db.statistics import paired_difference
+from db.trials import planned_trials
 from harness.registry import Suite, benchmark_names
+from settings import PUBLISHED_SEED
 
 SMOKE_BENCHMARKS = benchmark_names(Suite.SMOKE)
 SECRET_LINE = "# the secret sauce: nobody but its owner reads this"
@@ -66,8 +68,12 @@ def test_anyone_sees_the_status_progress_metrics_and_curves_but_not_the_code(pag
     expect(page.locator("#status")).to_have_text("succeeded")
     rows = page.locator("#runs tbody tr")
     expect(rows).to_have_count(len(SMOKE_BENCHMARKS))
+    # A 63-bit training seed, digit for digit: a JavaScript number would round it to 53 bits.
+    seed = str(planned_trials(PUBLISHED_SEED, Suite.SMOKE, 1)[0].seeds.training_seed)
+    assert len(seed) > 16
     for row, benchmark in zip(rows.all(), SMOKE_BENCHMARKS, strict=True):
         expect(row.locator("th")).to_have_text(benchmark)
+        expect(row.locator("td").first).to_have_text(seed)
         expect(row.locator(".progress-text")).to_have_text("epoch 2 of 2")
         assert row.locator("td.num").all_inner_texts() == ["0.700", "0.300", "0.700"]
     charts = page.locator("#curves canvas")

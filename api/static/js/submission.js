@@ -19,6 +19,12 @@
     return made;
   }
 
+  // Training seeds are 63-bit integers: a JavaScript number keeps 53 bits, so a seed is read as its exact digits.
+  async function exactJson(response) {
+    const text = await response.text();
+    return JSON.parse(text, (key, value, context) => (key === "seed" && context ? context.source : value));
+  }
+
   async function fetchPublic() {
     let response = await fetch(`/api/submissions/${id}/public`, { headers: participantToken.headers() });
     if (response.status === 401) {
@@ -27,13 +33,13 @@
     }
     // A 5xx is the service's passing trouble (a restart, a busy database), not an answer: poll() tries again.
     if (response.status >= 500) throw new Error(`the service answered ${response.status}`);
-    return response.ok ? response.json() : null;
+    return response.ok ? exactJson(response) : null;
   }
 
   async function fetchOwn(path) {
     if (!isOwner) return null;
     const response = await fetch(`/api/submissions/${id}${path}`, { headers: participantToken.headers() });
-    return response.ok ? response.json() : null;
+    return response.ok ? exactJson(response) : null;
   }
 
   // What the owner-only endpoint says of `token` for this submission: null if it is the owner's, else why not.
