@@ -94,6 +94,7 @@ def accept_submission(
         code=code,
         sha256=sha256,
         suite=settings.suite,
+        filename=filename,
         benchmarks=benchmark_names(settings.suite),
         trials=planned_trials(settings.master_seed, settings.suite, settings.trials(settings.suite)),
     )

@@ -93,6 +93,8 @@ class Submission(Base):
     link: Mapped[str | None] = mapped_column(String(500))  # an http(s) URL to its paper or code, checked by the API
     code: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
+    # The uploaded file's name, as the worker's messages cite it; None before it was stored (migration 0006).
+    filename: Mapped[str | None] = mapped_column(String(255))
     suite: Mapped[str] = mapped_column(
         String(16), index=True
     )  # harness.registry.Suite; db/ imports no harness

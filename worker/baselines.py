@@ -57,6 +57,7 @@ def queue_baselines(
             benchmarks=benchmark_names(suite),
             trials=trials,
             kind=kind,
+            filename=loss_path(name).name,
         )
         run_ids += [run.id for run in submission.runs]
     return run_ids

@@ -25,8 +25,9 @@ from worker.retry import decide, settle, write_retrying
 
 logger = logging.getLogger(__name__)
 
-# Opens a loss file's source as a LossFn for the duration of the block: the sandbox in service.
-LossOpener = Callable[[str], AbstractContextManager[LossFn]]
+# Opens a loss file's source, cited by its name (None: never stored), as a LossFn for the duration of the block:
+# the sandbox in service.
+LossOpener = Callable[[str, str | None], AbstractContextManager[LossFn]]
 
 
 class RunAbandoned(Exception):
@@ -92,7 +93,14 @@ def train(claimed: ClaimedRun, settings: Settings, heartbeat: Heartbeat, open_lo
         )
 
     return train_trial(
-        benchmark, splits, claimed.code, claimed.sha256, claimed.seeds(settings.master_seed), open_loss, on_epoch
+        benchmark,
+        splits,
+        claimed.code,
+        claimed.filename,
+        claimed.sha256,
+        claimed.seeds(settings.master_seed),
+        open_loss,
+        on_epoch,
     )
 
 
@@ -100,6 +108,7 @@ def train_trial(
     benchmark: Benchmark,
     splits: ImageSplits,
     code: str,
+    filename: str | None,
     sha256: str,
     seeds: TrialSeeds,
     open_loss: LossOpener,
@@ -107,7 +116,7 @@ def train_trial(
 ) -> dict:
     """One trial of the loss on the benchmark, as the service trains it: the RunResult as JSON without its poison
     seed (secret: the API reads the stored result)."""
-    with open_loss(code) as loss_fn:
+    with open_loss(code, filename) as loss_fn:
         result = run(
             benchmark,
             loss_fn,

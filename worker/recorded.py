@@ -14,7 +14,6 @@ import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing import get_context
@@ -26,16 +25,14 @@ from sqlalchemy.orm import Session
 from db import queries
 from db.trials import Trial
 from harness import HARNESS_VERSION
-from harness.contract import LossFn
 from harness.datasets import load_splits
 from harness.loss_file import sha256_of
 from harness.losses import loss_path
 from harness.registry import benchmark_names, get_benchmark
 from harness.result import validate_result
-from sandbox.config import SandboxConfig
-from sandbox.proxy import open_sandboxed_loss
 from worker.baselines import SERVICE_LOSSES, service_participant
 from worker.lifecycle import train_trial
+from worker.tasks import open_loss
 
 RECORDS_DIR = Path(__file__).with_name("recorded")
 
@@ -126,6 +123,7 @@ def install_records(session: Session, records: Records) -> int:
             suite=records.suite,
             description=description,
             kind=kind,
+            filename=loss_path(name).name,
             results=[(run.trial, run.result) for run in records.runs if run.loss == name],
         )
     return len(SERVICE_LOSSES)
@@ -209,13 +207,9 @@ def _train_one(
 ) -> RecordedRun:
     torch.set_num_threads(threads)
     benchmark = get_benchmark(benchmark_name, suite)
-    code = loss_path(name).read_text()
-    result = train_trial(
-        benchmark, load_splits(benchmark, datasets_dir), code, sha256_of(code), trial.seeds, _open_sandboxed
-    )
+    path = loss_path(name)
+    code = path.read_text()
+    splits = load_splits(benchmark, datasets_dir)
+    result = train_trial(benchmark, splits, code, path.name, sha256_of(code), trial.seeds, open_loss)
     validate_result(result)
     return RecordedRun(name, sha256_of(code), trial.index, result)
-
-
-def _open_sandboxed(source: str) -> AbstractContextManager[LossFn]:
-    return open_sandboxed_loss(source, SandboxConfig())

@@ -6,6 +6,7 @@ from celery import Task, shared_task
 
 from harness.contract import LossFn
 from runqueue.app import EXECUTE_RUN, REAP
+from sandbox.client import DEFAULT_FILENAME
 from sandbox.config import SandboxConfig
 from sandbox.proxy import open_sandboxed_loss
 from settings import get_settings
@@ -14,8 +15,8 @@ from worker import lifecycle, reaper
 RETRY_COUNTDOWN = 10  # seconds before an infrastructure failure's retry: lets a passing hiccup pass
 
 
-def open_loss(source: str) -> AbstractContextManager[LossFn]:
-    return open_sandboxed_loss(source, SandboxConfig())
+def open_loss(source: str, filename: str | None) -> AbstractContextManager[LossFn]:
+    return open_sandboxed_loss(source, SandboxConfig(), filename or DEFAULT_FILENAME)
 
 
 @shared_task(bind=True, name=EXECUTE_RUN)

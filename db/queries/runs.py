@@ -29,6 +29,7 @@ class ClaimedRun:
     suite: str
     code: str
     sha256: str
+    filename: str | None  # the uploaded file's name; None for a submission stored before names were
 
     def seeds(self, master_seed: int) -> TrialSeeds:
         """The pair to train with, derived here at run time: the poison seed is stored nowhere."""
@@ -70,7 +71,14 @@ def claim_run(session: Session, run_id: int, worker: str) -> ClaimedRun | None:
         return None
     run = session.execute(
         select(
-            Run.benchmark, Run.trial, Run.seed, Run.legacy_seed, Submission.suite, Submission.code, Submission.sha256
+            Run.benchmark,
+            Run.trial,
+            Run.seed,
+            Run.legacy_seed,
+            Submission.suite,
+            Submission.code,
+            Submission.sha256,
+            Submission.filename,
         )
         .join(Submission, Run.submission_id == Submission.id)
         .where(Run.id == run_id)

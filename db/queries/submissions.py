@@ -33,6 +33,7 @@ def create_submission(
     description: str = "",
     link: str | None = None,
     kind: SubmissionKind = SubmissionKind.SUBMISSION,
+    filename: str | None = None,
 ) -> Submission:
     """The submission and one queued run per benchmark and trial."""
     submission = Submission(
@@ -44,6 +45,7 @@ def create_submission(
         sha256=sha256,
         suite=suite,
         kind=kind,
+        filename=filename,
     )
     session.add(submission)
     session.flush()
@@ -61,6 +63,7 @@ def create_recorded_submission(
     suite: str,
     description: str,
     kind: SubmissionKind,
+    filename: str,
     results: Sequence[tuple[int, dict]],
 ) -> Submission:
     """A submission whose runs succeeded elsewhere: one run per (trial, RunResult dict), marked recorded.
@@ -70,7 +73,14 @@ def create_recorded_submission(
     for _, result in results:
         validate_result(result)
     submission = Submission(
-        participant=participant, name=name, description=description, code=code, sha256=sha256, suite=suite, kind=kind
+        participant=participant,
+        name=name,
+        description=description,
+        code=code,
+        sha256=sha256,
+        suite=suite,
+        kind=kind,
+        filename=filename,
     )
     session.add(submission)
     session.flush()

@@ -176,3 +176,10 @@ def test_an_upload_while_the_broker_is_down_is_stored_and_left_for_the_reaper(se
     assert len(queries.runs.undispatched_runs(session)) == len(benchmark_names(Suite.SMOKE)) * settings.trials(
         Suite.SMOKE
     )
+
+
+def test_the_uploaded_files_base_name_is_stored_for_the_workers_messages_to_cite(client, auth, session):
+    files = {"file": ("losses/my_loss.py", VALID_LOSS, "text/x-python")}
+    response = client.post("/api/submissions", headers=auth, files=files, data={"name": "named"})
+    assert response.status_code == 202, response.text
+    assert queries.submissions.get_submission(session, response.json()["id"]).filename == "my_loss.py"

@@ -21,11 +21,11 @@ CROSS_ENTROPY = loss_path("cross_entropy").read_text()
 
 
 @contextlib.contextmanager
-def in_process(source: str):
-    yield load_loss(source)
+def in_process(source: str, filename: str | None):
+    yield load_loss(source, filename) if filename else load_loss(source)
 
 
-def _queued_run(settings, code: str = CROSS_ENTROPY) -> int:
+def _queued_run(settings, code: str = CROSS_ENTROPY, filename: str | None = None) -> int:
     with session_scope(settings.sqlalchemy_url) as session:
         owner, _ = queries.participants.create_participant(session, "ada")
         submission = queries.submissions.create_submission(
@@ -37,6 +37,7 @@ def _queued_run(settings, code: str = CROSS_ENTROPY) -> int:
             suite=Suite.SMOKE,
             benchmarks=["resnet20-cifar10-labelflip"],
             trials=planned_trials(settings.master_seed, Suite.SMOKE, 1),
+            filename=filename,
         )
         return submission.runs[0].id
 
@@ -73,17 +74,17 @@ def test_a_redelivered_message_for_a_run_already_taken_does_nothing(worker_setti
 
 def test_a_loss_that_raises_fails_its_run_for_good_and_says_where(worker_settings):
     code = "class RobustLoss:\n    def compute_loss(self, logits, labels, epoch):\n        return 1 / 0\n"
-    run_id = _queued_run(worker_settings, code)
+    run_id = _queued_run(worker_settings, code, filename="my_loss.py")
     lifecycle.execute_run(run_id, worker_settings, "worker", in_process)
     run = _run(worker_settings, run_id)
     assert run.status is RunStatus.FAILED and run.failure_cause is FailureCause.LOSS
-    assert "line 3" in run.error and "ZeroDivisionError" in run.error
+    assert "my_loss.py, line 3" in run.error and "ZeroDivisionError" in run.error
     assert run.submission.status is SubmissionStatus.FAILED
 
 
 def test_a_run_over_its_wall_time_limit_fails_as_the_losss_fault(worker_settings):
     @contextlib.contextmanager
-    def too_slow(_source: str):
+    def too_slow(_source: str, _filename: str | None):
         raise SoftTimeLimitExceeded()
         yield
 
@@ -95,7 +96,7 @@ def test_a_run_over_its_wall_time_limit_fails_as_the_losss_fault(worker_settings
 
 def test_an_infrastructure_failure_queues_the_run_again_until_the_attempts_run_out(worker_settings):
     @contextlib.contextmanager
-    def sandbox_down(_source: str):
+    def sandbox_down(_source: str, _filename: str | None):
         raise OSError("bubblewrap: no permission")
         yield
 
@@ -114,7 +115,7 @@ def test_an_infrastructure_failure_queues_the_run_again_until_the_attempts_run_o
 
 def test_a_run_cancelled_while_training_stops_at_the_next_epoch_and_stores_nothing(worker_settings):
     @contextlib.contextmanager
-    def cancelled_meanwhile(source: str):
+    def cancelled_meanwhile(source: str, _filename: str | None):
         with session_scope(worker_settings.sqlalchemy_url) as session:
             run = session.get(Run, run_id)
             queries.submissions.cancel_submission(session, run.submission)
