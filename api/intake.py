@@ -15,7 +15,7 @@ from api.validation import CheckUnavailableError, LossChecker
 from db import queries
 from db.models import Participant, Submission, utcnow
 from db.trials import planned_trials
-from harness.registry import benchmark_names
+from harness.registry import benchmark_names, transfer_benchmark_names
 from runqueue.dispatch import dispatch_runs
 from settings import Settings
 
@@ -96,6 +96,7 @@ def accept_submission(
         suite=settings.suite,
         filename=filename,
         benchmarks=benchmark_names(settings.suite),
+        transfer_benchmarks=transfer_benchmark_names(settings.suite),
         trials=planned_trials(settings.master_seed, settings.suite, settings.trials(settings.suite)),
     )
     session.commit()  # before sending: a worker must find the runs

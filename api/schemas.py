@@ -252,6 +252,10 @@ class LeaderboardEntryPublic(BaseModel):
     rerunning: bool  # a rerun is under way: these results stay until all its runs succeeded
     rerun_failed: bool  # the last rerun failed: these are still the results from before it
     recorded: bool  # results shipped with the project, trained by its harness elsewhere; a rerun replaces them
+    # The transfer track (docs/transfer.md): mean robust_score over the hidden-flip benchmarks per trial, then over
+    # trials, and its own noise-aware rank; null until one of its trials is complete. Not part of the headline.
+    transfer: EstimatePublic | None
+    transfer_rank: int | None
 
 
 class MetricPublic(BaseModel):
@@ -264,6 +268,7 @@ class LeaderboardPublic(BaseModel):
     suite: str
     harness_version: str  # only results of this version are ranked
     benchmarks: list[str]
+    transfer_benchmarks: list[str]  # the same benchmarks with a hidden flip: the transfer score's
     trials_planned: int
     metrics: list[MetricPublic]
     data: list[LeaderboardEntryPublic]

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING
 
 from cli import CommandError
 from harness.contract import LossContractError, LossFn
-from harness.registry import Benchmark, Suite, UnknownBenchmarkError, benchmark_names, get_benchmark
+from harness.registry import (
+    Benchmark,
+    Suite,
+    UnknownBenchmarkError,
+    benchmark_names,
+    get_benchmark,
+    transfer_benchmark_names,
+)
 
 if TYPE_CHECKING:  # harness.result imports torch, which `poisonbench` loads only for the commands that train
     from harness.result import EpochRecord
@@ -23,9 +30,10 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--benchmark",
         required=True,
-        choices=benchmark_names(),
+        choices=[*benchmark_names(), *transfer_benchmark_names()],
         metavar="NAME",
-        help=f"one of: {', '.join(benchmark_names())}",
+        help=f"one of: {', '.join(benchmark_names())}; or of the transfer track (a hidden flip drawn from the poison "
+        f"seed): {', '.join(transfer_benchmark_names())}",
     )
     parser.add_argument(
         "--suite",

@@ -18,7 +18,7 @@ from db.migrate import upgrade
 from db.models import Participant, Submission
 from db.session import session_scope
 from db.trials import Trial, planned_trials
-from harness.registry import Suite, benchmark_names
+from harness.registry import Suite, benchmark_names, transfer_benchmark_names
 from settings import WORKER_NICENESS, get_settings
 from worker import recorded
 from worker.baselines import SERVICE_LOSSES, baseline_suites, missing_baselines, queue_baselines
@@ -84,7 +84,13 @@ def _register_admin(commands: argparse._SubParsersAction) -> None:
     )
     record.add_argument("--suite", required=True, choices=[Suite.PROXY.value, Suite.SMOKE.value])
     record.add_argument("--jobs", type=int, default=1, help="runs at a time, each in its own process (default 1)")
-    record.add_argument("--out", type=Path, help="default: the file the project ships (worker/recorded/SUITE.jsonl)")
+    record.add_argument(
+        "--benchmark",
+        action="append",
+        choices=[*benchmark_names(), *transfer_benchmark_names()],
+        help="only this benchmark (repeatable); the file keeps the others' runs it already has",
+    )
+    record.add_argument("--out", type=Path, help="default: the file the project ships (worker/records/SUITE.jsonl)")
     record.set_defaults(handler=record_baselines)
 
     _register_submission_commands(commands)
@@ -169,16 +175,16 @@ def _queue_missing_baselines() -> None:
         if len(missing) == len(SERVICE_LOSSES):  # a new database: none of them has been queued yet
             records, stale = recorded.usable_records(settings.suite, trials)
         if records is not None:
-            recorded.install_records(session, records)
-            run_ids = []
+            run_ids = recorded.install_records(session, records, trials)
         else:
             run_ids = queue_baselines(session, settings.suite, trials)
     _dispatch(run_ids)
     if records is not None:
+        lacking = f"; queued the {len(run_ids)} transfer runs they lack" if run_ids else ""
         print(
             f"first start: the board shows the recorded results of the baselines and the published methods on the "
             f"{settings.suite} suite (harness {records.harness_version}); `poisonbench admin baselines rerun` "
-            "trains them here and replaces them"
+            f"trains them here and replaces them{lacking}"
         )
         return
     print(
@@ -295,7 +301,8 @@ def record_baselines(args: argparse.Namespace) -> None:
     settings = get_settings()
     path = args.out or recorded.records_path(args.suite)
     trials = _trials(args.suite)
-    runs = len(SERVICE_LOSSES) * len(benchmark_names(args.suite)) * len(trials)
+    benchmarks = args.benchmark or [*benchmark_names(args.suite), *transfer_benchmark_names(args.suite)]
+    runs = len(SERVICE_LOSSES) * len(benchmarks) * len(trials)
     print(f"recording {runs} runs of the {args.suite} suite into {path}, {args.jobs} at a time", file=sys.stderr)
 
     def report(run: recorded.RecordedRun, done: int, total: int) -> None:
@@ -303,8 +310,8 @@ def record_baselines(args: argparse.Namespace) -> None:
         line = f"[{done}/{total}] {run.loss} {run.benchmark} trial {run.trial}: robust_score {score:.4f}"
         print(line, file=sys.stderr)
 
-    recorded.record(args.suite, trials, settings.datasets_dir, args.jobs, path, report)
-    print(f"recorded {runs} runs into {path}")
+    records = recorded.record(args.suite, trials, settings.datasets_dir, args.jobs, path, report, args.benchmark)
+    print(f"{path} holds {len(records.runs)} runs")
 
 
 def _suite_of_the_baselines(session: Session) -> str:

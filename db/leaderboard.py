@@ -84,6 +84,12 @@ class LeaderboardEntry:
     trials_planned: int
     average_rank: float = 0.0  # mean over benchmarks of the rank by mean robust_score, ties sharing the mean rank
     rank: int = 0  # 1 + the entries significantly better (db.statistics.noise_aware_ranks)
+    # The transfer track (docs/transfer.md): the headline's mean over the hidden-flip benchmarks, beside the
+    # headline and not in it, with its own noise-aware rank among the entries that have it; None until a trial of
+    # it is complete.
+    transfer_by_trial: dict[TrialKey, float] = field(default_factory=dict)
+    transfer: Estimate | None = None
+    transfer_rank: int | None = None
 
     @property
     def submission(self) -> ShownSubmission:
@@ -114,7 +120,10 @@ def group_by_submission(rows: Iterable[TrialRow]) -> dict[int, TrialScores]:
 
 
 def rank_entries(
-    scores: Mapping[int, TrialScores], benchmarks: Sequence[str], trials_planned: int
+    scores: Mapping[int, TrialScores],
+    benchmarks: Sequence[str],
+    trials_planned: int,
+    transfer_benchmarks: Sequence[str] = (),
 ) -> list[LeaderboardEntry]:
     """Entries with at least one trial complete on every benchmark, in board order: by rank, then by mean headline.
 
@@ -153,8 +162,23 @@ def rank_entries(
     for entry in entries:
         entry.rank = ranks[entry.submission.id]
         entry.average_rank = average[entry.submission.id]
+    if transfer_benchmarks:
+        _rank_transfer(entries, transfer_benchmarks)
     entries.sort(key=lambda e: (e.rank, -e.headline.mean, e.average_rank, e.submission.id))
     return entries
+
+
+def _rank_transfer(entries: Sequence[LeaderboardEntry], transfer_benchmarks: Sequence[str]) -> None:
+    """Each entry's transfer score over its complete transfer trials, and its rank among those that have one."""
+    for entry in entries:
+        entry.transfer_by_trial = entry.scores.headline(transfer_benchmarks)
+    with_transfer = [e for e in entries if e.transfer_by_trial]
+    computed = estimates([list(e.transfer_by_trial.values()) for e in with_transfer])
+    for entry, estimate in zip(with_transfer, computed, strict=True):
+        entry.transfer = estimate
+    ranks = noise_aware_ranks({e.submission.id: e.transfer_by_trial for e in with_transfer})
+    for entry in with_transfer:
+        entry.transfer_rank = ranks[entry.submission.id]
 
 
 def comparisons(subject: TrialScores, board: Sequence[LeaderboardEntry], benchmarks: Sequence[str]) -> list[Comparison]:

@@ -163,6 +163,8 @@ class Run(Base):
     pending_replacement: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Trained by the project with its own harness and shipped with it (worker/recorded.py), not on this machine.
     recorded: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Of the transfer track: its benchmark flips labels by a hidden derangement (docs/transfer.md), not (y + 1) % C.
+    transfer: Mapped[bool] = mapped_column(default=False, server_default=false())
     status: Mapped[RunStatus] = mapped_column(_enum(RunStatus), default=RunStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(default=0)  # starts so far; the worker's claim increments it
     worker: Mapped[str | None] = mapped_column(

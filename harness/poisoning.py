@@ -1,8 +1,12 @@
 """Label-flip poisoning: a pure, seeded function of the clean labels."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+
+from harness.registry import Benchmark, is_hidden_flip
+from harness.seeds import Stream, stream_seed
 
 
 @dataclass(frozen=True)
@@ -18,8 +22,15 @@ def poison_count(num_samples: int, rate: float) -> int:
     return round(rate * num_samples)
 
 
-def poison_labels(clean_labels: torch.Tensor, rate: float, num_classes: int, poison_seed: int) -> PoisonedLabels:
-    """Flip y -> (y + 1) % C on the first round(rate * N) indices of a randperm seeded with `poison_seed`.
+def poison_labels(
+    clean_labels: torch.Tensor,
+    rate: float,
+    num_classes: int,
+    poison_seed: int,
+    flip: Sequence[int] | None = None,
+) -> PoisonedLabels:
+    """Flip y -> (y + 1) % C on the first round(rate * N) indices of a randperm seeded with `poison_seed`; with
+    `flip`, y -> flip[y] instead (a transfer benchmark's hidden flip).
 
     The generator is seeded with `poison_seed` itself, as the original harness did, so poison seed 42 selects the
     same indices as the published table. The clean labels are left untouched.
@@ -28,5 +39,32 @@ def poison_labels(clean_labels: torch.Tensor, rate: float, num_classes: int, poi
     count = poison_count(len(clean_labels), rate)
     indices = torch.randperm(len(clean_labels), generator=generator)[:count]
     labels = clean_labels.clone()
-    labels[indices] = (labels[indices] + 1) % num_classes
+    if flip is None:
+        labels[indices] = (labels[indices] + 1) % num_classes
+    else:
+        labels[indices] = torch.tensor(flip, dtype=labels.dtype)[labels[indices]]
     return PoisonedLabels(labels=labels, poison_indices=indices.sort().values)
+
+
+def benchmark_flip(benchmark: Benchmark, poison_seed: int) -> tuple[int, ...] | None:
+    """The class each poisoned label becomes on `benchmark`: None for the announced y -> (y + 1) % C; on a transfer
+    benchmark a hidden derangement of its own seed stream of the poison seed, so one trial flips alike for every
+    entry and, like the indices, only who knows the poison seed knows the flip."""
+    if not is_hidden_flip(benchmark.name):
+        return None
+    return hidden_flip(stream_seed(poison_seed, Stream.FLIP), benchmark.num_classes)
+
+
+def hidden_flip(flip_seed: int, num_classes: int) -> tuple[int, ...]:
+    """A transfer benchmark's flip: a random derangement of the classes (no class maps to itself) other than the
+    announced y -> (y + 1) % C, drawn from `flip_seed`. Every shift y -> (y + k) % C with k != 0, 1 is among the
+    derangements it draws from, so a loss can rely on nothing but "the label is wrong".
+    """
+    if num_classes < 3:
+        raise ValueError(f"{num_classes} classes have no derangement other than the announced flip")
+    generator = torch.Generator().manual_seed(flip_seed)
+    announced = tuple((y + 1) % num_classes for y in range(num_classes))
+    while True:  # a uniform permutation is a derangement about 37 % of the time: a few draws
+        flip = tuple(torch.randperm(num_classes, generator=generator).tolist())
+        if all(flip[y] != y for y in range(num_classes)) and flip != announced:
+            return flip

@@ -187,6 +187,20 @@ def _index(entries: tuple[Benchmark, ...]) -> dict[tuple[Suite, str], Benchmark]
 
 BENCHMARKS = _index(_OFFICIAL + _PROXY_SUITE + _SMOKE)
 
+# The transfer track (docs/transfer.md): each benchmark again, the same in everything but the flip, which is a
+# secret derangement of the classes drawn per trial (harness.poisoning.hidden_flip) instead of y -> (y + 1) % C.
+ANNOUNCED_SUFFIX, HIDDEN_SUFFIX = "-labelflip", "-hiddenflip"
+TRANSFER_BENCHMARKS = _index(
+    tuple(
+        dataclasses.replace(
+            announced,
+            name=announced.name.removesuffix(ANNOUNCED_SUFFIX) + HIDDEN_SUFFIX,
+            departures=f"{announced.departures}; transfer track: a secret flip, not y -> (y + 1) % C",
+        )
+        for announced in BENCHMARKS.values()
+    )
+)
+
 
 class UnknownBenchmarkError(LookupError):
     pass
@@ -200,7 +214,7 @@ def get_benchmark(name: str, suite: Suite | str = Suite.OFFICIAL) -> Benchmark:
             f"unknown suite {suite!r}; choose one of: {', '.join(s.value for s in Suite)}"
         ) from None
     try:
-        return BENCHMARKS[(suite, name)]
+        return BENCHMARKS.get((suite, name)) or TRANSFER_BENCHMARKS[(suite, name)]
     except KeyError:
         known = ", ".join(benchmark_names(suite))
         raise UnknownBenchmarkError(f"unknown benchmark {name!r} in suite {suite}; choose one of: {known}") from None
@@ -211,4 +225,14 @@ def benchmarks_in(suite: Suite | str) -> list[Benchmark]:
 
 
 def benchmark_names(suite: Suite | str = Suite.OFFICIAL) -> list[str]:
+    """The suite's benchmarks, with the announced flip: its headline."""
     return [b.name for b in benchmarks_in(suite)]
+
+
+def transfer_benchmark_names(suite: Suite | str = Suite.OFFICIAL) -> list[str]:
+    """The suite's transfer benchmarks, with a hidden flip, in the order of benchmark_names."""
+    return [b.name for (s, _), b in TRANSFER_BENCHMARKS.items() if s == Suite(suite)]
+
+
+def is_hidden_flip(name: str) -> bool:
+    return name.endswith(HIDDEN_SUFFIX)

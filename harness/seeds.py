@@ -11,6 +11,7 @@ class Stream(StrEnum):
     ORDER = "order"  # minibatch order
     AUGMENT = "augment"  # random crop and flip during training
     EVAL_AUGMENT = "eval-augment"  # the train transform applied when measuring poison_fit
+    FLIP = "flip"  # of the poison seed: a transfer benchmark's hidden flip (harness.poisoning.benchmark_flip)
 
 
 def stream_seed(run_seed: int, stream: Stream) -> int:

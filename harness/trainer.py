@@ -20,7 +20,7 @@ from harness.datasets import ImageSplits
 from harness.environment import describe_environment
 from harness.metrics import accuracy, clean_fit, poison_fit, robust_score
 from harness.models import build_model
-from harness.poisoning import PoisonedLabels, poison_labels
+from harness.poisoning import PoisonedLabels, benchmark_flip, poison_labels
 from harness.registry import Benchmark
 from harness.result import EpochRecord, Metrics, RunResult
 from harness.seeds import Stream, generator, stream_seed
@@ -219,11 +219,14 @@ def run(
 ) -> RunResult:
     """Poison, train `benchmark.epochs` epochs with `loss_fn` in `precision`, measure in fp32.
 
+    A transfer benchmark's hidden flip follows from the poison seed and is, like it, never in the result.
+
     Deterministic for fixed seeds on one CPU with one thread count; another CPU may round differently
     (docs/reproducibility.md).
     """
     began = time.perf_counter()
-    poisoned = poison_labels(splits.train_labels, benchmark.poison_rate, benchmark.num_classes, poison_seed)
+    flip = benchmark_flip(benchmark, poison_seed)
+    poisoned = poison_labels(splits.train_labels, benchmark.poison_rate, benchmark.num_classes, poison_seed, flip)
     data = DeviceData.build(benchmark, splits, poisoned, device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True

@@ -20,7 +20,7 @@ from db.migrate import upgrade
 from db.models import Participant, RunStatus, Submission, SubmissionKind
 from db.session import get_engine
 from db.trials import Trial, planned_trials
-from harness.registry import Suite, benchmark_names, benchmarks_in
+from harness.registry import Suite, benchmark_names, benchmarks_in, transfer_benchmark_names
 from harness.result import EpochRecord, Metrics, RunResult
 from settings import Settings
 
@@ -128,6 +128,7 @@ class Factory:
         suite: Suite = Suite.SMOKE,
         kind: SubmissionKind = SubmissionKind.SUBMISSION,
         trials: int = 1,
+        transfer: bool = False,
     ) -> Submission:
         self.count += 1
         participant = participant or self.participant()[0]
@@ -140,6 +141,7 @@ class Factory:
             sha256=f"{self.count:064x}",
             suite=suite,
             benchmarks=benchmark_names(suite),
+            transfer_benchmarks=transfer_benchmark_names(suite) if transfer else (),
             trials=self.trials(trials, suite),
             kind=kind,
         )

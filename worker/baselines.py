@@ -10,7 +10,7 @@ from db.models import Participant, SubmissionKind
 from db.trials import Trial
 from harness.loss_file import sha256_of
 from harness.losses import BASELINES, loss_path
-from harness.registry import benchmark_names
+from harness.registry import benchmark_names, transfer_benchmark_names
 
 SERVICE_PARTICIPANT = "PoisonBench"  # owns the baselines; its token is never shown, so nobody signs in as it
 
@@ -55,6 +55,7 @@ def queue_baselines(
             sha256=sha256_of(code),
             suite=suite,
             benchmarks=benchmark_names(suite),
+            transfer_benchmarks=transfer_benchmark_names(suite),
             trials=trials,
             kind=kind,
             filename=loss_path(name).name,

@@ -1,5 +1,5 @@
 """Recorded results: the service losses' runs on the proxy and smoke suites, trained by the project with its own
-harness and shipped in worker/recorded/, so that a new service's board shows every baseline and published method
+harness and shipped in worker/records/, so that a new service's board shows every baseline and published method
 at once and a new user's first submission starts at once (docs/recorded-results.md).
 
 `poisonbench admin baselines record` produces a suite's file; `serve` installs it on first start when it still
@@ -12,7 +12,7 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,13 +28,13 @@ from harness import HARNESS_VERSION
 from harness.datasets import load_splits
 from harness.loss_file import sha256_of
 from harness.losses import loss_path
-from harness.registry import benchmark_names, get_benchmark
+from harness.registry import benchmark_names, get_benchmark, transfer_benchmark_names
 from harness.result import validate_result
 from worker.baselines import SERVICE_LOSSES, service_participant
 from worker.lifecycle import train_trial
 from worker.tasks import open_loss
 
-RECORDS_DIR = Path(__file__).with_name("recorded")
+RECORDS_DIR = Path(__file__).with_name("records")
 
 
 def records_path(suite: str) -> Path:
@@ -71,22 +71,44 @@ class Records:
     runs: tuple[RecordedRun, ...]
 
     def stale_because(self, trials: Sequence[Trial]) -> str | None:
-        """Why these records are not what the service would train now, or None when they are, run for run."""
+        """Why these records are not what the service would train now, or None when they are, run for run.
+
+        Every announced-flip run must be there; transfer runs that are not are trained by the service
+        (`missing_transfer_runs`), after every announced run in the queue's order."""
         if self.harness_version != HARNESS_VERSION:
             return f"recorded with harness {self.harness_version}, this is harness {HARNESS_VERSION}"
         if self.trials_fingerprint != trials_fingerprint(trials):
             return "recorded on other trials (another master seed or number of trials)"
-        expected = {(name, b, t.index) for name in SERVICE_LOSSES for b in benchmark_names(self.suite) for t in trials}
-        present = {(run.loss, run.benchmark, run.trial) for run in self.runs}
-        if present != expected:
-            missing = sorted(expected - present)
-            return f"{len(missing)} runs missing (first: {missing[0]})" if missing else "runs of unknown losses"
+        present = self._present()
+        if not present <= _expected(self.suite, benchmark_names, trials) | _expected(
+            self.suite, transfer_benchmark_names, trials
+        ):
+            return "runs of losses or benchmarks the service does not train"
+        missing = sorted(_expected(self.suite, benchmark_names, trials) - present)
+        if missing:
+            return f"{len(missing)} runs missing (first: {missing[0]})"
         for run in self.runs:
             if run.loss_sha256 != sha256_of(loss_path(run.loss).read_text()):
                 return f"{run.loss}: its loss file changed since it was recorded"
             if run.result["benchmark"]["fingerprint"] != get_benchmark(run.benchmark, self.suite).fingerprint():
                 return f"{run.benchmark}: the benchmark's definition changed since it was recorded"
         return None
+
+
+    def missing_transfer_runs(self, trials: Sequence[Trial]) -> list[tuple[str, str, Trial]]:
+        """(loss, benchmark, trial) of the transfer runs the records lack."""
+        by_index = {trial.index: trial for trial in trials}
+        missing = _expected(self.suite, transfer_benchmark_names, trials) - self._present()
+        return [(name, benchmark, by_index[index]) for name, benchmark, index in sorted(missing)]
+
+    def _present(self) -> set[tuple[str, str, int]]:
+        return {(run.loss, run.benchmark, run.trial) for run in self.runs}
+
+
+def _expected(
+    suite: str, names: Callable[[str], list[str]], trials: Sequence[Trial]
+) -> set[tuple[str, str, int]]:
+    return {(loss, benchmark, trial.index) for loss in SERVICE_LOSSES for benchmark in names(suite) for trial in trials}
 
 
 def read_records(suite: str, path: Path | None = None) -> Records | None:
@@ -109,12 +131,15 @@ def usable_records(suite: str, trials: Sequence[Trial]) -> tuple[Records | None,
     return (None, stale) if stale else (records, "")
 
 
-def install_records(session: Session, records: Records) -> int:
-    """Every service loss as a submission with its recorded runs; returns how many submissions were made."""
+def install_records(session: Session, records: Records, trials: Sequence[Trial]) -> list[int]:
+    """Every service loss as a submission with its recorded runs, and queued runs for the transfer runs the records
+    lack; returns the queued runs' ids."""
     owner = service_participant(session)
+    missing = records.missing_transfer_runs(trials)
+    queued: list[int] = []
     for name, (kind, description) in SERVICE_LOSSES.items():
         code = loss_path(name).read_text()
-        queries.submissions.create_recorded_submission(
+        queued += queries.submissions.create_recorded_submission(
             session,
             owner,
             name=name,
@@ -125,8 +150,10 @@ def install_records(session: Session, records: Records) -> int:
             kind=kind,
             filename=loss_path(name).name,
             results=[(run.trial, run.result) for run in records.runs if run.loss == name],
+            transfer_benchmarks=transfer_benchmark_names(records.suite),
+            to_train=[(benchmark, trial) for loss, benchmark, trial in missing if loss == name],
         )
-    return len(SERVICE_LOSSES)
+    return queued
 
 
 def record(
@@ -136,22 +163,24 @@ def record(
     jobs: int,
     path: Path,
     on_run: Callable[[RecordedRun, int, int], None] = lambda run, done, total: None,
+    benchmarks: Collection[str] | None = None,
 ) -> Records:
-    """Train every service loss on every benchmark and trial of the suite, as the worker does (sandboxed, fp32),
-    `jobs` runs at a time, appending each run to `path` as it finishes.
+    """Train every service loss on every benchmark (or those of `benchmarks`) and trial of the suite, as the worker
+    does (sandboxed, fp32), `jobs` runs at a time, appending each run to `path` as it finishes.
 
     A file already at `path` for the same harness, trials and loss files keeps its runs: an interrupted
-    recording resumes where it stopped.
+    recording resumes where it stopped, and one of some benchmarks is completed by another of the others.
     """
     fingerprint = trials_fingerprint(trials)
     kept = _resumable_runs(suite, path, fingerprint)
     done_already = {(run.loss, run.benchmark, run.trial) for run in kept}
     todo = [
         (name, benchmark, trial)
+        for names in (benchmark_names, transfer_benchmark_names)  # the transfer track after every announced run
         for trial in trials
         for name in SERVICE_LOSSES
-        for benchmark in benchmark_names(suite)
-        if (name, benchmark, trial.index) not in done_already
+        for benchmark in names(suite)
+        if (name, benchmark, trial.index) not in done_already and (benchmarks is None or benchmark in benchmarks)
     ]
     header = {
         "suite": suite,

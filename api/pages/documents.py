@@ -11,6 +11,7 @@ DOCUMENTS = {
     "statistics": "statistics.md",
     "published-methods": "published-methods.md",
     "recorded-results": "recorded-results.md",
+    "transfer": "transfer.md",
 }
 
 # CommonMark with tables (the power table), raw HTML off: a document's markup is escaped, never run, and

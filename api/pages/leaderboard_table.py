@@ -1,9 +1,10 @@
 """The leaderboard page's cells: an estimate as mean ± half-width, a shared rank marked as a tie, a safe link."""
 
 from collections import Counter
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from api.schemas import EstimatePublic, LeaderboardPublic
+from api.schemas import EstimatePublic
 
 # The metrics a row's details show per benchmark, in the paper's order; robust_score is the row's own column.
 DETAIL_METRICS = ("test_acc", "poison_fit", "clean_fit", "robust_score")
@@ -20,9 +21,9 @@ def plus_minus(estimate: EstimatePublic) -> str:
     return f"{estimate.mean:.3f} ± {(estimate.ci_high - estimate.ci_low) / 2:.3f}"
 
 
-def shared_ranks(board: LeaderboardPublic) -> set[int]:
+def shared_ranks(ranks: Iterable[int | None]) -> set[int]:
     """The ranks held by more than one entry: none of those entries is shown better than the others."""
-    counts = Counter(entry.rank for entry in board.data)
+    counts = Counter(rank for rank in ranks if rank is not None)
     return {rank for rank, count in counts.items() if count > 1}
 
 

@@ -14,7 +14,7 @@ from api.pages.leaderboard_table import DETAIL_METRICS, plus_minus, safe_link, s
 from api.routes.compare import compared_ids
 from api.routes.leaderboard import LeaderboardDep
 from db import queries
-from harness.registry import Suite, benchmarks_in
+from harness.registry import Suite, benchmarks_in, get_benchmark
 from harness.result import PUBLISHED_METRICS
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
@@ -28,13 +28,16 @@ def leaderboard_page(request: Request, session: SessionDep, settings: SettingsDe
     board = leaderboard.board
     context = {
         "board": board,
-        "shared": shared_ranks(board),
+        "shared": shared_ranks(entry.rank for entry in board.data),
+        "shared_transfer": shared_ranks(entry.transfer_rank for entry in board.data),
         "detail_metrics": DETAIL_METRICS,
         "benchmarks": benchmarks_in(board.suite),
         "suites": list(Suite),
         "default_suite": settings.suite,
         "in_progress": queries.submissions.submissions_in_progress(session, board.suite),
-        "epochs": {benchmark.name: benchmark.epochs for benchmark in benchmarks_in(board.suite)},  # before a start
+        "epochs": {  # before a start, of every benchmark a run may be of
+            name: get_benchmark(name, board.suite).epochs for name in (*board.benchmarks, *board.transfer_benchmarks)
+        },
     }
     return templates.TemplateResponse(request, "leaderboard.html", context)
 

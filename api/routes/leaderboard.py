@@ -24,7 +24,7 @@ from api.schemas import (
 from db import queries
 from db.leaderboard import LeaderboardEntry, comparisons
 from db.models import Submission
-from harness.registry import BENCHMARKS, Suite, benchmark_names
+from harness.registry import BENCHMARKS, Suite, benchmark_names, transfer_benchmark_names
 from harness.result import METRICS, Metric
 from settings import Settings
 
@@ -57,14 +57,16 @@ def compute_leaderboard(settings: Settings) -> ComputeBoard:
     """The board of a suite as the API shows it, with the entries its comparisons are computed from."""
 
     def compute(session: Session, suite: str) -> tuple[LeaderboardPublic, list[LeaderboardEntry]]:
-        benchmarks = benchmark_names(suite)
+        benchmarks, transfer = benchmark_names(suite), transfer_benchmark_names(suite)
         trials_planned = settings.trials(suite)
-        entries = queries.leaderboard.leaderboard(session, suite, benchmarks, harness.HARNESS_VERSION, trials_planned)
+        version = harness.HARNESS_VERSION
+        entries = queries.leaderboard.leaderboard(session, suite, benchmarks, version, trials_planned, transfer)
         data = [_entry_public(entry) for entry in entries]
         board = LeaderboardPublic(
             suite=suite,
             harness_version=harness.HARNESS_VERSION,
             benchmarks=benchmarks,
+            transfer_benchmarks=transfer,
             trials_planned=trials_planned,
             metrics=[_metric_public(metric) for metric in METRICS],
             data=data,
@@ -102,6 +104,8 @@ def _entry_public(entry: LeaderboardEntry) -> LeaderboardEntryPublic:
         rerunning=shown.rerunning,
         rerun_failed=shown.rerun_failed,
         recorded=shown.recorded,
+        transfer=None if entry.transfer is None else EstimatePublic.model_validate(entry.transfer),
+        transfer_rank=entry.transfer_rank,
     )
 
 
@@ -167,20 +171,33 @@ async def read_leaderboard(
 )
 def read_leaderboard_csv(leaderboard: LeaderboardDep) -> Response:
     """The leaderboard as CSV, one row per entry in board order: rank, provisional, name, kind, participant, the
-    headline's n, mean, sd and interval, then the same five for each benchmark and metric; 4 decimals."""
+    headline's n, mean, sd and interval, the transfer rank and the same five of the transfer score (empty until it
+    has a trial), then the same five for each benchmark and metric; 4 decimals."""
     board = leaderboard.board
     cells = [(benchmark, metric.name) for benchmark in board.benchmarks for metric in board.metrics]
     columns = [f"{benchmark}_{metric}_{field}" for benchmark, metric in cells for field in ESTIMATE_FIELDS]
     table = io.StringIO()
     writer = csv.writer(table)
     writer.writerow(
-        ["rank", "provisional", "name", "kind", "participant", *(f"headline_{f}" for f in ESTIMATE_FIELDS), *columns]
+        [
+            "rank",
+            "provisional",
+            "name",
+            "kind",
+            "participant",
+            *(f"headline_{f}" for f in ESTIMATE_FIELDS),
+            "transfer_rank",
+            *(f"transfer_{f}" for f in ESTIMATE_FIELDS),
+            *columns,
+        ]
     )
     for entry in board.data:
         estimates = [entry.headline, *(entry.benchmarks[benchmark].get(metric) for benchmark, metric in cells)]
+        headline, *per_benchmark = map(_csv_cells, estimates)
+        transfer = ["" if entry.transfer_rank is None else entry.transfer_rank, *_csv_cells(entry.transfer)]
         text = [_inert(entry.name), entry.kind, _inert(entry.participant)]
         writer.writerow(
-            [entry.rank, entry.provisional, *text, *itertools.chain.from_iterable(map(_csv_cells, estimates))]
+            [entry.rank, entry.provisional, *text, *headline, *transfer, *itertools.chain.from_iterable(per_benchmark)]
         )
     filename = f"poisonbench-leaderboard-{board.suite}.csv"
     return Response(

@@ -23,7 +23,12 @@ ON_THE_BOARD = (SubmissionStatus.QUEUED, SubmissionStatus.RUNNING, SubmissionSta
 
 
 def leaderboard(
-    session: Session, suite: str, benchmarks: Sequence[str], harness_version: str, trials_planned: int
+    session: Session,
+    suite: str,
+    benchmarks: Sequence[str],
+    harness_version: str,
+    trials_planned: int,
+    transfer_benchmarks: Sequence[str] = (),
 ) -> list[LeaderboardEntry]:
     """Visible submissions with at least one trial whose runs all succeeded on every benchmark under
     `harness_version`, ranked; those with fewer than `trials_planned` trials are provisional.
@@ -36,9 +41,8 @@ def leaderboard(
         Submission.status.in_(ON_THE_BOARD),
         Submission.hidden.is_(False),
     )
-    return rank_entries(
-        group_by_submission(_trial_rows(session, harness_version, on_board)), benchmarks, trials_planned
-    )
+    scores = group_by_submission(_trial_rows(session, harness_version, on_board))
+    return rank_entries(scores, benchmarks, trials_planned, transfer_benchmarks)
 
 
 def trial_scores(

@@ -28,7 +28,8 @@ class QueueEstimate:
 
 
 def fair_order() -> list[ColumnElement]:
-    """The order queued runs start in, round-robin by submission: every submission's trial 1 on every benchmark
+    """The order queued runs start in, round-robin by submission: the transfer track (docs/transfer.md) after every
+    announced-flip run, so it delays no one's scores; then every submission's trial 1 on every benchmark
     before anyone's trial 2; within a trial participants' submissions before the service's own (baselines and
     published methods, which have no one waiting for them); then the submission with fewest runs of that trial
     already started, so that submissions take turns run by run; then first come, first served.
@@ -43,13 +44,14 @@ def fair_order() -> list[ColumnElement]:
             started.submission_id == Run.submission_id,
             started.trial == Run.trial,
             started.pending_replacement == Run.pending_replacement,
+            started.transfer == Run.transfer,
             started.superseded_at.is_(None),
             started.status != RunStatus.QUEUED,
         )
         .scalar_subquery()
     )
     service_last = case((Submission.kind == SubmissionKind.SUBMISSION, 0), else_=1)
-    return [Run.trial, service_last, started_in_trial, Run.queued_at, Run.id]
+    return [Run.transfer, Run.trial, service_last, started_in_trial, Run.queued_at, Run.id]
 
 
 def queued_in_fair_order(*columns: ColumnElement) -> Select:

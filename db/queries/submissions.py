@@ -1,6 +1,6 @@
 """Submissions: storing one with its runs, who may see it, the daily limit, hiding, cancelling, rerunning, export."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -34,8 +34,9 @@ def create_submission(
     link: str | None = None,
     kind: SubmissionKind = SubmissionKind.SUBMISSION,
     filename: str | None = None,
+    transfer_benchmarks: Sequence[str] = (),
 ) -> Submission:
-    """The submission and one queued run per benchmark and trial."""
+    """The submission and one queued run per benchmark and trial, and per transfer benchmark and trial."""
     submission = Submission(
         participant=participant,
         name=name,
@@ -49,7 +50,7 @@ def create_submission(
     )
     session.add(submission)
     session.flush()
-    _add_runs(session, _new_runs(submission.id, benchmarks, trials))
+    _add_runs(session, _new_runs(submission.id, benchmarks, trials, transfer_benchmarks))
     return submission
 
 
@@ -65,8 +66,11 @@ def create_recorded_submission(
     kind: SubmissionKind,
     filename: str,
     results: Sequence[tuple[int, dict]],
-) -> Submission:
-    """A submission whose runs succeeded elsewhere: one run per (trial, RunResult dict), marked recorded.
+    transfer_benchmarks: Collection[str],
+    to_train: Sequence[tuple[str, Trial]] = (),
+) -> list[int]:
+    """A submission whose runs succeeded elsewhere: one run per (trial, RunResult dict), marked recorded, and a
+    queued transfer run per (benchmark, trial) of `to_train`; returns the queued runs' ids.
 
     Each result must match harness.result's schema (ResultSchemaError otherwise, and nothing is stored).
     """
@@ -94,6 +98,7 @@ def create_recorded_submission(
                 trial=trial,
                 seed=result["seed"],
                 recorded=True,
+                transfer=result["benchmark"]["name"] in transfer_benchmarks,
                 status=RunStatus.SUCCEEDED,
                 metrics=result["metrics"],
                 curve=result["curve"],
@@ -108,18 +113,35 @@ def create_recorded_submission(
             for trial, result in results
         ],
     )
+    queued = _add_runs(
+        session, [run for benchmark, trial in to_train for run in _new_runs(submission.id, [], [trial], [benchmark])]
+    )
     mark_board_changed(session, submission.id)
     refresh_submission(session, submission.id)
     session.expire(submission)
-    return submission
+    return queued
 
 
-def _new_runs(submission_id: int, benchmarks: Sequence[str], trials: Sequence[Trial], **columns) -> list[Run]:
-    # Trial-major: the order the runs were queued in is trial 1 on every benchmark first.
+def _new_runs(
+    submission_id: int,
+    benchmarks: Sequence[str],
+    trials: Sequence[Trial],
+    transfer_benchmarks: Sequence[str] = (),
+    **columns,
+) -> list[Run]:
+    # Trial-major: the order the runs were queued in is trial 1 on every benchmark first; the transfer track after.
     return [
-        Run(submission_id=submission_id, benchmark=b, trial=t.index, seed=t.seeds.training_seed, **columns)
+        Run(
+            submission_id=submission_id,
+            benchmark=b,
+            trial=t.index,
+            seed=t.seeds.training_seed,
+            transfer=transfer,
+            **columns,
+        )
+        for names, transfer in ((benchmarks, False), (transfer_benchmarks, True))
         for t in trials
-        for b in benchmarks
+        for b in names
     ]
 
 
@@ -260,17 +282,20 @@ def rerun_submission(
     """
     lock_submission(session, submission.id)
     now = utcnow()
-    rerun = sorted({run.benchmark for run in submission.runs if benchmarks is None or run.benchmark in benchmarks})
+    chosen = [run for run in submission.runs if benchmarks is None or run.benchmark in benchmarks]
+    rerun = sorted({run.benchmark for run in chosen if not run.transfer})
+    rerun_transfer = sorted({run.benchmark for run in chosen if run.transfer})
     keeps_results = submission.status is SubmissionStatus.SUCCEEDED
     if keeps_results:
         drop_pending_replacements(session, submission.id, now)
     else:
-        current = [run for run in submission.runs if run.benchmark in rerun]
+        current = [run for run in submission.runs if run.benchmark in (*rerun, *rerun_transfer)]
         for run in current:
             if run.status in ACTIVE_RUN_STATUSES:
                 transition_run(session, run.id, RunStatus.CANCELLED, finished_at=now)
         session.execute(update(Run).where(Run.id.in_([run.id for run in current])).values(superseded_at=now))
-    run_ids = _add_runs(session, _new_runs(submission.id, rerun, trials, pending_replacement=keeps_results))
+    new_runs = _new_runs(submission.id, rerun, trials, rerun_transfer, pending_replacement=keeps_results)
+    run_ids = _add_runs(session, new_runs)
     session.execute(update(Submission).where(Submission.id == submission.id).values(rerun_error=None))
     mark_board_changed(session, submission.id)  # it shows as being rerun
     refresh_submission(session, submission.id)

@@ -51,8 +51,10 @@ def test_the_csv_has_a_header_even_for_an_empty_suite_and_refuses_an_unknown_one
     response = client.get("/api/leaderboard.csv", params={"suite": "proxy"})
     header = next(csv.reader(io.StringIO(response.text)))
     assert header[:6] == ["rank", "provisional", "name", "kind", "participant", "headline_n"]
-    # five figures for the headline and for each benchmark and metric
-    assert len(header) == 5 + 5 + 5 * 5 * len(benchmark_names(Suite.PROXY))
+    # five figures for the headline, the transfer rank and five figures, five for each benchmark and metric
+    assert header[10:16] == ["transfer_rank", "transfer_n", "transfer_mean", "transfer_sd", "transfer_ci_low",
+                             "transfer_ci_high"]  # fmt: skip
+    assert len(header) == 5 + 5 + 6 + 5 * 5 * len(benchmark_names(Suite.PROXY))
     assert header[-1] == f"{benchmark_names(Suite.PROXY)[-1]}_robust_score_ci_high"
     refused = client.get("/api/leaderboard.csv", params={"suite": "imagenet"})
     assert refused.status_code == 422 and "suite" in refused.json()["detail"]

@@ -8,7 +8,7 @@ import harness
 from db import queries
 from db.leaderboard import HEADLINE, comparisons
 from db.models import Run, SubmissionKind
-from harness.registry import Suite, benchmark_names
+from harness.registry import Suite, benchmark_names, transfer_benchmark_names
 
 BENCHMARKS = benchmark_names(Suite.SMOKE)
 TRIALS = 3
@@ -73,6 +73,39 @@ def test_an_entry_with_fewer_trials_than_planned_is_provisional_shown_with_its_n
     any_factory.finish(weak, robust_score={2: 0.1, 3: 0.1})  # its last trials land: final, and beaten
     by_id = {entry.submission.id: entry for entry in _board(session)}
     assert not by_id[weak.id].provisional and by_id[weak.id].rank == 2
+
+
+def _with_transfer(factory, announced: dict[int, float], transfer: dict[int, float]):
+    """An entry trained on both tracks: its announced-flip runs score `announced`, its transfer runs `transfer`."""
+    submission = factory.submission(trials=TRIALS, transfer=True)
+    for run in submission.runs:
+        claimed = queries.runs.claim_run(factory.session, run.id, "worker")
+        score = (transfer if run.transfer else announced)[run.trial]
+        queries.runs.complete_run(factory.session, run.id, claimed.attempt, factory.result(score), "")
+    return submission
+
+
+def test_the_transfer_score_and_rank_stand_beside_the_headline_and_leave_it_and_its_rank_alone(any_factory):
+    # robust on the announced flip alone: the best headline, the worst transfer
+    exploiter = _with_transfer(any_factory, {1: 0.90, 2: 0.91, 3: 0.92}, {1: 0.40, 2: 0.41, 3: 0.42})
+    general = _with_transfer(any_factory, {1: 0.80, 2: 0.81, 3: 0.82}, {1: 0.79, 2: 0.80, 3: 0.81})
+    announced_only = _entry(any_factory, {1: 0.50, 2: 0.51, 3: 0.52})
+    board = {
+        e.submission.id: e
+        for e in queries.leaderboard.leaderboard(
+            any_factory.session,
+            Suite.SMOKE,
+            BENCHMARKS,
+            harness.HARNESS_VERSION,
+            TRIALS,
+            transfer_benchmark_names(Suite.SMOKE),
+        )
+    }
+    assert [board[s.id].rank for s in (exploiter, general, announced_only)] == [1, 2, 3]
+    assert board[exploiter.id].headline.mean == pytest.approx(0.91)  # the transfer runs are not in the headline
+    assert board[exploiter.id].transfer.mean == pytest.approx(0.41) and board[exploiter.id].transfer.n == 3
+    assert (board[general.id].transfer_rank, board[exploiter.id].transfer_rank) == (1, 2)
+    assert board[announced_only.id].transfer is None and board[announced_only.id].transfer_rank is None
 
 
 def test_queued_hidden_failed_and_other_suites_submissions_are_left_out(factory, session):

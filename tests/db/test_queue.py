@@ -8,7 +8,7 @@ from sqlalchemy import update
 from db import queries
 from db.models import Run, SubmissionKind, utcnow
 from db.session import session_factory
-from harness.registry import Suite, benchmark_names
+from harness.registry import Suite, benchmark_names, transfer_benchmark_names
 
 BENCHMARKS = len(benchmark_names(Suite.SMOKE))
 
@@ -40,6 +40,19 @@ def test_submissions_take_turns_run_by_run_and_everyone_s_trial_1_comes_before_a
     order = _claims(session, 4 * BENCHMARKS)
     assert order[: 2 * BENCHMARKS] == [(first.id, 1), (second.id, 1)] * BENCHMARKS
     assert order[2 * BENCHMARKS :] == [(first.id, 2), (second.id, 2)] * BENCHMARKS
+
+
+def test_the_transfer_track_starts_only_once_no_announced_flip_run_of_anyone_is_queued(any_factory):
+    session = any_factory.session
+    early = any_factory.submission(trials=2, transfer=True)
+    late = any_factory.submission(trials=2)  # uploaded after: its every trial still goes before early's transfer
+    claimed = [queries.runs.claim_next_run(session, "worker") for _ in range(6 * BENCHMARKS)]
+    benchmarks = [session.get(Run, run.run_id) for run in claimed]
+    assert [run.transfer for run in benchmarks] == [False] * 4 * BENCHMARKS + [True] * 2 * BENCHMARKS
+    assert {run.submission_id for run in benchmarks[: 4 * BENCHMARKS]} == {early.id, late.id}
+    transfer = [(run.benchmark, run.trial) for run in benchmarks[4 * BENCHMARKS :]]
+    assert transfer == [(b, trial) for trial in (1, 2) for b in transfer_benchmark_names(Suite.SMOKE)]
+    assert queries.runs.claim_next_run(session, "worker") is None
 
 
 def test_a_submission_is_shown_the_position_the_claims_follow_and_a_start_from_the_median_run(any_factory):

@@ -1,4 +1,5 @@
-"""Poisoning is a pure seeded function: exact counts, the flip y -> (y + 1) % C, a golden set of indices."""
+"""Poisoning is a pure seeded function: exact counts, the flip y -> (y + 1) % C, a golden set of indices, and the
+transfer track's hidden flip: a derangement other than the announced one, a function of the poison seed alone."""
 
 import json
 from pathlib import Path
@@ -6,7 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from harness.poisoning import poison_count, poison_labels
+from harness.poisoning import benchmark_flip, hidden_flip, poison_count, poison_labels
+from harness.registry import Suite, get_benchmark
 
 GOLDEN = Path(__file__).parent / "golden" / "poison_indices_seed42_n1000_rate0.1.json"
 
@@ -49,3 +51,42 @@ def test_poison_seed_42_selects_the_golden_indices(request):
     if request.config.getoption("--accept-golden"):
         GOLDEN.write_text(json.dumps(indices) + "\n")
     assert indices == json.loads(GOLDEN.read_text()), "poisoned set changed; rerun with --accept-golden if meant"
+
+
+@pytest.mark.parametrize("num_classes", [3, 10, 100])
+def test_a_hidden_flip_is_a_derangement_other_than_the_announced_flip(num_classes):
+    announced = tuple((y + 1) % num_classes for y in range(num_classes))
+    for seed in range(50):
+        flip = hidden_flip(seed, num_classes)
+        assert sorted(flip) == list(range(num_classes))  # a permutation of the classes
+        assert all(flip[y] != y for y in range(num_classes))  # no class maps to itself
+        assert flip != announced
+
+
+def test_hidden_flips_vary_with_the_seed_and_reach_shifts_and_non_shifts():
+    flips = {hidden_flip(seed, 10) for seed in range(200)}
+    assert len(flips) > 150
+    shifts = {tuple((y + k) % 10 for y in range(10)) for k in range(2, 10)}
+    assert flips - shifts  # mostly arbitrary derangements
+    assert {hidden_flip(seed, 3) for seed in range(20)} == {(2, 0, 1)}  # the only one of 3 classes besides y + 1
+
+
+def test_the_poisoned_labels_follow_the_hidden_flip_on_the_same_indices():
+    clean = torch.arange(1_000) % 10
+    flip = hidden_flip(3, 10)
+    announced = poison_labels(clean, rate=0.1, num_classes=10, poison_seed=7)
+    hidden = poison_labels(clean, rate=0.1, num_classes=10, poison_seed=7, flip=flip)
+    assert torch.equal(hidden.poison_indices, announced.poison_indices)
+    indices = hidden.poison_indices
+    assert hidden.labels[indices].tolist() == [flip[y] for y in clean[indices].tolist()]
+    assert (hidden.labels[indices] != clean[indices]).all()
+
+
+def test_a_transfer_benchmark_flips_by_its_poison_seed_alone_and_an_announced_one_as_announced():
+    announced = get_benchmark("resnet20-cifar10-labelflip", Suite.PROXY)
+    transfer = get_benchmark("resnet20-cifar10-hiddenflip", Suite.PROXY)
+    assert benchmark_flip(announced, 11) is None
+    # A pure function of the trial's poison seed: every entry of a trial meets the same flip.
+    assert benchmark_flip(transfer, 11) == benchmark_flip(transfer, 11) != benchmark_flip(transfer, 12)
+    cifar100 = get_benchmark("vgg16bn-cifar100-hiddenflip", Suite.OFFICIAL)
+    assert len(benchmark_flip(cifar100, 11)) == 100

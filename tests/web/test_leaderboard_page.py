@@ -39,7 +39,8 @@ def _seed_leaderboard(session: Session, factory) -> dict[str, int]:
     """The four entries of SCORES, and one submission with a run 1 epoch into 2; returns their ids by name."""
     ids = {}
     for name, (kind, scores) in SCORES.items():
-        submission = factory.submission(kind=kind, trials=SMOKE_TRIALS)
+        # truncated_gce_ce alone was trained on the transfer track too (its runs score as the announced ones)
+        submission = factory.submission(kind=kind, trials=SMOKE_TRIALS, transfer=name == "truncated_gce_ce")
         submission.name = name
         _complete(session, factory, submission, scores)
         ids[name] = submission.id
@@ -137,6 +138,19 @@ def test_recorded_results_are_marked_and_the_mark_links_to_what_they_are(leaderb
         expect(marks[name]).to_have_count(0)
     marks["generalized_ce"].click()
     expect(leaderboard.locator("h1")).to_have_text("Recorded results")
+
+
+def test_the_transfer_score_stands_beside_the_headline_with_its_own_rank_or_a_dash_until_it_has_a_trial(
+    leaderboard: Page,
+):
+    cells = {name: _row(leaderboard, name).locator("td.transfer") for name in SCORES}
+    expect(cells["truncated_gce_ce"]).to_contain_text(_plus_minus({1: 0.80, 2: 0.82}))
+    expect(cells["truncated_gce_ce"].locator(".transfer-rank")).to_have_text("rank 1")
+    for name in ("inverse_flip_correction", "generalized_ce", "ada's loss"):
+        expect(cells[name]).to_have_text("—")
+    headers = leaderboard.locator("#leaderboard thead th").all_inner_texts()
+    assert [text.split()[0] for text in headers[2:4]] == ["Headline", "Transfer"]  # beside it, not in it
+    expect(leaderboard.locator("#transfer-note a")).to_have_attribute("href", "/about/transfer")
 
 
 def test_the_legend_explains_the_suite_and_reads_each_metrics_description_from_the_api(leaderboard: Page, base_url):

@@ -20,7 +20,9 @@ from db.models import Run, Submission, SubmissionKind
 from db.session import session_scope
 from db.trials import trial_seeds
 from harness.losses import BASELINES, loss_path
-from harness.registry import Suite, benchmark_names
+from harness.poisoning import benchmark_flip
+from harness.registry import Suite, benchmark_names, get_benchmark, transfer_benchmark_names
+from harness.seeds import Stream, stream_seed
 from worker.baselines import PUBLISHED_METHODS, queue_baselines
 
 pytest.importorskip("sandbox.proxy", reason="the sandbox is not there yet")
@@ -94,8 +96,9 @@ def test_an_upload_is_validated_queued_trained_in_the_sandbox_and_ranked_beside_
     detail = _wait_until(_finished(lambda u: client.get(u, headers=auth), url), RUN_WAIT, "the submission", workers)
     assert detail["status"] == "succeeded", detail
     trials = service_settings.trials(Suite.SMOKE)
+    every_benchmark = benchmark_names(Suite.SMOKE) + transfer_benchmark_names(Suite.SMOKE)  # the transfer track's too
     assert sorted((run["benchmark"], run["trial"]) for run in detail["runs"]) == sorted(
-        (benchmark, trial) for benchmark in benchmark_names(Suite.SMOKE) for trial in range(1, trials + 1)
+        (benchmark, trial) for benchmark in every_benchmark for trial in range(1, trials + 1)
     )
     assert all(run["metrics"]["robust_score"] > 0 and run["epochs_done"] == 2 for run in detail["runs"])
     board = client.get("/api/leaderboard").json()
@@ -104,6 +107,7 @@ def test_an_upload_is_validated_queued_trained_in_the_sandbox_and_ranked_beside_
     mine = next(entry for entry in board["data"] if entry["kind"] == "submission")
     assert mine["submission_id"] == accepted.json()["id"] and len(mine["benchmarks"]) == SMOKE_RUNS
     assert mine["trials_complete"] == mine["headline"]["n"] == trials and not mine["provisional"]
+    assert mine["transfer"]["n"] == trials and mine["transfer_rank"] >= 1
     public = client.get(f"{url}/public").json()
     assert {c["against_kind"] for c in public["comparisons"]} == {"baseline", "published"}
     # The secret poison seeds the worker trained with appear in no output and in no stored column
@@ -133,7 +137,8 @@ def test_the_embedded_default_serves_the_same_flow_with_no_server_at_all(tmp_pat
         return subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, check=True).stdout
 
     port = _free_port()
-    server = service_processes.start("-m", "cli.main", "serve", "--port", str(port), env=env)
+    log = tmp_path / "serve.log"
+    server = service_processes.start("-m", "cli.main", "serve", "--port", str(port), env=env, log=log)
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_until(lambda: _ready(base), 120, "the server", [server])
@@ -168,9 +173,17 @@ def test_the_embedded_default_serves_the_same_flow_with_no_server_at_all(tmp_pat
         assert len(board["data"]) == 1 + len(BASELINES) + len(PUBLISHED_METHODS)
         url = accepted.json()["url"]
         paths = (f"{base}/api/leaderboard", f"{base}/api/leaderboard.csv", f"{url}/public", url)
-        outputs = [get(path).text for path in paths]
+        outputs = [get(path).text for path in paths] + [log.read_text()]
+        assert {run["benchmark"] for run in detail["runs"] if run["status"] == "succeeded"} >= set(
+            transfer_benchmark_names(Suite.SMOKE)
+        )
         for trial in (1, 2):  # the development master seed, 42
-            assert not any(str(trial_seeds(42, Suite.SMOKE, trial).poison_seed) in output for output in outputs)
+            poison_seed = trial_seeds(42, Suite.SMOKE, trial).poison_seed
+            secrets = [str(poison_seed), str(stream_seed(poison_seed, Stream.FLIP))]
+            for name in transfer_benchmark_names(Suite.SMOKE):  # the hidden flip, in any way it might be printed
+                flip = benchmark_flip(get_benchmark(name, Suite.SMOKE), poison_seed)
+                secrets += [str(flip), str(list(flip)), ",".join(map(str, flip)), " ".join(map(str, flip))]
+            assert not [secret for secret in secrets if any(secret in output for output in outputs)]
     finally:
         service_processes.kill(server, signal.SIGTERM)
 

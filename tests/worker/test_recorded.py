@@ -9,7 +9,7 @@ import harness
 from db import queries
 from db.models import Run, RunStatus
 from db.trials import planned_trials
-from harness.registry import Suite, benchmark_names
+from harness.registry import Suite, benchmark_names, transfer_benchmark_names
 from settings import PUBLISHED_SEED, Settings
 from worker import recorded
 from worker.baselines import SERVICE_LOSSES, SERVICE_PARTICIPANT
@@ -36,8 +36,11 @@ def test_the_shipped_records_are_of_this_harness_version(suite):
 @pytest.mark.parametrize("suite", SHIPPED_SUITES)
 def test_the_shipped_records_are_every_run_a_new_service_would_train_now(suite):
     records = recorded.read_records(suite)
-    assert records.stale_because(_trials(suite)) is None
-    assert len(records.runs) == len(SERVICE_LOSSES) * len(benchmark_names(suite)) * Settings().trials(suite)
+    trials = _trials(suite)
+    assert records.stale_because(trials) is None
+    assert records.missing_transfer_runs(trials) == []
+    benchmarks = len(benchmark_names(suite)) + len(transfer_benchmark_names(suite))
+    assert len(records.runs) == len(SERVICE_LOSSES) * benchmarks * Settings().trials(suite)
 
 
 @pytest.mark.parametrize("suite", SHIPPED_SUITES)
@@ -61,24 +64,42 @@ def test_records_of_another_harness_version_a_changed_loss_file_or_other_trials_
     assert "1 runs missing" in dataclasses.replace(records, runs=tuple(rest)).stale_because(trials)
 
 
+def test_records_without_transfer_runs_are_used_and_the_service_trains_those_it_lacks(any_session):
+    records = recorded.read_records(Suite.SMOKE)
+    trials = _trials(Suite.SMOKE)
+    announced = tuple(run for run in records.runs if run.benchmark in benchmark_names(Suite.SMOKE))
+    partial = dataclasses.replace(records, runs=announced)
+    assert partial.stale_because(trials) is None
+    lacking = partial.missing_transfer_runs(trials)
+    assert len(lacking) == len(SERVICE_LOSSES) * len(transfer_benchmark_names(Suite.SMOKE)) * len(trials)
+    queued = recorded.install_records(any_session, partial, trials)
+    runs = any_session.query(Run).filter(Run.id.in_(queued)).all()
+    assert len(runs) == len(lacking) and all(run.transfer and run.status is RunStatus.QUEUED for run in runs)
+    assert {(run.benchmark, run.trial) for run in runs} == {(b, t.index) for _, b, t in lacking}
+    assert set(_board(any_session)) == set(SERVICE_LOSSES)  # on the board with their headline meanwhile
+
+
 def _board(session):
     smoke = benchmark_names(Suite.SMOKE)
     trials = Settings().trials(Suite.SMOKE)
-    board = queries.leaderboard.leaderboard(session, Suite.SMOKE, smoke, harness.HARNESS_VERSION, trials)
+    transfer = transfer_benchmark_names(Suite.SMOKE)
+    board = queries.leaderboard.leaderboard(session, Suite.SMOKE, smoke, harness.HARNESS_VERSION, trials, transfer)
     return {entry.submission.name: entry for entry in board}
 
 
 def test_installed_records_are_every_service_entry_complete_and_marked_with_nothing_queued(any_session):
     records, stale = recorded.usable_records(Suite.SMOKE, _trials(Suite.SMOKE))
     assert stale == ""
-    recorded.install_records(any_session, records)
+    assert recorded.install_records(any_session, records, _trials(Suite.SMOKE)) == []
     board = _board(any_session)
     assert set(board) == set(SERVICE_LOSSES)
     for name, entry in board.items():
         assert entry.submission.recorded and not entry.provisional
-        shipped = [run for run in records.runs if run.loss == name]
-        mean = sum(run.result["metrics"]["robust_score"] for run in shipped) / len(shipped)
-        assert entry.headline.mean == pytest.approx(mean)
+        assert entry.transfer is not None and entry.transfer.n == Settings().trials(Suite.SMOKE)
+        for track, benchmarks in ((entry.headline, benchmark_names), (entry.transfer, transfer_benchmark_names)):
+            shipped = [run for run in records.runs if run.loss == name and run.benchmark in benchmarks(Suite.SMOKE)]
+            mean = sum(run.result["metrics"]["robust_score"] for run in shipped) / len(shipped)
+            assert track.mean == pytest.approx(mean)
     assert any_session.query(Run).filter(Run.status != RunStatus.SUCCEEDED).count() == 0
     owner = queries.participants.participant_by_name(any_session, SERVICE_PARTICIPANT)
     assert owner is not None and not owner.is_admin
@@ -87,7 +108,7 @@ def test_installed_records_are_every_service_entry_complete_and_marked_with_noth
 def test_a_local_rerun_replaces_the_recorded_results_once_all_its_runs_succeeded(any_factory):
     session = any_factory.session
     records, _ = recorded.usable_records(Suite.SMOKE, _trials(Suite.SMOKE))
-    recorded.install_records(session, records)
+    recorded.install_records(session, records, _trials(Suite.SMOKE))
     owner = queries.participants.participant_by_name(session, SERVICE_PARTICIPANT)
     submission = queries.submissions.latest_submission_named(session, owner.id, "cross_entropy", Suite.SMOKE)
     queries.submissions.rerun_submission(session, submission, _trials(Suite.SMOKE))
