@@ -79,7 +79,7 @@ def timed_series(count: int, interval: float, tag: str, send: Callable[[str, str
 def check_directly(pool: CheckPool) -> Callable[[str, str], str]:
     def send(kind: str, code: str) -> str:
         try:
-            verdict = pool(code)
+            verdict = pool(code, f"{kind}.py")
         except CheckUnavailableError:
             return "503"
         return "ok" if verdict.ok == (kind == "accepted") else f"wrong verdict for {kind}"
