@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TextIO
 
 import torch
 from sqlalchemy.orm import Session
@@ -215,7 +216,7 @@ def _resumable_runs(suite: str, path: Path, fingerprint: str) -> list[RecordedRu
     return [run for run in records.runs if run.loss_sha256 == sha256_of(loss_path(run.loss).read_text())]
 
 
-def _write_line(out, record: dict) -> None:
+def _write_line(out: TextIO, record: dict) -> None:
     out.write(json.dumps(record, separators=(",", ":"), sort_keys=True) + "\n")
     out.flush()
 

@@ -1,0 +1,58 @@
+"""The transfer track's table from a suite's recorded results: each service loss's headline (announced flip) and
+transfer score (hidden flip) with their intervals and ranks, the paired drop from one to the other, and the
+robust_score on each hidden-flip benchmark. Figures: docs/transfer.md.
+
+    python benchmarks/transfer_table.py --suite proxy
+"""
+
+import argparse
+from collections import defaultdict
+
+from db.statistics import Estimate, estimate, headline_per_trial, noise_aware_ranks, paired_difference
+from harness.registry import benchmark_names, transfer_benchmark_names
+from worker.recorded import read_records
+
+
+def interval(value: Estimate | None) -> str:
+    if value is None:
+        return "—"
+    half = value.half_width()
+    return f"{value.mean:.3f}" if half is None else f"{value.mean:.3f} ± {half:.3f} (n={value.n})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", default="proxy", choices=["proxy", "smoke"])
+    args = parser.parse_args()
+    records = read_records(args.suite)
+    if records is None:
+        raise SystemExit(f"no recorded results for the {args.suite} suite")
+    announced, hidden = benchmark_names(args.suite), transfer_benchmark_names(args.suite)
+    cells: dict[str, dict[str, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
+    for run in records.runs:
+        cells[run.loss][run.benchmark][run.trial] = run.result["metrics"]["robust_score"]
+    headline = {loss: headline_per_trial(by_benchmark, announced) for loss, by_benchmark in cells.items()}
+    transfer = {loss: headline_per_trial(by_benchmark, hidden) for loss, by_benchmark in cells.items()}
+    headline_rank = noise_aware_ranks(headline)
+    transfer_rank = noise_aware_ranks({loss: trials for loss, trials in transfer.items() if trials})
+    print(
+        "| loss | headline (announced flip) | rank | transfer (hidden flip) | rank | transfer − headline, paired | "
+        + " | ".join(hidden)
+        + " |"
+    )
+    print("|---" * (6 + len(hidden)) + "|")
+    for loss in sorted(cells, key=lambda name: -estimate(list(headline[name].values())).mean):
+        scored = transfer[loss]
+        drop = paired_difference(scored, headline[loss]) if scored.keys() & headline[loss].keys() else None
+        per_benchmark = [
+            interval(estimate(list(cells[loss][name].values())) if cells[loss][name] else None) for name in hidden
+        ]
+        print(
+            f"| {loss} | {interval(estimate(list(headline[loss].values())))} | {headline_rank[loss]} "
+            f"| {interval(estimate(list(scored.values())) if scored else None)} | {transfer_rank.get(loss, '—')} "
+            f"| {interval(drop)} | " + " | ".join(per_benchmark) + " |"
+        )
+
+
+if __name__ == "__main__":
+    main()
