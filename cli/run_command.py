@@ -15,6 +15,7 @@ from harness.registry import (
     UnknownBenchmarkError,
     benchmark_names,
     get_benchmark,
+    trained_benchmark_names,
     transfer_benchmark_names,
 )
 
@@ -30,7 +31,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--benchmark",
         required=True,
-        choices=[*benchmark_names(), *transfer_benchmark_names()],
+        choices=trained_benchmark_names(),
         metavar="NAME",
         help=f"one of: {', '.join(benchmark_names())}; or of the transfer track (a hidden flip drawn from the poison "
         f"seed): {', '.join(transfer_benchmark_names())}",

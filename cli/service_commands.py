@@ -18,7 +18,7 @@ from db.migrate import upgrade
 from db.models import Participant, Submission
 from db.session import session_scope
 from db.trials import Trial, planned_trials
-from harness.registry import Suite, benchmark_names, transfer_benchmark_names
+from harness.registry import Suite, benchmark_names, trained_benchmark_names
 from settings import WORKER_NICENESS, get_settings
 from worker import recorded
 from worker.baselines import SERVICE_LOSSES, baseline_suites, missing_baselines, queue_baselines
@@ -87,7 +87,7 @@ def _register_admin(commands: argparse._SubParsersAction) -> None:
     record.add_argument(
         "--benchmark",
         action="append",
-        choices=[*benchmark_names(), *transfer_benchmark_names()],
+        choices=trained_benchmark_names(),
         help="only this benchmark (repeatable); the file keeps the others' runs it already has",
     )
     record.add_argument("--out", type=Path, help="default: the file the project ships (worker/records/SUITE.jsonl)")
@@ -301,7 +301,7 @@ def record_baselines(args: argparse.Namespace) -> None:
     settings = get_settings()
     path = args.out or recorded.records_path(args.suite)
     trials = _trials(args.suite)
-    benchmarks = args.benchmark or [*benchmark_names(args.suite), *transfer_benchmark_names(args.suite)]
+    benchmarks = args.benchmark or trained_benchmark_names(args.suite)
     runs = len(SERVICE_LOSSES) * len(benchmarks) * len(trials)
     print(f"recording {runs} runs of the {args.suite} suite into {path}, {args.jobs} at a time", file=sys.stderr)
 

@@ -234,5 +234,10 @@ def transfer_benchmark_names(suite: Suite | str = Suite.OFFICIAL) -> list[str]:
     return [b.name for (s, _), b in TRANSFER_BENCHMARKS.items() if s == Suite(suite)]
 
 
+def trained_benchmark_names(suite: Suite | str = Suite.OFFICIAL) -> list[str]:
+    """Every benchmark a submission of the suite is trained on: the announced ones, then the transfer track's."""
+    return benchmark_names(suite) + transfer_benchmark_names(suite)
+
+
 def is_hidden_flip(name: str) -> bool:
     return name.endswith(HIDDEN_SUFFIX)

@@ -19,7 +19,7 @@ import pytest
 from db.models import Run, RunStatus
 from db.session import session_scope
 from harness.losses import loss_path
-from harness.registry import BENCHMARKS, Suite, benchmark_names, transfer_benchmark_names
+from harness.registry import BENCHMARKS, Suite, trained_benchmark_names
 from worker.baselines import SERVICE_LOSSES
 
 REPOSITORY = Path(__file__).parent.parent
@@ -120,7 +120,7 @@ def _expected_outputs(cwd: Path) -> dict[str, Callable[[str, dict], None]]:
     def detail(output: str, seen: dict) -> None:
         answer = _json(output)
         assert answer["id"] == seen["id"] and answer["status"] in ("queued", "running")
-        every_benchmark = benchmark_names(Suite.SMOKE) + transfer_benchmark_names(Suite.SMOKE)
+        every_benchmark = trained_benchmark_names(Suite.SMOKE)
         assert {run["benchmark"] for run in answer["runs"]} == set(every_benchmark)
 
     def listing(output: str, seen: dict) -> None:

@@ -8,7 +8,7 @@ from api.main import create_app
 from api.validation import CheckPool
 from db import queries
 from db.models import SubmissionStatus
-from harness.registry import Suite, benchmark_names, transfer_benchmark_names
+from harness.registry import Suite, trained_benchmark_names
 from tests.api.conftest import VALID_LOSS
 
 
@@ -20,7 +20,7 @@ def test_an_accepted_upload_answers_202_with_its_url_and_queues_one_message_per_
     body = response.json()
     assert body["status"] == "queued" and body["url"].endswith(f"/api/submissions/{body['id']}")
     assert response.headers["location"] == body["url"]
-    benchmarks = len(benchmark_names(Suite.SMOKE)) + len(transfer_benchmark_names(Suite.SMOKE))
+    benchmarks = len(trained_benchmark_names(Suite.SMOKE))
     runs = benchmarks * settings.trials(Suite.SMOKE)  # one per benchmark and trial, the transfer track's included
     assert redis_client.llen("runs") == runs
     detail = client.get(body["url"], headers=auth).json()
@@ -174,7 +174,7 @@ def test_an_upload_while_the_broker_is_down_is_stored_and_left_for_the_reaper(se
             data={"name": "while down"},
         )
     assert response.status_code == 202
-    benchmarks = len(benchmark_names(Suite.SMOKE)) + len(transfer_benchmark_names(Suite.SMOKE))
+    benchmarks = len(trained_benchmark_names(Suite.SMOKE))
     assert len(queries.runs.undispatched_runs(session)) == benchmarks * settings.trials(Suite.SMOKE)
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from db import queries
 from db.session import session_scope
-from harness.registry import Suite, benchmark_names, transfer_benchmark_names
+from harness.registry import Suite, trained_benchmark_names
 from settings import Settings
 from worker.baselines import SERVICE_LOSSES
 
@@ -48,7 +48,7 @@ def test_bare_baselines_rerun_uses_the_suite_whose_baselines_the_database_holds(
     assert poisonbench("admin", "baselines", "rerun", "--suite", "smoke", env=embedded, cwd=tmp_path).returncode == 0
     done = poisonbench("admin", "baselines", "rerun", env=embedded, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    benchmarks = len(benchmark_names(Suite.SMOKE)) + len(transfer_benchmark_names(Suite.SMOKE))
+    benchmarks = len(trained_benchmark_names(Suite.SMOKE))
     runs = len(SERVICE_LOSSES) * benchmarks * Settings().trials(Suite.SMOKE)
     assert f"queued {runs} runs of the baselines and the published methods on the smoke suite" in done.stdout
     assert poisonbench("admin", "baselines", "rerun", "--suite", "proxy", env=embedded, cwd=tmp_path).returncode == 0

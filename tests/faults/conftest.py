@@ -24,7 +24,7 @@ from db import queries
 from db.migrate import upgrade
 from db.models import Run, RunStatus, Submission, SubmissionStatus
 from db.session import get_engine, session_scope
-from harness.registry import Suite, benchmark_names
+from harness.registry import Suite, trained_benchmark_names
 
 PG_BIN = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1])  # Debian's server binaries, the newest
 POSTGRES_USER = "postgres"  # initdb and the server refuse to run as root
@@ -262,7 +262,7 @@ def wait_until() -> Callable[[Callable[[], object], float, str], object]:
 
 def _assert_each_run_succeeded_once(trials: int, status: SubmissionStatus, runs: list[Run]) -> None:
     assert status is SubmissionStatus.SUCCEEDED
-    benchmarks = benchmark_names(Suite.SMOKE)
+    benchmarks = trained_benchmark_names(Suite.SMOKE)
     expected = sorted((benchmark, trial) for benchmark in benchmarks for trial in range(1, trials + 1))
     assert sorted((run.benchmark, run.trial) for run in runs) == expected  # one row per run
     assert all(run.status is RunStatus.SUCCEEDED and run.result is not None for run in runs)

@@ -9,7 +9,7 @@ from db import queries
 from db.models import Submission
 from db.session import session_scope
 from harness.losses import loss_path
-from harness.registry import Suite, benchmark_names
+from harness.registry import Suite, trained_benchmark_names
 
 pytest.importorskip("sandbox.proxy", reason="the sandbox is not there yet")
 
@@ -78,7 +78,7 @@ def test_an_upload_through_the_form_is_followed_on_its_page_to_the_end_of_a_smok
     page.wait_for_url(f"{base_url}/submissions/1", timeout=60_000)
     expect(page.locator("h1")).to_have_text("gce again")
     expect(page.locator("#status")).to_have_text("succeeded", timeout=400_000)
-    runs = len(benchmark_names(Suite.SMOKE)) * SMOKE_TRIALS
+    runs = len(trained_benchmark_names(Suite.SMOKE)) * SMOKE_TRIALS
     expect(page.locator("#runs .progress-text")).to_have_text(["epoch 2 of 2"] * runs)
     expect(page.locator("#trial-grid .status")).to_have_text(["succeeded"] * runs)
     expect(page.locator("#curves canvas")).to_have_count(runs)

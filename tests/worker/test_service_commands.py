@@ -12,12 +12,12 @@ from db import queries
 from db.models import Run, Submission, SubmissionKind, SubmissionStatus
 from db.session import session_scope
 from harness.losses import BASELINES
-from harness.registry import Suite, benchmark_names, transfer_benchmark_names
+from harness.registry import Suite, benchmark_names, trained_benchmark_names
 from runqueue.app import RUNS_QUEUE
 from settings import get_settings
 from worker.baselines import PUBLISHED_METHODS
 
-SMOKE_RUNS = len(benchmark_names(Suite.SMOKE)) + len(transfer_benchmark_names(Suite.SMOKE))  # an entry's, per trial
+SMOKE_RUNS = len(trained_benchmark_names(Suite.SMOKE))  # an entry's, per trial
 
 
 @pytest.fixture
