@@ -118,23 +118,31 @@ def _update_own_run(session: Session, run_id: int, attempt: int, **values: Any) 
     return result.rowcount == 1
 
 
+def result_columns(result: dict) -> dict[str, Any]:
+    """The run's columns a succeeded RunResult.to_dict() fills, checked against harness.result's schema first
+    (ResultSchemaError otherwise)."""
+    validate_result(result)
+    return {
+        "metrics": result["metrics"],
+        "curve": result["curve"],
+        "environment": result["environment"],
+        "result": result,
+        "harness_version": result["harness_version"],
+        "epochs_done": len(result["curve"]),
+    }
+
+
 def complete_run(session: Session, run_id: int, attempt: int, result: dict, log_tail: str) -> bool:
     """running -> succeeded with the harness's RunResult.to_dict(); False if the attempt lost the run.
 
     A result that does not match harness.result's schema raises ResultSchemaError and nothing is stored.
     """
-    validate_result(result)
     changed = transition_run(
         session,
         run_id,
         RunStatus.SUCCEEDED,
         attempt=attempt,
-        metrics=result["metrics"],
-        curve=result["curve"],
-        environment=result["environment"],
-        result=result,
-        harness_version=result["harness_version"],
-        epochs_done=len(result["curve"]),
+        **result_columns(result),
         finished_at=utcnow(),
         error=None,
         failure_cause=None,

@@ -7,6 +7,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from db.models import FailureCause, Participant, Run, RunStatus, Submission, SubmissionKind, SubmissionStatus, utcnow
+from db.queries.runs import result_columns
 from db.queries.transitions import (
     cancel_active_runs,
     drop_pending_replacements,
@@ -17,7 +18,6 @@ from db.queries.transitions import (
 )
 from db.status import ACTIVE_RUN_STATUSES
 from db.trials import Trial
-from harness.result import validate_result
 
 
 def create_submission(
@@ -74,8 +74,7 @@ def create_recorded_submission(
 
     Each result must match harness.result's schema (ResultSchemaError otherwise, and nothing is stored).
     """
-    for _, result in results:
-        validate_result(result)
+    columns = [(trial, result, result_columns(result)) for trial, result in results]  # all checked before a write
     submission = Submission(
         participant=participant,
         name=name,
@@ -100,17 +99,12 @@ def create_recorded_submission(
                 recorded=True,
                 transfer=result["benchmark"]["name"] in transfer_benchmarks,
                 status=RunStatus.SUCCEEDED,
-                metrics=result["metrics"],
-                curve=result["curve"],
-                environment=result["environment"],
-                result=result,
-                harness_version=result["harness_version"],
-                epochs_done=len(result["curve"]),
+                **filled,
                 epochs_total=len(result["curve"]),
                 started_at=now,
                 finished_at=now,
             )
-            for trial, result in results
+            for trial, result, filled in columns
         ],
     )
     queued = _add_runs(
