@@ -19,9 +19,11 @@ pytestmark = pytest.mark.timeout(180)
 
 UPLOADS = 3
 SPACING = 0.5  # seconds between two uploads: the kill finds them in different phases
-# Each upload's dry run takes 6 calls x 0.3 s = 1.8 s (each call within the check's 1 s limit), so when the first
-# is stored the later ones are still being checked, or waiting for a warm check.
-STEP_SECONDS = 0.3
+# The first upload's dry run takes 6 calls x 0.02 s, the later ones' 6 x 0.6 s (each call within the check's 1 s
+# limit). The uploads may all wait for the same warm checks (the API has just started), so spacing alone does not
+# order them: the step times do. When the first is stored the later ones have seconds of checking left.
+FIRST_STEP_SECONDS = 0.02
+LATER_STEP_SECONDS = 0.6
 
 
 def _queued_run_ids(redis_client) -> list[int]:
@@ -37,7 +39,8 @@ def test_uploads_cut_off_by_a_killed_api_are_either_stored_whole_and_queued_or_n
 
     def send(number: int) -> None:
         try:
-            answers[number] = upload(slow_loss_file(STEP_SECONDS, tag=f"upload {number}"), f"upload {number}")
+            seconds = FIRST_STEP_SECONDS if number == 0 else LATER_STEP_SECONDS
+            answers[number] = upload(slow_loss_file(seconds, tag=f"upload {number}"), f"upload {number}")
         except httpx.TransportError as error:  # the server died before answering
             answers[number] = error
 
