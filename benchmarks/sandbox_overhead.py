@@ -9,7 +9,9 @@ always does (sandbox/launch.py), so that the difference is the exchange alone.
 
 With `--burners N` each loss is measured twice: idle, then beside N CPU-bound busy loops that this script starts
 and stops itself (a worker's model training on the same cores is the case it stands for). Both tables are
-printed. Figures: docs/performance.md.
+printed. With `--gap-ms G` the trainer's thread stays busy for G ms between steps, as a model's forward and
+backward would keep it, and only the loss's part of each step is timed: the loss process then waits G ms for every
+call, as in training, rather than being called back to back. Figures: docs/performance.md.
 
     python benchmarks/sandbox_overhead.py --steps 200 --rounds 7 --burners 2
 """
@@ -50,24 +52,39 @@ class Row:
         )
 
 
-def microseconds_per_step(loss_fn: LossFn, logits: torch.Tensor, labels: torch.Tensor, steps: int) -> float:
-    began = time.perf_counter()
+def microseconds_per_step(
+    loss_fn: LossFn, logits: torch.Tensor, labels: torch.Tensor, steps: int, gap: float = 0.0
+) -> float:
+    """Mean µs of the loss and its backward per step; with `gap`, a busy wait of that many seconds between steps
+    (the model's forward and backward, which keep the trainer's core busy) that the figure leaves out."""
+    spent = 0.0
     for epoch in range(steps):
+        began = time.perf_counter()
+        while time.perf_counter() - began < gap:
+            pass
         leaf = logits.detach().requires_grad_()
+        began = time.perf_counter()
         loss_fn(leaf, labels, epoch % 100).backward()
-    return (time.perf_counter() - began) / steps * 1e6
+        spent += time.perf_counter() - began
+    return spent / steps * 1e6
 
 
 def measure(
-    in_process: LossFn, confined: LossFn, logits: torch.Tensor, labels: torch.Tensor, steps: int, rounds: int
+    in_process: LossFn,
+    confined: LossFn,
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    steps: int,
+    rounds: int,
+    gap: float,
 ) -> tuple[float, float]:
     """Median µs per step of each, over `rounds` alternating blocks of `steps` steps, after a warm-up."""
     for loss_fn in (in_process, confined):  # allocator, first-call paths
-        microseconds_per_step(loss_fn, logits, labels, 10)
+        microseconds_per_step(loss_fn, logits, labels, 10, gap)
     inside, outside = [], []
     for _ in range(rounds):
-        inside.append(microseconds_per_step(in_process, logits, labels, steps))
-        outside.append(microseconds_per_step(confined, logits, labels, steps))
+        inside.append(microseconds_per_step(in_process, logits, labels, steps, gap))
+        outside.append(microseconds_per_step(confined, logits, labels, steps, gap))
     return statistics.median(inside), statistics.median(outside)
 
 
@@ -99,11 +116,18 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200, help="steps per block")
     parser.add_argument("--rounds", type=int, default=7, help="alternating blocks of each kind")
     parser.add_argument("--burners", type=int, default=0, help="also measure beside this many busy loops")
+    parser.add_argument(
+        "--gap-ms", type=float, default=0.0, help="busy milliseconds between steps, as a model's forward and backward"
+    )
     parser.add_argument("--sandbox", default="required", choices=[mode.value for mode in SandboxMode])
     args = parser.parse_args()
     config = SandboxConfig(mode=SandboxMode(args.sandbox))
     torch.set_num_threads(1)
-    print(f"torch {torch.__version__}, sandbox {config.mode}, batch {args.batch}, {args.steps} steps a block")
+    gap = args.gap_ms / 1000
+    print(
+        f"torch {torch.__version__}, sandbox {config.mode}, batch {args.batch}, {args.steps} steps a block, "
+        f"{args.gap_ms:g} ms between steps"
+    )
     idle: list[Row] = []
     burdened: list[Row] = []
     for name in args.losses:
@@ -116,11 +140,11 @@ def main() -> None:
                 generator = torch.Generator().manual_seed(classes)
                 logits = torch.randn(args.batch, classes, generator=generator)
                 labels = torch.randint(classes, (args.batch,), generator=generator)
-                figures = measure(in_process, confined, logits, labels, args.steps, args.rounds)
+                figures = measure(in_process, confined, logits, labels, args.steps, args.rounds, gap)
                 idle.append(Row(name, classes, *figures, start_seconds))
                 if args.burners:
                     with cpu_burners(args.burners):
-                        figures = measure(in_process, confined, logits, labels, args.steps, args.rounds)
+                        figures = measure(in_process, confined, logits, labels, args.steps, args.rounds, gap)
                     burdened.append(Row(name, classes, *figures, start_seconds))
     print_table("Idle (no busy loop of this script running):", idle)
     if args.burners:

@@ -40,9 +40,6 @@ EXIT_WAIT_SECONDS = 2.0  # for a process that closed its socket to finish dying,
 # on a CPU core (docs/performance.md); polling meanwhile saves the wake-up of a sleeping caller, about half of a
 # socket round trip between cores (25 µs of 50 measured). A loss slower than this costs the caller this much CPU.
 REPLY_POLL_SECONDS = 0.002
-# A turn of the polling loop takes about 1 µs; one this long means another process had the core, which is busy:
-# the caller then sleeps instead, so that its polling does not take the core from the processes it waits for.
-PREEMPTED_SECONDS = 20e-6
 # The shared buffers hold the largest minibatch of any registered benchmark: batch 128 of CIFAR-100's 100 classes.
 REGISTRY_CAPACITY = ExchangeCapacity(
     batch=max(benchmark.batch_size for benchmark in BENCHMARKS.values()),
@@ -116,6 +113,7 @@ class LossProcess:
         self._last_views: _MinibatchViews | None = None
         self._readable = select.poll()
         self._readable.register(launched.channel, select.POLLIN)
+        self._reply_poller = protocol.BriefPoller(self._readable, REPLY_POLL_SECONDS)
         self._closed = False
 
     @classmethod
@@ -202,7 +200,7 @@ class LossProcess:
             self._step += 1
             request = protocol.CALL.pack(self._step, batch, classes, epoch)
             protocol.send_all(self.launched.channel, request, deadline=deadline)
-            self._poll_for_reply()
+            self._reply_poller.poll()
             value = self._expect(Status.OK, deadline)
         except _EXCHANGE_FAULTS as error:  # try/except rather than _participant_faults: 2 µs less per step
             if self.config.run_timeout - self.loss_seconds < limit:
@@ -264,15 +262,6 @@ class LossProcess:
             raise _BrokenReplyError(
                 "the loss process broke the sandbox's protocol: it wrote its gradient buffer between steps"
             )
-
-    def _poll_for_reply(self) -> None:
-        """Return once the reply has begun to arrive, REPLY_POLL_SECONDS have passed, or the core proved busy."""
-        now = time.perf_counter()
-        until = now + REPLY_POLL_SECONDS
-        while not self._readable.poll(0):
-            last, now = now, time.perf_counter()
-            if now > until or now - last > PREEMPTED_SECONDS:
-                return
 
     def _expect(self, expected: Status, deadline: float) -> float:
         """Read the next reply header; return its loss value if it has the expected status."""

@@ -5,8 +5,10 @@ the shared buffers' descriptors and their capacity (sandbox/protocol.py). Everyt
 the trusted side (sandbox/client.py): the submission shares this process and could send or write anything.
 """
 
+import select
 import socket
 import sys
+import time
 
 import torch
 
@@ -14,6 +16,13 @@ from harness.contract import LossContractError, LossFn, check_loss_value
 from harness.loss_file import describe_call_error, load_loss
 from sandbox import protocol
 from sandbox.protocol import ExchangeCapacity, SharedBuffers, Status
+
+# While the calls come at most this far apart, the process polls for the next one before it sleeps: woken from
+# sleep, it answers later and computes the loss up to 2x more slowly on a core that went idle (docs/performance.md).
+# This covers a GPU-trained step (2-4 ms, when the host's cores wait for the device); a CPU-trained step is longer
+# (15 ms in the smoke suite, 75 ms in the proxy suite), and there the last wait says so and the process sleeps at
+# once, leaving the cores to the model. It never polls more than this per call, and not while the machine is busy.
+CALL_POLL_SECONDS = 0.005
 
 
 def main(argv: list[str]) -> None:
@@ -46,11 +55,19 @@ def _serve(channel: socket.socket, loss_fn: LossFn, filename: str, shared: Share
     """Answer CALLs until the trainer closes the socket."""
     header = bytearray(protocol.CALL.size)
     header_view = memoryview(header)
+    readable = select.poll()
+    readable.register(channel, select.POLLIN)
+    call_poller = protocol.BriefPoller(readable, CALL_POLL_SECONDS)
+    last_wait = float("inf")  # seconds from the last reply to the next CALL
     while True:
+        replied = time.perf_counter()
+        if last_wait <= CALL_POLL_SECONDS:
+            call_poller.poll()
         try:
             protocol.receive_exactly(channel, header_view)
         except EOFError:
             return
+        last_wait = time.perf_counter() - replied
         step, batch, classes, epoch = protocol.CALL.unpack(header)
         count = batch * classes
         # Copies of the loss's own, as the trainer's tensors would be: it may keep them or change them in place.

@@ -18,6 +18,7 @@ side's mappings can never fault (SIGBUS) whatever the loss process does with its
 import fcntl
 import mmap
 import os
+import select
 import socket
 import struct
 import time
@@ -31,6 +32,8 @@ LOAD = struct.Struct("<II")  # filename bytes, source bytes; once, before any CA
 CALL = struct.Struct("<QIIq")  # step, batch, classes, epoch
 REPLY = struct.Struct("<BQdI")  # status, step it answers (0 before any CALL), loss value, text bytes
 MAX_TEXT_BYTES = 4000  # an error message; a longer claimed length is a broken reply
+# A turn of a polling loop takes about 1 µs; one this long means another process had the core (BriefPoller).
+PREEMPTED_SECONDS = 20e-6
 
 # <linux/fcntl.h>, Linux 5.1: no new write access (write(2), writable shared mmap) to the memfd from anyone, while
 # mappings made writable before the seal keep working. Python's fcntl module does not name it.
@@ -168,6 +171,42 @@ def _set_timeout(channel: socket.socket, deadline: float | None) -> None:
     if remaining <= 0:
         raise TimeoutError
     channel.settimeout(remaining)
+
+
+class BriefPoller:
+    """Polls a socket for input for a short while before its owner sleeps on it, unless the machine is busy.
+
+    Waking a process that sleeps on a socket costs about half of a round trip between cores, and the work after
+    it runs on a core that went idle (docs/performance.md): a side that expects input soon, and whose core has
+    nothing else to do meanwhile, polls first. A turn of the loop longer than PREEMPTED_SECONDS means another
+    process had the core: polling then takes CPU from the processes it waits for, so the poller stops and skips
+    polling for the next 1, 2, 4, ... waits (at most MAX_SKIPPED_WAITS), until a poll runs undisturbed again.
+    """
+
+    MAX_SKIPPED_WAITS = 1024
+
+    def __init__(self, readable: select.poll, seconds: float):
+        self.readable = readable
+        self.seconds = seconds
+        self._skipped_after_busy = 0  # waits to skip after the last busy poll; doubled by each busy poll
+        self._skips_left = 0
+
+    def poll(self) -> None:
+        """Return once there is input, `seconds` have passed, or the core proved busy; never sleep."""
+        if self._skips_left:
+            self._skips_left -= 1
+            return
+        now = time.perf_counter()
+        until = now + self.seconds
+        while not self.readable.poll(0):
+            last, now = now, time.perf_counter()
+            if now - last > PREEMPTED_SECONDS:
+                self._skipped_after_busy = min(2 * self._skipped_after_busy or 1, self.MAX_SKIPPED_WAITS)
+                self._skips_left = self._skipped_after_busy
+                return
+            if now > until:
+                break
+        self._skipped_after_busy = 0
 
 
 def send_text(channel: socket.socket, status: Status, step: int = 0, text: str = "") -> None:
