@@ -18,7 +18,7 @@ from db.migrate import upgrade
 from db.models import Participant, Submission
 from db.session import session_scope
 from db.trials import Trial, planned_trials
-from harness.registry import Suite, benchmark_names, trained_benchmark_names
+from harness.registry import Suite, benchmark_names, trained_benchmark_names, transfer_benchmark_names
 from settings import WORKER_NICENESS, get_settings
 from worker import recorded
 from worker.baselines import SERVICE_LOSSES, baseline_suites, missing_baselines, queue_baselines
@@ -364,7 +364,9 @@ def rerun_submission(args: argparse.Namespace) -> None:
     with _session() as session:
         benchmarks = [args.benchmark] if args.benchmark else None
         submission = _submission(session, args.id)
-        run_ids = queries.submissions.rerun_submission(session, submission, _trials(submission.suite), benchmarks)
+        transfer = () if benchmarks else transfer_benchmark_names(submission.suite)
+        trials = _trials(submission.suite)
+        run_ids = queries.submissions.rerun_submission(session, submission, trials, benchmarks, transfer)
     _dispatch(run_ids)
     print(f"submission {args.id}: {len(run_ids)} runs queued again")
 

@@ -6,7 +6,7 @@ import pytest
 import harness
 from db import queries
 from db.models import FailureCause, Run, RunStatus, SubmissionKind, SubmissionStatus
-from harness.registry import Suite, benchmark_names
+from harness.registry import Suite, benchmark_names, transfer_benchmark_names
 
 BENCHMARKS = benchmark_names(Suite.SMOKE)
 TRIALS = 2
@@ -76,3 +76,33 @@ def test_a_second_rerun_replaces_the_one_under_way(any_factory):
     assert [run.id for run in baseline.replacement_runs] == second_rerun
     assert all(session.get(Run, run_id).status is RunStatus.CANCELLED for run_id in first_rerun)
     assert baseline.rerun_error is None
+
+
+def test_a_whole_rerun_gives_a_submission_stored_before_the_transfer_track_its_transfer_runs(any_factory):
+    session = any_factory.session
+    baseline = any_factory.submission(kind=SubmissionKind.BASELINE, trials=TRIALS)  # no transfer run
+    any_factory.finish(baseline, robust_score=0.6)
+    transfer = transfer_benchmark_names(Suite.SMOKE)
+    queries.submissions.rerun_submission(session, baseline, any_factory.trials(TRIALS), transfer_benchmarks=transfer)
+    queued = {(run.benchmark, run.trial, run.transfer) for run in baseline.replacement_runs}
+    announced = {(benchmark, trial, False) for benchmark in BENCHMARKS for trial in range(1, TRIALS + 1)}
+    hidden = {(benchmark, trial, True) for benchmark in transfer for trial in range(1, TRIALS + 1)}
+    assert queued == announced | hidden
+    board = queries.leaderboard.leaderboard
+    before = board(session, Suite.SMOKE, BENCHMARKS, harness.HARNESS_VERSION, TRIALS, transfer)
+    assert next(entry for entry in before if entry.submission.id == baseline.id).transfer is None
+    any_factory.finish(baseline, robust_score=0.7)
+    after = board(session, Suite.SMOKE, BENCHMARKS, harness.HARNESS_VERSION, TRIALS, transfer)
+    entry = next(entry for entry in after if entry.submission.id == baseline.id)
+    assert entry.transfer is not None and entry.transfer.mean == pytest.approx(0.7)
+
+
+def test_a_whole_rerun_of_a_submission_with_transfer_runs_queues_each_once(any_factory):
+    session = any_factory.session
+    baseline = any_factory.submission(kind=SubmissionKind.BASELINE, trials=TRIALS, transfer=True)
+    any_factory.finish(baseline, robust_score=0.6)
+    transfer = transfer_benchmark_names(Suite.SMOKE)
+    new_ids = queries.submissions.rerun_submission(
+        session, baseline, any_factory.trials(TRIALS), transfer_benchmarks=transfer
+    )
+    assert len(new_ids) == (len(BENCHMARKS) + len(transfer)) * TRIALS
