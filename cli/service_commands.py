@@ -364,7 +364,7 @@ def rerun_submission(args: argparse.Namespace) -> None:
     with _session() as session:
         benchmarks = [args.benchmark] if args.benchmark else None
         submission = _submission(session, args.id)
-        transfer = () if benchmarks else transfer_benchmark_names(submission.suite)
+        transfer = transfer_benchmark_names(submission.suite)
         trials = _trials(submission.suite)
         run_ids = queries.submissions.rerun_submission(session, submission, trials, benchmarks, transfer)
     _dispatch(run_ids)

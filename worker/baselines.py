@@ -42,7 +42,7 @@ def queue_baselines(
         code = loss_path(name).read_text()
         existing = queries.submissions.latest_submission_named(session, owner.id, name, suite)
         if existing is not None and existing.sha256 == sha256_of(code):
-            transfer = () if benchmarks else transfer_benchmark_names(suite)
+            transfer = transfer_benchmark_names(suite)
             run_ids += queries.submissions.rerun_submission(session, existing, trials, benchmarks, transfer)
             continue
         if existing is not None:

@@ -272,8 +272,8 @@ def rerun_submission(
 ) -> list[int]:
     """Queues `trials` again on `benchmarks` (default: all of the submission's); returns the new runs' ids.
 
-    `transfer_benchmarks` are queued as well, also where the submission has no run of them: one stored before the
-    transfer track existed gets it on its next whole rerun.
+    A whole rerun (no `benchmarks`) also queues `transfer_benchmarks`, the suite's transfer track, where the
+    submission has no run of them: one stored before the track existed gets it then.
 
     A succeeded submission keeps its results on the board, marked as being rerun, until every new run succeeded;
     then they replace the runs of those benchmarks in one step (queries.transitions.settle_rerun). A failed or
@@ -285,7 +285,8 @@ def rerun_submission(
     now = utcnow()
     chosen = [run for run in submission.runs if benchmarks is None or run.benchmark in benchmarks]
     rerun = sorted({run.benchmark for run in chosen if not run.transfer})
-    rerun_transfer = sorted({run.benchmark for run in chosen if run.transfer} | set(transfer_benchmarks))
+    added_transfer = set(transfer_benchmarks) if benchmarks is None else set()
+    rerun_transfer = sorted({run.benchmark for run in chosen if run.transfer} | added_transfer)
     keeps_results = submission.status is SubmissionStatus.SUCCEEDED
     if keeps_results:
         drop_pending_replacements(session, submission.id, now)
