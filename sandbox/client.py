@@ -146,7 +146,8 @@ class LossProcess:
         shared, confined_fds = protocol.create_shared_buffers(capacity)
         try:
             arguments = [*map(str, confined_fds), str(capacity.batch), str(capacity.classes)]
-            launched = launch(config, inherited_fds=confined_fds, arguments=arguments)
+            capability = torch.backends.cpu.get_cpu_capability()  # the trainer's: the loss computes as it would here
+            launched = launch(config, capability, inherited_fds=confined_fds, arguments=arguments)
         finally:
             for descriptor in confined_fds:
                 os.close(descriptor)

@@ -14,12 +14,13 @@ from pathlib import Path
 
 from sandbox import SandboxUnavailableError
 from sandbox.config import SandboxConfig, SandboxMode
+from sandbox.process_settings import CPU_CAPABILITY_VARIABLE
 from sandbox.seccomp import seccomp_program
 
 PRLIMIT = Path("/usr/bin/prlimit")  # util-linux, essential on Debian: sets the rlimits after the uid drop
 CPU_GRACE_SECONDS = 5  # SIGXCPU at the soft limit names the cause; SIGKILL this much later if it is ignored
-# The loss process's whole environment: nothing inherited, no secret. One OpenMP thread: a minibatch's loss
-# gains nothing from more, and the worker's cores belong to the model.
+# The loss process's environment, beside the pinned CPU capability: nothing inherited, no secret. One OpenMP
+# thread: a minibatch's loss gains nothing from more, and the worker's cores belong to the model.
 LOSS_PROCESS_ENV = {"HOME": "/tmp", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1"}
 HOST_SYMLINKS = ("bin", "lib", "lib32", "lib64", "libx32", "sbin")  # merged-/usr systems link these into /usr
 SETUP_HINT = "see 'Running the sandbox' in docs/security.md"
@@ -35,12 +36,15 @@ class LaunchedProcess:
 
 
 def launch(
-    config: SandboxConfig, inherited_fds: Sequence[int] = (), arguments: Sequence[str] = ()
+    config: SandboxConfig, cpu_capability: str, inherited_fds: Sequence[int] = (), arguments: Sequence[str] = ()
 ) -> LaunchedProcess:
     """Start `python -m sandbox.loss_process` as `config` says; SandboxUnavailableError if it cannot start.
 
-    `inherited_fds` stay open in it under the same numbers; `arguments` follow its socket's on its command line.
+    torch in it uses the kernels of `cpu_capability` (torch.backends.cpu.get_cpu_capability() of the trainer),
+    whatever its own detection would find; `inherited_fds` stay open in it under the same numbers; `arguments`
+    follow its socket's on its command line.
     """
+    environment = {**LOSS_PROCESS_ENV, CPU_CAPABILITY_VARIABLE: cpu_capability.lower()}
     channel, confined_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     output = os.memfd_create("poisonbench-loss-output")
     try:
@@ -54,7 +58,7 @@ def launch(
                 program = _memfd("poisonbench-seccomp", seccomp_program())
                 parent_copies.callback(os.close, program)
                 inherited.append(program)
-                command = [*_rlimits(config), *_bubblewrap(config, program), *command]
+                command = [*_rlimits(config), *_bubblewrap(config, environment, program), *command]
             try:
                 process = subprocess.Popen(
                     command,
@@ -62,7 +66,7 @@ def launch(
                     stdout=output,
                     stderr=output,
                     cwd="/",
-                    env=LOSS_PROCESS_ENV,
+                    env=environment,
                     pass_fds=inherited,
                     start_new_session=True,  # no controlling terminal, and one process group to kill
                     **privileges,
@@ -116,7 +120,7 @@ def _rlimits(config: SandboxConfig) -> list[str]:
     ]
 
 
-def _bubblewrap(config: SandboxConfig, seccomp_fd: int) -> list[str]:
+def _bubblewrap(config: SandboxConfig, environment: dict[str, str], seccomp_fd: int) -> list[str]:
     """Unprivileged bubblewrap: every namespace new, an empty root with read-only mounts, a tmpfs /tmp."""
     if not config.bwrap.is_file():
         raise SandboxUnavailableError(
@@ -133,7 +137,7 @@ def _bubblewrap(config: SandboxConfig, seccomp_fd: int) -> list[str]:
         "--hostname",
         "sandbox",
     ]
-    for name, value in LOSS_PROCESS_ENV.items():
+    for name, value in environment.items():
         command += ["--setenv", name, value]
     # The scratch /tmp first: mounts made after it stay visible when the project itself lives under /tmp.
     command += ["--size", str(config.scratch_bytes), "--tmpfs", "/tmp"]

@@ -12,9 +12,10 @@ import time
 
 import torch
 
-from harness.contract import LossContractError, LossFn, check_loss_value
+from harness.contract import CLASS_NAME, METHOD_NAME, LossContractError, LossFn, check_loss_value
 from harness.loss_file import describe_call_error, load_loss
 from sandbox import protocol
+from sandbox.process_settings import ProcessSettings, fix_process_settings
 from sandbox.protocol import ExchangeCapacity, SharedBuffers, Status
 
 # While the calls come at most this far apart, the process polls for the next one before it sleeps: woken from
@@ -29,17 +30,27 @@ def main(argv: list[str]) -> None:
     channel = socket.socket(fileno=int(argv[1]))
     capacity = ExchangeCapacity(batch=int(argv[4]), classes=int(argv[5]))
     shared = protocol.map_shared_buffers(capacity, inputs=int(argv[2]), gradient=int(argv[3]))
-    # The loss of one minibatch gains nothing from more threads, and the worker's cores belong to the model.
-    torch.set_num_threads(1)
+    settings = fix_process_settings()  # before any of the file's code: it could not start kernels the same way
     protocol.send_text(channel, Status.STARTED)
     filename, source = _receive_load(channel)
     try:
         loss_fn = load_loss(source, filename)
+        _check_unchanged(settings, f"{filename}: importing the file or {CLASS_NAME}()")
     except LossContractError as error:
         protocol.send_text(channel, Status.ERROR, text=str(error))
         return
     protocol.send_text(channel, Status.READY)
-    _serve(channel, loss_fn, filename, shared)
+    _serve(channel, loss_fn, filename, shared, settings)
+
+
+def _check_unchanged(settings: ProcessSettings, culprit: str) -> None:
+    """LossContractError if the file changed a setting the loss's kernels read: it would compute other numbers."""
+    changes = settings.changes_to(ProcessSettings.read())
+    if changes:
+        raise LossContractError(
+            f"{culprit} changed torch's process-wide settings ({changes}); the sandbox fixes them, so that every "
+            "loss computes as it would in the trainer: leave them as they are"
+        )
 
 
 def _receive_load(channel: socket.socket) -> tuple[str, str]:
@@ -51,8 +62,10 @@ def _receive_load(channel: socket.socket) -> tuple[str, str]:
     return payload[:filename_bytes].decode(), payload[filename_bytes:].decode()
 
 
-def _serve(channel: socket.socket, loss_fn: LossFn, filename: str, shared: SharedBuffers) -> None:
-    """Answer CALLs until the trainer closes the socket."""
+def _serve(
+    channel: socket.socket, loss_fn: LossFn, filename: str, shared: SharedBuffers, settings: ProcessSettings
+) -> None:
+    """Answer CALLs until the trainer closes the socket; the settings must be the same after every call."""
     header = bytearray(protocol.CALL.size)
     header_view = memoryview(header)
     readable = select.poll()
@@ -76,6 +89,8 @@ def _serve(channel: socket.socket, loss_fn: LossFn, filename: str, shared: Share
         gradient = shared.gradient[:count].view(batch, classes)
         try:
             value = _loss_and_gradient(loss_fn, logits, labels, epoch, filename, gradient)
+            # 4 µs a call (2-core machine); a CPU-trained smoke step takes 15 ms.
+            _check_unchanged(settings, f"{filename}: {METHOD_NAME} at epoch {epoch}")
         except LossContractError as error:
             protocol.send_text(channel, Status.ERROR, step, str(error))
             continue

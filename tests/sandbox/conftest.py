@@ -1,8 +1,9 @@
 """Fixtures of the sandbox tests: short per-call timeouts, training-like calls, several sandboxes at once, the
-smoke suite's data."""
+smoke suite's data and its training with a file set to one phase."""
 
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,11 +11,18 @@ import torch
 from harness.contract import LossFn
 from harness.datasets import load_splits
 from harness.registry import Suite, benchmarks_in
+from harness.trainer import run
 from sandbox.config import SandboxConfig
+from sandbox.proxy import open_sandboxed_loss
 
 # Honest calls take milliseconds; 5 s keeps hostile timeouts quick yet leaves room on a loaded 2-core machine.
 CALL_TIMEOUT = 5.0
 PARALLEL_SANDBOXES = 4  # a sandbox's start is mostly torch's import: four overlap well on 2 cores
+SMOKE = benchmarks_in(Suite.SMOKE)  # ResNet-20, VGG-16-BN and MobileNetV2, scaled down
+# When a file under exhausting/ or changing_settings/ does what it does: its line PHASE_LINE says, and the tests
+# set it to each of these in turn.
+PHASES = ("import", "init", "compute_loss")
+PHASE_LINE = 'PHASE = "compute_loss"'
 
 
 @pytest.fixture(scope="session")
@@ -68,3 +76,21 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def source_in_phase(path: Path, phase: str) -> str:
+    """The file's source with its PHASE line set to `phase`."""
+    source = path.read_text()
+    assert source.count(PHASE_LINE) == 1, f"{path.name} has no line {PHASE_LINE}"
+    return source.replace(PHASE_LINE, f'PHASE = "{phase}"')
+
+
+def train_smoke_suite(source: str, splits: dict, config: SandboxConfig) -> dict:
+    """Each smoke benchmark's result, trained on the CPU with the loss in one sandbox, as the worker would."""
+    with open_sandboxed_loss(source, config) as confined:
+        return {
+            benchmark.name: run(
+                benchmark, confined, splits[benchmark.name], seed=1, poison_seed=2, device=torch.device("cpu")
+            )
+            for benchmark in SMOKE
+        }

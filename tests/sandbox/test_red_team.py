@@ -38,7 +38,9 @@ EXPECTED = {
         f"{name}={NOT_FOUND}" for name in ("shadow", "passwd", "root_home", "canary", "proc_root_canary", "git_config")
     ),
     "read_dataset_root": rf"repository=\[('\.venv', )?'harness', 'sandbox'\] \S+/data={NOT_FOUND}",
-    "read_environment": r"environment=\{'own': \['HOME', 'LANG', 'OMP_NUM_THREADS', 'PWD'\], '1': ",
+    "read_environment": (
+        r"environment=\{'own': \['ATEN_CPU_CAPABILITY', 'HOME', 'LANG', 'OMP_NUM_THREADS', 'PWD'\], '1': "
+    ),
     # A repository under /tmp sits inside the loss's own scratch tmpfs, so a write beside it lands in scratch (the
     # host check below still finds nothing); anywhere else that folder is read-only.
     "write_outside_scratch": (
