@@ -1,19 +1,24 @@
-"""What routes depend on, as annotated aliases: settings, session, caller, broker, loss checker, path ids."""
+"""What routes depend on, as annotated aliases: settings, session, caller, broker, loss checker, path ids, the
+suite's leaderboard."""
 
 from collections.abc import Iterator
 from typing import Annotated
 
 from celery import Celery
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.auth_rate_limit import AuthFailureLimiter
+from api.board import compute_leaderboard
 from api.errors import ApiError
+from api.leaderboard_cache import CachedLeaderboard, LeaderboardCache
+from api.schemas import MAX_DB_INTEGER
 from api.validation import LossChecker
 from db import queries
 from db.models import Participant
 from db.session import session_factory
+from harness.registry import Suite
 from settings import Settings
 
 
@@ -45,8 +50,6 @@ def get_loss_checker(request: Request) -> LossChecker:
 
 LossCheckerDep = Annotated[LossChecker, Depends(get_loss_checker)]
 
-# Ids and offsets beyond a PostgreSQL integer are answered 422 rather than met by a database error.
-MAX_DB_INTEGER = 2**31 - 1
 SubmissionIdPath = Annotated[int, Path(ge=1, le=MAX_DB_INTEGER, description="the submission's id")]
 
 _bearer = HTTPBearer(auto_error=False)
@@ -85,3 +88,21 @@ def _authenticate(request: Request, session: Session, token: str) -> Participant
 
 
 OptionalParticipantDep = Annotated[Participant | None, Depends(get_optional_participant)]
+
+
+SuiteQuery = Annotated[
+    Suite | None, Query(description="official, proxy or smoke; default: the suite this service runs")
+]
+
+
+async def get_leaderboard(request: Request, settings: SettingsDep, suite: SuiteQuery = None) -> CachedLeaderboard:
+    """The suite's leaderboard from the app's cache, computed again only after its marker moved.
+
+    The first read of a suite (and every read with `leaderboard_refresh_seconds` = 0) computes the board in the
+    request, so a database that is busy or down answers it 503 (api/errors.py); later reads are served from memory.
+    """
+    cache: LeaderboardCache = request.app.state.leaderboard_cache
+    return await cache.get(suite or settings.suite, compute_leaderboard(settings))
+
+
+LeaderboardDep = Annotated[CachedLeaderboard, Depends(get_leaderboard)]

@@ -14,9 +14,8 @@ from api.schemas import SubmissionCreate
 from api.validation import CheckUnavailableError, LossChecker
 from db import queries
 from db.models import Participant, Submission, utcnow
-from db.trials import planned_trials
-from harness.registry import benchmark_names, transfer_benchmark_names
 from runqueue.dispatch import dispatch_runs
+from scoring.plan import SuitePlan
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -76,28 +75,26 @@ def accept_submission(
     form: SubmissionCreate,
     code: str,
     filename: str,
+    plan: SuitePlan,
     settings: Settings,
     check: LossChecker,
     celery: Celery,
 ) -> Submission:
-    """Stores the submission and its queued runs and sends them to the broker, or raises an ApiError."""
+    """Stores the submission and its plan's queued runs and sends them to the broker, or raises an ApiError."""
     sha256 = hashlib.sha256(code.encode("utf-8")).hexdigest()  # the harness's sha256_of, without importing it
-    _refuse_duplicate(session, participant, sha256, settings.suite)
+    _refuse_duplicate(session, participant, sha256, plan.suite)
     _enforce_daily_limit(session, participant, settings.submissions_per_day)
     _validate(code, filename, check)
     submission = queries.submissions.create_submission(
         session,
         participant,
+        plan=plan,
         name=form.name,
         description=form.description,
         link=form.link,
         code=code,
         sha256=sha256,
-        suite=settings.suite,
         filename=filename,
-        benchmarks=benchmark_names(settings.suite),
-        transfer_benchmarks=transfer_benchmark_names(settings.suite),
-        trials=planned_trials(settings.master_seed, settings.suite, settings.trials(settings.suite)),
     )
     session.commit()  # before sending: a worker must find the runs
     dispatch_runs(celery, session, [run.id for run in submission.runs])

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.schemas import LeaderboardPublic
 from db import queries
-from db.leaderboard import LeaderboardEntry
+from scoring.leaderboard import LeaderboardEntry
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from db.models import FailureCause, RunStatus, Submission, SubmissionKind, SubmissionStatus
-from harness.result import Metrics
+from harness.result import EpochRecord, Metrics
 
 
 def _one_printable_line(text: str) -> str:
@@ -41,6 +41,8 @@ Description = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_printable_text)
 ]
 MAX_LINK_LENGTH = 500  # characters: db.models.Submission.link's column
+# Ids and offsets beyond a PostgreSQL integer are answered 422 rather than met by a database error.
+MAX_DB_INTEGER = 2**31 - 1
 
 
 def _link_text(url: HttpUrl) -> str:
@@ -108,7 +110,7 @@ class RunProgressPublic(BaseModel):
     status: RunStatus
     epochs_done: int
     epochs_total: int | None
-    curve: list[dict]
+    curve: list[EpochRecord]
     metrics: Metrics | None  # the result schema's metrics, each described in the OpenAPI document
 
 
@@ -124,36 +126,39 @@ class RunPublic(RunProgressPublic):
     finished_at: datetime | None
 
 
-class SubmissionPublic(BaseModel):
+class SubmissionShown(BaseModel):
+    """What anyone may see of a visible submission, and its owner too."""
+
     id: int
-    url: str
     name: str
-    description: str
-    link: str | None
+    description: str  # shown on the leaderboard anyway
+    link: str | None  # the method's paper or code, given at upload
     suite: str
     kind: SubmissionKind
-    sha256: str
-    link: str | None
     status: SubmissionStatus
-    error: str | None
-    failure_cause: FailureCause | None
-    hidden: bool
     created_at: datetime
-    started_at: datetime | None
     finished_at: datetime | None
 
     @classmethod
-    def from_row(cls, submission: Submission, url: str, **extra: Any) -> Self:
-        columns = {
-            name: getattr(submission, name)
-            for name in cls.model_fields
-            if name not in extra and name != "url"
-        }
-        return cls(**columns, url=url, **extra)
+    def from_row(cls, submission: Submission, **extra: Any) -> Self:
+        """The model of `submission`: its columns of the same names, and `extra` for every other field."""
+        columns = {name: getattr(submission, name) for name in cls.model_fields if name not in extra}
+        return cls(**columns, **extra)
+
+
+class SubmissionPublic(SubmissionShown):
+    """The owner's (and admins') view of a submission, as it is listed."""
+
+    url: str
+    sha256: str
+    error: str | None
+    failure_cause: FailureCause | None
+    hidden: bool
+    started_at: datetime | None
 
 
 class EstimatePublic(BaseModel):
-    """A mean over n trials with its 95 % t-interval (db/statistics.py); sd and interval are null when n < 2."""
+    """A mean over n trials with its 95 % t-interval (scoring/statistics.py); sd and interval are null when n < 2."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -175,32 +180,26 @@ class ComparisonPublic(BaseModel):
     difference: EstimatePublic
 
 
-class SubmissionDetail(SubmissionPublic):
+class SubmissionProgress(BaseModel):
+    """Where a submission stands: its place in the queue and its paired comparisons on the board."""
+
     queue_position: int | None  # 1 = next to start; None when no run is waiting
     estimated_start: datetime | None  # None once running, or before any run has finished to time
     trials_planned: int
-    runs: list[RunPublic]
     comparisons: list[ComparisonPublic]
 
 
-class SubmissionProgressPublic(BaseModel):
+class SubmissionDetail(SubmissionPublic, SubmissionProgress):
+    """The owner's view of one submission: every run with its error and log."""
+
+    runs: list[RunPublic]
+
+
+class SubmissionProgressPublic(SubmissionShown, SubmissionProgress):
     """What anyone may see of a visible submission; its code, errors and logs are its owner's."""
 
-    id: int
-    name: str
     participant: str
-    suite: str
-    kind: SubmissionKind
-    description: str  # shown on the leaderboard anyway
-    link: str | None  # the method's paper or code, given at upload
-    status: SubmissionStatus
-    created_at: datetime
-    finished_at: datetime | None
-    queue_position: int | None  # 1 = next to start; None when no run is waiting
-    estimated_start: datetime | None  # None once running, or before any run has finished to time
-    trials_planned: int
     runs: list[RunProgressPublic]
-    comparisons: list[ComparisonPublic]
 
 
 class SubmissionCode(BaseModel):
@@ -273,3 +272,21 @@ class LeaderboardPublic(BaseModel):
     metrics: list[MetricPublic]
     data: list[LeaderboardEntryPublic]
     count: int
+
+
+class PairedDifferencePublic(BaseModel):
+    """Entry a's robust_score minus entry b's over the trials both have: "headline" or one benchmark."""
+
+    a_id: int
+    b_id: int
+    scope: str
+    difference: EstimatePublic
+
+
+class ComparePublic(BaseModel):
+    suite: str
+    harness_version: str
+    benchmarks: list[str]
+    trials_planned: int
+    data: list[LeaderboardEntryPublic]  # in the order asked for
+    differences: list[PairedDifferencePublic]  # every pair (a before b in `data`), headline and each benchmark

@@ -1,13 +1,14 @@
 """Load test of the service on loopback: leaderboard and status reads at fixed rates while participants upload.
 
-Creates a fresh PostgreSQL database (127.0.0.1:5432, trust auth) holding 1,000 finished submissions x 3
-benchmarks of the smoke suite with realistic metrics and curves, starts `poisonbench serve` on it (the API, a
-worker and the maintenance worker, as real processes, on Redis), then for `--seconds` sends open-loop traffic
-(each request leaves at its scheduled time whether or not earlier ones have answered, and its latency counts
-from that time): the leaderboard at `--rate` requests/s, owners' status reads, and uploads from 50 participants
-through the real sandbox check. Prints requests/s and p50/p95/p99 latency per endpoint, waits (bounded) for
-every accepted upload to finish, checks that each succeeded one is on the leaderboard within the refresh time,
-and exits 1 on any 5xx, transport error or unfinished upload. Figures: docs/reliability.md, "Load".
+Creates a fresh PostgreSQL database (127.0.0.1:5432, trust auth) holding 1,000 finished submissions, each on
+the smoke suite's 3 benchmarks and its transfer track, with realistic metrics and curves, starts `poisonbench
+serve` on it (the API, a worker and the maintenance worker, as real processes, on Redis), then for `--seconds`
+sends open-loop traffic (each request leaves at its scheduled time whether or not earlier ones have answered, and
+its latency counts from that time): the leaderboard at `--rate` requests/s, owners' status reads, and uploads
+from 50 participants through the real sandbox check. Prints requests/s and p50/p95/p99 latency per endpoint,
+waits (bounded) for every accepted upload to finish, checks that each succeeded one is on the leaderboard within
+the refresh time, and exits 1 on any 5xx, transport error or unfinished upload. Figures: docs/reliability.md,
+"Load".
 
     python benchmarks/load.py --seconds 30 --rate 200
 """
@@ -39,10 +40,11 @@ from db import queries
 from db.migrate import upgrade
 from db.models import SubmissionStatus
 from db.session import session_scope
-from db.trials import planned_trials
 from harness.losses import BASELINES, loss_path
-from harness.registry import Benchmark, Suite, benchmark_names, get_benchmark
+from harness.registry import Benchmark, Suite, get_benchmark
 from harness.result import EpochRecord, Metrics, RunResult
+from scoring.plan import suite_plan
+from settings import Settings
 from worker.baselines import queue_baselines
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -53,7 +55,8 @@ SUITE = Suite.SMOKE  # uploads are trained for real, so the suite whose runs tak
 PARTICIPANTS = 50  # owners of the finished submissions, who read their status
 UPLOADERS = 50  # participants who upload during the traffic, each within the daily limit for 25 s x 50 x 5
 SUBMISSIONS = 1_000  # finished, visible, on every benchmark of the suite: all on the leaderboard
-TRIALS = planned_trials(42, SUITE, 1)  # one trial per entry: the load is in the board's reads, not its runs
+# One trial per entry, here and in the service started: the load is in the board's reads, not its runs.
+PLAN = suite_plan(Settings(trials_smoke=1), SUITE)
 STATUS_RATE = 20.0  # owners' status reads per second
 UPLOAD_INTERVAL = 5.0  # seconds between uploads by default: each costs ~3 s of sandbox check on one of the 2 cores
 REQUEST_TIMEOUT = 30.0  # seconds
@@ -107,9 +110,7 @@ def fill_database(url: str, rng: random.Random) -> tuple[dict[str, tuple[str, li
                 name=f"loss {n}",
                 code=variant,
                 sha256=hashlib.sha256(variant.encode()).hexdigest(),
-                suite=SUITE,
-                benchmarks=benchmark_names(SUITE),
-                trials=TRIALS,
+                plan=PLAN,
             )
             _finish(session, [run.id for run in submission.runs], rng)
             owned[participant.display_name][1].append(submission.id)
@@ -118,7 +119,7 @@ def fill_database(url: str, rng: random.Random) -> tuple[dict[str, tuple[str, li
 
 def _finish_baselines(session: Session, rng: random.Random) -> None:
     """What `serve` queues on its first start, finished through the worker's own queries."""
-    _finish(session, queue_baselines(session, SUITE, TRIALS), rng)
+    _finish(session, queue_baselines(session, PLAN), rng)
 
 
 def _finish(session: Session, run_ids: list[int], rng: random.Random) -> None:
@@ -177,6 +178,7 @@ def start_service(database_url: str, data_root: Path, port: int) -> subprocess.P
         "POISONBENCH_BROKER_URL": REDIS_URL,
         "POISONBENCH_DATA_ROOT": str(data_root),
         "POISONBENCH_LEADERBOARD_REFRESH_SECONDS": str(LEADERBOARD_REFRESH_SECONDS),
+        "POISONBENCH_TRIALS_SMOKE": str(len(PLAN.trials)),
     }
     log = (data_root / "serve.log").open("w")
     command = [sys.executable, "-m", "cli.main", "serve", "--suite", SUITE, "--port", str(port)]

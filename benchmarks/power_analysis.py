@@ -24,7 +24,8 @@ import re
 import statistics
 from pathlib import Path
 
-from db.statistics import (
+from harness.registry import Suite, benchmark_names
+from scoring.statistics import (
     Estimate,
     detectable_difference,
     estimate,
@@ -32,7 +33,6 @@ from db.statistics import (
     noise_aware_ranks,
     paired_difference,
 )
-from harness.registry import Suite, benchmark_names
 
 # The four losses that fit at most 3 % of the flipped labels on every proxy benchmark (mean poison_fit over the
 # stored seeds; mean robust_score 0.93-0.99 on each): the close contests a board has to settle are among entries

@@ -12,6 +12,7 @@ one by taking the oldest queued run (the order before the fair queue). Each run 
 """
 
 import argparse
+import dataclasses
 import hashlib
 import tempfile
 from collections.abc import Callable
@@ -25,8 +26,9 @@ from db.migrate import upgrade
 from db.models import Run, RunStatus, SubmissionKind
 from db.queries.runs import ClaimedRun
 from db.session import session_scope
-from db.trials import planned_trials
-from harness.registry import Suite, benchmark_names
+from harness.registry import Suite
+from scoring.plan import SuitePlan, suite_plan
+from settings import Settings
 
 SUITE = Suite.PROXY
 SERVICE_LOSSES = 5  # the four baselines and the reference loss the first start queued before trials
@@ -68,16 +70,21 @@ def drain(claim: Claim, trials: int, workdir: Path) -> tuple[int, list[int]]:
     return mine, started
 
 
+def _plan(trials: int) -> SuitePlan:
+    """The suite's plan with `trials` trials, its announced runs only: the figures (docs/service.md) were measured
+    before the transfer track, which adds as many runs again to every entry."""
+    plan = suite_plan(Settings(master_seed=MASTER_SEED, trials_proxy=trials), SUITE)
+    return dataclasses.replace(plan, transfer_benchmarks=())
+
+
 def _submit(session: Session, owner, name: str, kind: SubmissionKind, trials: int) -> int:
     submission = queries.submissions.create_submission(
         session,
         owner,
+        plan=_plan(trials),
         name=name,
         code=f"# {name}",
         sha256=hashlib.sha256(name.encode()).hexdigest(),
-        suite=SUITE,
-        benchmarks=benchmark_names(SUITE),
-        trials=planned_trials(MASTER_SEED, SUITE, trials),
         kind=kind,
     )
     return submission.id
@@ -92,7 +99,7 @@ def main() -> None:
     parser.add_argument("--run-seconds", type=float, default=103.0, help="duration of one run (default 103 s)")
     parser.add_argument("--trials", type=int, default=3, help="the participant's trials (default 3, the proxy's)")
     args = parser.parse_args()
-    benchmarks = len(benchmark_names(SUITE))
+    benchmarks = len(_plan(args.trials).benchmarks)
     print(
         f"{SERVICE_LOSSES * benchmarks} queued baseline runs (one held by the worker), then one submission of "
         f"{args.trials} trials x {benchmarks} benchmarks; one worker, {args.run_seconds:.0f} s per run.\n"

@@ -8,8 +8,8 @@ robust_score on each hidden-flip benchmark. Figures: docs/transfer.md.
 import argparse
 from collections import defaultdict
 
-from db.statistics import Estimate, estimate, headline_per_trial, noise_aware_ranks, paired_difference
 from harness.registry import benchmark_names, transfer_benchmark_names
+from scoring.statistics import Estimate, estimate, headline_per_trial, noise_aware_ranks, paired_difference
 from worker.recorded import read_records
 
 

@@ -17,8 +17,8 @@ from db import queries
 from db.migrate import upgrade
 from db.models import Participant, Submission
 from db.session import session_scope
-from db.trials import Trial, planned_trials
-from harness.registry import Suite, benchmark_names, trained_benchmark_names, transfer_benchmark_names
+from harness.registry import Suite, benchmark_names, trained_benchmark_names
+from scoring.plan import SuitePlan, suite_plan
 from settings import WORKER_NICENESS, get_settings
 from worker import recorded
 from worker.baselines import SERVICE_LOSSES, baseline_suites, missing_baselines, queue_baselines
@@ -166,18 +166,18 @@ def _choose_suite(suite: str | None) -> None:
 def _queue_missing_baselines() -> None:
     """On first start, the recorded results of the suite when they match this harness; else their training."""
     settings = get_settings()
-    trials = _trials(settings.suite)
+    plan = _plan(settings.suite)
     with _session() as session:
         missing = missing_baselines(session, settings.suite)
         if not missing:
             return
         records, stale = None, ""
         if len(missing) == len(SERVICE_LOSSES):  # a new database: none of them has been queued yet
-            records, stale = recorded.usable_records(settings.suite, trials)
+            records, stale = recorded.usable_records(plan)
         if records is not None:
-            run_ids = recorded.install_records(session, records, trials)
+            run_ids = recorded.install_records(session, records, plan)
         else:
-            run_ids = queue_baselines(session, settings.suite, trials)
+            run_ids = queue_baselines(session, plan)
     _dispatch(run_ids)
     if records is not None:
         lacking = f"; queued the {len(run_ids)} transfer runs they lack" if run_ids else ""
@@ -243,9 +243,8 @@ def _session() -> AbstractContextManager[Session]:
     return session_scope(get_settings().sqlalchemy_url)
 
 
-def _trials(suite: str) -> list[Trial]:
-    settings = get_settings()
-    return planned_trials(settings.master_seed, suite, settings.trials(suite))
+def _plan(suite: str) -> SuitePlan:
+    return suite_plan(get_settings(), suite)
 
 
 def _dispatch(run_ids: list[int]) -> None:
@@ -292,7 +291,7 @@ def rerun_baselines(args: argparse.Namespace) -> None:
     settings = get_settings()
     with _session() as session:
         suite = args.suite or settings.suite or _suite_of_the_baselines(session)
-        run_ids = queue_baselines(session, suite, _trials(suite), [args.benchmark] if args.benchmark else None)
+        run_ids = queue_baselines(session, _plan(suite), [args.benchmark] if args.benchmark else None)
     _dispatch(run_ids)
     print(f"queued {len(run_ids)} runs of the baselines and the published methods on the {suite} suite")
 
@@ -300,9 +299,9 @@ def rerun_baselines(args: argparse.Namespace) -> None:
 def record_baselines(args: argparse.Namespace) -> None:
     settings = get_settings()
     path = args.out or recorded.records_path(args.suite)
-    trials = _trials(args.suite)
-    benchmarks = args.benchmark or trained_benchmark_names(args.suite)
-    runs = len(SERVICE_LOSSES) * len(benchmarks) * len(trials)
+    plan = _plan(args.suite)
+    benchmarks = args.benchmark or plan.trained_benchmarks
+    runs = len(SERVICE_LOSSES) * len(benchmarks) * len(plan.trials)
     print(f"recording {runs} runs of the {args.suite} suite into {path}, {args.jobs} at a time", file=sys.stderr)
 
     def report(run: recorded.RecordedRun, done: int, total: int) -> None:
@@ -310,7 +309,7 @@ def record_baselines(args: argparse.Namespace) -> None:
         line = f"[{done}/{total}] {run.loss} {run.benchmark} trial {run.trial}: robust_score {score:.4f}"
         print(line, file=sys.stderr)
 
-    records = recorded.record(args.suite, trials, settings.datasets_dir, args.jobs, path, report, args.benchmark)
+    records = recorded.record(plan, settings.datasets_dir, args.jobs, path, report, args.benchmark)
     print(f"{path} holds {len(records.runs)} runs")
 
 
@@ -364,9 +363,7 @@ def rerun_submission(args: argparse.Namespace) -> None:
     with _session() as session:
         benchmarks = [args.benchmark] if args.benchmark else None
         submission = _submission(session, args.id)
-        transfer = transfer_benchmark_names(submission.suite)
-        trials = _trials(submission.suite)
-        run_ids = queries.submissions.rerun_submission(session, submission, trials, benchmarks, transfer)
+        run_ids = queries.submissions.rerun_submission(session, submission, _plan(submission.suite), benchmarks)
     _dispatch(run_ids)
     print(f"submission {args.id}: {len(run_ids)} runs queued again")
 

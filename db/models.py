@@ -153,7 +153,7 @@ class Run(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
     benchmark: Mapped[str] = mapped_column(String(100))
-    trial: Mapped[int]  # from 1: the same (training seed, poison seed) pair for every entry (db/trials.py)
+    trial: Mapped[int]  # from 1: the same (training seed, poison seed) pair for every entry (scoring/trials.py)
     # The trial's training seed, public; the poison seed is derived by the worker at run time, never stored.
     seed: Mapped[int] = mapped_column(BigInteger)
     # Stored before trials (migration 0004_trials): trained with the old global poison seed, so paired only with

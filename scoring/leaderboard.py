@@ -1,7 +1,7 @@
 """The leaderboard's arithmetic over trials: each cell and the headline as an estimate with its interval, the
 noise-aware rank, provisional entries, and the paired comparisons a submission's page shows.
 
-Every statistic comes from db/statistics.py; this module only decides what is compared with what.
+Every statistic comes from scoring/statistics.py; this module only decides what is compared with what.
 """
 
 from collections import defaultdict
@@ -9,8 +9,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from db.models import SubmissionKind
-from db.statistics import (
+from harness.result import METRIC_NAMES
+from scoring.plan import SuitePlan
+from scoring.statistics import (
     Estimate,
     TrialKey,
     average_ranks,
@@ -20,7 +21,6 @@ from db.statistics import (
     noise_aware_ranks,
     paired_difference,
 )
-from harness.result import METRIC_NAMES
 
 HEADLINE = "headline"  # the scope of a comparison of headlines, beside the benchmarks' names
 
@@ -37,8 +37,9 @@ class ShownSubmission:
 
     id: int
     name: str
-    kind: SubmissionKind
+    kind: str  # db.models.SubmissionKind
     created_at: datetime
+    reference: bool  # a baseline or a published method: every submission's page is compared with it
     description: str = ""
     link: str | None = None
     participant: str = ""
@@ -83,7 +84,7 @@ class LeaderboardEntry:
     provisional: bool
     trials_planned: int
     average_rank: float = 0.0  # mean over benchmarks of the rank by mean robust_score, ties sharing the mean rank
-    rank: int = 0  # 1 + the entries significantly better (db.statistics.noise_aware_ranks)
+    rank: int = 0  # 1 + the entries significantly better (scoring.statistics.noise_aware_ranks)
     # The transfer track (docs/transfer.md): the headline's mean over the hidden-flip benchmarks, beside the
     # headline and not in it, with its own noise-aware rank among the entries that have it; None until a trial of
     # it is complete.
@@ -119,17 +120,14 @@ def group_by_submission(rows: Iterable[TrialRow]) -> dict[int, TrialScores]:
     return scores
 
 
-def rank_entries(
-    scores: Mapping[int, TrialScores],
-    benchmarks: Sequence[str],
-    trials_planned: int,
-    transfer_benchmarks: Sequence[str] = (),
-) -> list[LeaderboardEntry]:
-    """Entries with at least one trial complete on every benchmark, in board order: by rank, then by mean headline.
+def rank_entries(scores: Mapping[int, TrialScores], plan: SuitePlan) -> list[LeaderboardEntry]:
+    """Entries with at least one trial complete on every benchmark of the plan, in board order: by rank, then by
+    mean headline; each with its transfer score and rank once it has a complete transfer trial.
 
-    An entry with fewer complete trials than `trials_planned` is provisional: shown with its n, ranked with what it
-    has (sharing fewer than 2 trials with another entry, it neither beats it nor is beaten).
+    An entry with fewer complete trials than the plan's is provisional: shown with its n, ranked with what it has
+    (sharing fewer than 2 trials with another entry, it neither beats it nor is beaten).
     """
+    benchmarks, trials_planned = plan.benchmarks, len(plan.trials)
     headlines = {sid: s.headline(benchmarks) for sid, s in scores.items()}
     shown = [sid for sid, headline in headlines.items() if headline]
     cells = [
@@ -162,8 +160,7 @@ def rank_entries(
     for entry in entries:
         entry.rank = ranks[entry.submission.id]
         entry.average_rank = average[entry.submission.id]
-    if transfer_benchmarks:
-        _rank_transfer(entries, transfer_benchmarks)
+    _rank_transfer(entries, plan.transfer_benchmarks)
     entries.sort(key=lambda e: (e.rank, -e.headline.mean, e.average_rank, e.submission.id))
     return entries
 
@@ -189,7 +186,7 @@ def comparisons(subject: TrialScores, board: Sequence[LeaderboardEntry], benchma
     return [
         Comparison(entry.submission, entry is leader, scope, difference)
         for entry in others
-        if entry.submission.kind is not SubmissionKind.SUBMISSION or entry is leader
+        if entry.submission.reference or entry is leader
         for scope, difference in paired_differences(subject, entry.scores, benchmarks)
     ]
 

@@ -1,6 +1,7 @@
 """Options and fixtures shared by every test folder: the service's databases, broker, row factories and
 processes."""
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -19,9 +20,10 @@ from db import queries
 from db.migrate import upgrade
 from db.models import Participant, RunStatus, Submission, SubmissionKind
 from db.session import get_engine
-from db.trials import Trial, planned_trials
-from harness.registry import Suite, benchmark_names, benchmarks_in, transfer_benchmark_names
+from harness.registry import Suite, benchmarks_in
 from harness.result import EpochRecord, Metrics, RunResult
+from scoring.leaderboard import LeaderboardEntry, rank_entries
+from scoring.plan import SuitePlan, suite_plan
 from settings import Settings
 
 # The servers CI and every developer machine run (docs/service.md, "Tests"): trust auth, no password.
@@ -136,20 +138,24 @@ class Factory:
         return queries.submissions.create_submission(
             self.session,
             participant,
+            plan=self.plan(trials, suite, transfer),
             name=f"submission-{self.count}",
             code=code,
             sha256=f"{self.count:064x}",
-            suite=suite,
-            benchmarks=benchmark_names(suite),
-            transfer_benchmarks=transfer_benchmark_names(suite) if transfer else (),
-            trials=self.trials(trials, suite),
             kind=kind,
         )
 
     @staticmethod
-    def trials(count: int = 1, suite: Suite = Suite.SMOKE) -> list[Trial]:
-        """Trials 1..count as the service derives them from the development master seed."""
-        return planned_trials(MASTER_SEED, suite, count)
+    def plan(trials: int = 1, suite: Suite = Suite.SMOKE, transfer: bool = False) -> SuitePlan:
+        """The suite's plan as the service builds it with `trials` trials from the development master seed; its
+        transfer track only when asked for, so a test counts the announced runs alone unless it says otherwise."""
+        plan = suite_plan(Settings(master_seed=MASTER_SEED, **{f"trials_{suite}": trials}), suite)
+        return plan if transfer else dataclasses.replace(plan, transfer_benchmarks=())
+
+    def board(self, trials: int = 1, suite: Suite = Suite.SMOKE) -> list[LeaderboardEntry]:
+        """The suite's board as the API ranks it: the query's rows over the whole plan, its transfer track too."""
+        scores = queries.leaderboard.board_scores(self.session, suite, harness.HARNESS_VERSION)
+        return rank_entries(scores, self.plan(trials, suite, transfer=True))
 
     def result(self, robust_score: float = 0.8, harness_version: str = harness.HARNESS_VERSION) -> dict:
         """A RunResult.to_dict() as the worker stores it: test_acc = robust_score, poison_fit = 1 - robust_score."""

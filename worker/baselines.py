@@ -7,10 +7,9 @@ from sqlalchemy.orm import Session
 
 from db import queries
 from db.models import Participant, SubmissionKind
-from db.trials import Trial
 from harness.loss_file import sha256_of
 from harness.losses import BASELINES, loss_path
-from harness.registry import benchmark_names, transfer_benchmark_names
+from scoring.plan import SuitePlan
 
 SERVICE_PARTICIPANT = "PoisonBench"  # owns the baselines; its token is never shown, so nobody signs in as it
 
@@ -27,10 +26,8 @@ SERVICE_LOSSES = {
 }
 
 
-def queue_baselines(
-    session: Session, suite: str, trials: Sequence[Trial], benchmarks: Sequence[str] | None = None
-) -> list[int]:
-    """Queues every service loss's `trials` on `benchmarks` (default: the suite's); returns the new runs' ids.
+def queue_baselines(session: Session, plan: SuitePlan, benchmarks: Sequence[str] | None = None) -> list[int]:
+    """Queues every service loss's plan on `benchmarks` (default: the whole plan); returns the new runs' ids.
 
     A loss whose file is unchanged is rerun (queries.submissions.rerun_submission: its results stay on the board
     until the rerun's have all succeeded). A changed file becomes a new submission on every benchmark, and the old
@@ -40,24 +37,20 @@ def queue_baselines(
     run_ids: list[int] = []
     for name, (kind, description) in SERVICE_LOSSES.items():
         code = loss_path(name).read_text()
-        existing = queries.submissions.latest_submission_named(session, owner.id, name, suite)
+        existing = queries.submissions.latest_submission_named(session, owner.id, name, plan.suite)
         if existing is not None and existing.sha256 == sha256_of(code):
-            transfer = transfer_benchmark_names(suite)
-            run_ids += queries.submissions.rerun_submission(session, existing, trials, benchmarks, transfer)
+            run_ids += queries.submissions.rerun_submission(session, existing, plan, benchmarks)
             continue
         if existing is not None:
             queries.submissions.set_hidden(session, existing, True)
         submission = queries.submissions.create_submission(
             session,
             owner,
+            plan=plan,
             name=name,
             description=description,
             code=code,
             sha256=sha256_of(code),
-            suite=suite,
-            benchmarks=benchmark_names(suite),
-            transfer_benchmarks=transfer_benchmark_names(suite),
-            trials=trials,
             kind=kind,
             filename=loss_path(name).name,
         )

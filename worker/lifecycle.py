@@ -12,12 +12,12 @@ from db import queries
 from db.models import FailureCause
 from db.queries.runs import ClaimedRun
 from db.session import session_scope
-from db.trials import TrialSeeds
 from harness.contract import LossFn
 from harness.datasets import ImageSplits, load_splits
 from harness.registry import Benchmark, get_benchmark
 from harness.result import EpochRecord, ResultSchemaError
 from harness.trainer import resolve_device, run
+from scoring.trials import TrialSeeds
 from settings import Settings
 from worker.heartbeat import Heartbeat
 from worker.log_tail import LogTail, capture_log_tail

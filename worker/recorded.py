@@ -24,13 +24,14 @@ import torch
 from sqlalchemy.orm import Session
 
 from db import queries
-from db.trials import Trial
 from harness import HARNESS_VERSION
 from harness.datasets import load_splits
 from harness.loss_file import sha256_of
 from harness.losses import loss_path
-from harness.registry import benchmark_names, get_benchmark, transfer_benchmark_names
+from harness.registry import get_benchmark
 from harness.result import validate_result
+from scoring.plan import SuitePlan
+from scoring.trials import Trial
 from worker.baselines import SERVICE_LOSSES, service_participant
 from worker.lifecycle import train_trial
 from worker.tasks import open_loss
@@ -71,21 +72,19 @@ class Records:
     command: str  # that produced them
     runs: tuple[RecordedRun, ...]
 
-    def stale_because(self, trials: Sequence[Trial]) -> str | None:
-        """Why these records are not what the service would train now, or None when they are, run for run.
+    def stale_because(self, plan: SuitePlan) -> str | None:
+        """Why these records are not what the service would train now on `plan`, or None when they are, run for run.
 
         Every announced-flip run must be there; transfer runs that are not are trained by the service
         (`missing_transfer_runs`), after every announced run in the queue's order."""
         if self.harness_version != HARNESS_VERSION:
             return f"recorded with harness {self.harness_version}, this is harness {HARNESS_VERSION}"
-        if self.trials_fingerprint != trials_fingerprint(trials):
+        if self.trials_fingerprint != trials_fingerprint(plan.trials):
             return "recorded on other trials (another master seed or number of trials)"
         present = self._present()
-        if not present <= _expected(self.suite, benchmark_names, trials) | _expected(
-            self.suite, transfer_benchmark_names, trials
-        ):
+        if not present <= _expected(plan.trained_benchmarks, plan.trials):
             return "runs of losses or benchmarks the service does not train"
-        missing = sorted(_expected(self.suite, benchmark_names, trials) - present)
+        missing = sorted(_expected(plan.benchmarks, plan.trials) - present)
         if missing:
             return f"{len(missing)} runs missing (first: {missing[0]})"
         for run in self.runs:
@@ -95,21 +94,18 @@ class Records:
                 return f"{run.benchmark}: the benchmark's definition changed since it was recorded"
         return None
 
-
-    def missing_transfer_runs(self, trials: Sequence[Trial]) -> list[tuple[str, str, Trial]]:
-        """(loss, benchmark, trial) of the transfer runs the records lack."""
-        by_index = {trial.index: trial for trial in trials}
-        missing = _expected(self.suite, transfer_benchmark_names, trials) - self._present()
+    def missing_transfer_runs(self, plan: SuitePlan) -> list[tuple[str, str, Trial]]:
+        """(loss, benchmark, trial) of the plan's transfer runs the records lack."""
+        by_index = {trial.index: trial for trial in plan.trials}
+        missing = _expected(plan.transfer_benchmarks, plan.trials) - self._present()
         return [(name, benchmark, by_index[index]) for name, benchmark, index in sorted(missing)]
 
     def _present(self) -> set[tuple[str, str, int]]:
         return {(run.loss, run.benchmark, run.trial) for run in self.runs}
 
 
-def _expected(
-    suite: str, names: Callable[[str], list[str]], trials: Sequence[Trial]
-) -> set[tuple[str, str, int]]:
-    return {(loss, benchmark, trial.index) for loss in SERVICE_LOSSES for benchmark in names(suite) for trial in trials}
+def _expected(benchmarks: Sequence[str], trials: Sequence[Trial]) -> set[tuple[str, str, int]]:
+    return {(loss, benchmark, trial.index) for loss in SERVICE_LOSSES for benchmark in benchmarks for trial in trials}
 
 
 def read_records(suite: str, path: Path | None = None) -> Records | None:
@@ -123,71 +119,70 @@ def read_records(suite: str, path: Path | None = None) -> Records | None:
     return Records(suite, meta["harness_version"], meta["trials_fingerprint"], meta["trials"], meta["command"], runs)
 
 
-def usable_records(suite: str, trials: Sequence[Trial]) -> tuple[Records | None, str]:
+def usable_records(plan: SuitePlan) -> tuple[Records | None, str]:
     """The suite's records if they match what the service would train now, with the reason when they do not."""
-    records = read_records(suite)
+    records = read_records(plan.suite)
     if records is None:
-        return None, f"no recorded results ship for the {suite} suite"
-    stale = records.stale_because(trials)
+        return None, f"no recorded results ship for the {plan.suite} suite"
+    stale = records.stale_because(plan)
     return (None, stale) if stale else (records, "")
 
 
-def install_records(session: Session, records: Records, trials: Sequence[Trial]) -> list[int]:
-    """Every service loss as a submission with its recorded runs, and queued runs for the transfer runs the records
-    lack; returns the queued runs' ids."""
+def install_records(session: Session, records: Records, plan: SuitePlan) -> list[int]:
+    """Every service loss as a submission with its recorded runs, and queued runs for the plan's transfer runs the
+    records lack; returns the queued runs' ids."""
     owner = service_participant(session)
-    missing = records.missing_transfer_runs(trials)
+    missing = records.missing_transfer_runs(plan)
     queued: list[int] = []
     for name, (kind, description) in SERVICE_LOSSES.items():
         code = loss_path(name).read_text()
         queued += queries.submissions.create_recorded_submission(
             session,
             owner,
+            plan=plan,
             name=name,
             code=code,
             sha256=sha256_of(code),
-            suite=records.suite,
             description=description,
             kind=kind,
             filename=loss_path(name).name,
             results=[(run.trial, run.result) for run in records.runs if run.loss == name],
-            transfer_benchmarks=transfer_benchmark_names(records.suite),
             to_train=[(benchmark, trial) for loss, benchmark, trial in missing if loss == name],
         )
     return queued
 
 
 def record(
-    suite: str,
-    trials: Sequence[Trial],
+    plan: SuitePlan,
     datasets_dir: Path,
     jobs: int,
     path: Path,
     on_run: Callable[[RecordedRun, int, int], None] = lambda run, done, total: None,
     benchmarks: Collection[str] | None = None,
 ) -> Records:
-    """Train every service loss on every benchmark (or those of `benchmarks`) and trial of the suite, as the worker
+    """Train every service loss on every benchmark (or those of `benchmarks`) and trial of the plan, as the worker
     does (sandboxed, fp32), `jobs` runs at a time, appending each run to `path` as it finishes.
 
     A file already at `path` for the same harness, trials and loss files keeps its runs: an interrupted
     recording resumes where it stopped, and one of some benchmarks is completed by another of the others.
     """
-    fingerprint = trials_fingerprint(trials)
+    suite = plan.suite
+    fingerprint = trials_fingerprint(plan.trials)
     kept = _resumable_runs(suite, path, fingerprint)
     done_already = {(run.loss, run.benchmark, run.trial) for run in kept}
     todo = [
         (name, benchmark, trial)
-        for names in (benchmark_names, transfer_benchmark_names)  # the transfer track after every announced run
-        for trial in trials
+        for names in (plan.benchmarks, plan.transfer_benchmarks)  # the transfer track after every announced run
+        for trial in plan.trials
         for name in SERVICE_LOSSES
-        for benchmark in names(suite)
+        for benchmark in names
         if (name, benchmark, trial.index) not in done_already and (benchmarks is None or benchmark in benchmarks)
     ]
     header = {
         "suite": suite,
         "harness_version": HARNESS_VERSION,
         "trials_fingerprint": fingerprint,
-        "trials": len(trials),
+        "trials": len(plan.trials),
         "command": shlex.join(["poisonbench", *sys.argv[1:]]),
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

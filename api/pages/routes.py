@@ -8,11 +8,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from api.deps import SessionDep, SettingsDep, SubmissionIdPath
+from api.board import compared_ids
+from api.deps import LeaderboardDep, SessionDep, SettingsDep, SubmissionIdPath
 from api.pages.documents import DOCUMENTS, document_html
 from api.pages.leaderboard_table import DETAIL_METRICS, plus_minus, safe_link, shared_ranks
-from api.routes.compare import compared_ids
-from api.routes.leaderboard import LeaderboardDep
 from db import queries
 from harness.registry import Suite, benchmarks_in, get_benchmark
 from harness.result import PUBLISHED_METRICS

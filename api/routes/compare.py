@@ -3,54 +3,18 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
-from api.deps import MAX_DB_INTEGER
+from api.board import compared_ids, differences_between
+from api.deps import LeaderboardDep
 from api.errors import ApiError, error_responses
-from api.leaderboard_cache import CachedLeaderboard
-from api.routes.leaderboard import LeaderboardDep
-from api.schemas import EstimatePublic, LeaderboardEntryPublic
-from db.leaderboard import paired_differences
+from api.schemas import ComparePublic
 
 router = APIRouter(prefix="/api", tags=["leaderboard"])
-
-MIN_COMPARED, MAX_COMPARED = 2, 4  # two is a comparison; past four the side-by-side table no longer fits a screen
 
 IdsQuery = Annotated[
     list[str],
     Query(default_factory=list, description="two to four submission ids of the leaderboard: ids=1,2 or ids=1&ids=2"),
 ]
-
-
-class PairedDifferencePublic(BaseModel):
-    """Entry a's robust_score minus entry b's over the trials both have: "headline" or one benchmark."""
-
-    a_id: int
-    b_id: int
-    scope: str
-    difference: EstimatePublic
-
-
-class ComparePublic(BaseModel):
-    suite: str
-    harness_version: str
-    benchmarks: list[str]
-    trials_planned: int
-    data: list[LeaderboardEntryPublic]  # in the order asked for
-    differences: list[PairedDifferencePublic]  # every pair (a before b in `data`), headline and each benchmark
-
-
-def compared_ids(raw: list[str]) -> list[int]:
-    """Two to four distinct submission ids, in the order given; ValueError with a sentence saying what to fix."""
-    parts = [part.strip() for value in raw for part in value.split(",") if part.strip()]
-    if not all(
-        part.isascii() and part.isdecimal() and len(part) <= 10 and 1 <= int(part) <= MAX_DB_INTEGER for part in parts
-    ):
-        raise ValueError("ids must be submission ids (whole numbers from 1) separated by commas, e.g. ids=1,2")
-    ids = list(dict.fromkeys(int(part) for part in parts))
-    if not MIN_COMPARED <= len(ids) <= MAX_COMPARED:
-        raise ValueError(f"compare two to four different entries, e.g. ids=1,2; got {len(ids)}")
-    return ids
 
 
 @router.get(
@@ -80,17 +44,5 @@ def read_comparison(leaderboard: LeaderboardDep, ids: IdsQuery) -> ComparePublic
         benchmarks=board.benchmarks,
         trials_planned=board.trials_planned,
         data=[entries[submission_id] for submission_id in wanted],
-        differences=_differences(leaderboard, wanted),
+        differences=differences_between(leaderboard, wanted),
     )
-
-
-def _differences(leaderboard: CachedLeaderboard, wanted: list[int]) -> list[PairedDifferencePublic]:
-    """Every pair of `wanted` (a before b), a - b over the trials they share, from the board's own per-trial scores."""
-    scores = {entry.submission.id: entry.scores for entry in leaderboard.entries}
-    benchmarks = leaderboard.board.benchmarks
-    return [
-        PairedDifferencePublic(a_id=a, b_id=b, scope=scope, difference=EstimatePublic.model_validate(difference))
-        for index, a in enumerate(wanted)
-        for b in wanted[index + 1 :]
-        for scope, difference in paired_differences(scores[a], scores[b], benchmarks)
-    ]

@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 
+from api.board import comparisons_for
 from api.deps import (
-    MAX_DB_INTEGER,
     CeleryDep,
     LossCheckerDep,
     OptionalParticipantDep,
@@ -16,8 +16,8 @@ from api.deps import (
 )
 from api.errors import ApiError, DuplicateSubmission, error_responses
 from api.intake import accept_submission, read_upload, require_multipart_form, upload_filename
-from api.routes.leaderboard import comparisons_for
 from api.schemas import (
+    MAX_DB_INTEGER,
     Page,
     RunProgressPublic,
     RunPublic,
@@ -30,6 +30,7 @@ from api.schemas import (
 )
 from db import queries
 from db.models import Participant, Run, Submission, SubmissionStatus
+from scoring.plan import suite_plan
 
 router = APIRouter(prefix="/api/submissions", tags=["submissions"])
 LOCATION = {"Location": {"description": "the submission's URL, as `url`", "schema": {"type": "string"}}}
@@ -60,7 +61,8 @@ def create_submission(
     """Validates the file in the sandbox, stores it and queues one run per benchmark and seed."""
     filename = upload_filename(form.file.filename)
     code = read_upload(form.file.file.read(settings.max_file_bytes + 1), settings.max_file_bytes, filename)
-    submission = accept_submission(session, participant, form, code, filename, settings, check, celery)
+    plan = suite_plan(settings, settings.suite)
+    submission = accept_submission(session, participant, form, code, filename, plan, settings, check, celery)
     url = _url(request, submission)
     response.headers["Location"] = url
     return SubmissionAccepted(id=submission.id, url=url, status=submission.status)
@@ -130,23 +132,11 @@ def read_public_progress(
     submission = queries.submissions.public_submission(session, submission_id, viewer)
     if submission is None:
         raise ApiError(404, f"no visible submission {submission_id}; the leaderboard at / lists them")
-    estimate = queries.queue_position.queue_estimate(session, submission)
-    return SubmissionProgressPublic(
-        id=submission.id,
-        name=submission.name,
+    return SubmissionProgressPublic.from_row(
+        submission,
         participant=submission.participant.display_name,
-        suite=submission.suite,
-        kind=submission.kind,
-        description=submission.description,
-        link=submission.link,
-        status=submission.status,
-        created_at=submission.created_at,
-        finished_at=submission.finished_at,
-        queue_position=estimate.position if estimate else None,
-        estimated_start=estimate.estimated_start if estimate else None,
-        trials_planned=settings.trials(submission.suite),
+        **_progress(request, session, settings, submission),
         runs=[RunProgressPublic.model_validate(run) for run in _shown_runs(submission)],
-        comparisons=comparisons_for(request, session, settings, submission),
     )
 
 
@@ -196,20 +186,27 @@ def _url(request: Request, submission: Submission) -> str:
 
 
 def _public(request: Request, submission: Submission) -> SubmissionPublic:
-    return SubmissionPublic.from_row(submission, _url(request, submission))
+    return SubmissionPublic.from_row(submission, url=_url(request, submission))
 
 
 def _detail(request: Request, session: SessionDep, settings: SettingsDep, submission: Submission) -> SubmissionDetail:
-    estimate = queries.queue_position.queue_estimate(session, submission)
     return SubmissionDetail.from_row(
         submission,
-        _url(request, submission),
-        queue_position=estimate.position if estimate else None,
-        estimated_start=estimate.estimated_start if estimate else None,
-        trials_planned=settings.trials(submission.suite),
+        url=_url(request, submission),
+        **_progress(request, session, settings, submission),
         runs=[RunPublic.model_validate(run) for run in _shown_runs(submission)],
-        comparisons=comparisons_for(request, session, settings, submission),
     )
+
+
+def _progress(request: Request, session: SessionDep, settings: SettingsDep, submission: Submission) -> dict:
+    """The fields of SubmissionProgress: the queue's estimate, the planned trials and the paired comparisons."""
+    estimate = queries.queue_position.queue_estimate(session, submission)
+    return {
+        "queue_position": estimate.position if estimate else None,
+        "estimated_start": estimate.estimated_start if estimate else None,
+        "trials_planned": len(suite_plan(settings, submission.suite).trials),
+        "comparisons": comparisons_for(request, session, settings, submission),
+    }
 
 
 def _shown_runs(submission: Submission) -> list[Run]:

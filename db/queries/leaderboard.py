@@ -6,32 +6,17 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from db.leaderboard import (
-    LeaderboardEntry,
-    ShownSubmission,
-    TrialRow,
-    TrialScores,
-    group_by_submission,
-    rank_entries,
-    trial_key,
-)
-from db.models import Participant, Run, RunStatus, Submission, SubmissionStatus
+from db.models import Participant, Run, RunStatus, Submission, SubmissionKind, SubmissionStatus
 from harness.result import METRIC_NAMES
+from scoring.leaderboard import ShownSubmission, TrialRow, TrialScores, group_by_submission, trial_key
 
 # A submission is on the board from its first complete trial until it fails or is cancelled.
 ON_THE_BOARD = (SubmissionStatus.QUEUED, SubmissionStatus.RUNNING, SubmissionStatus.SUCCEEDED)
 
 
-def leaderboard(
-    session: Session,
-    suite: str,
-    benchmarks: Sequence[str],
-    harness_version: str,
-    trials_planned: int,
-    transfer_benchmarks: Sequence[str] = (),
-) -> list[LeaderboardEntry]:
-    """Visible submissions with at least one trial whose runs all succeeded on every benchmark under
-    `harness_version`, ranked; those with fewer than `trials_planned` trials are provisional.
+def board_scores(session: Session, suite: str, harness_version: str) -> dict[int, TrialScores]:
+    """What the suite's board is ranked from (scoring.leaderboard.rank_entries): every visible submission on it
+    with its succeeded current runs under `harness_version`, by benchmark, metric and trial.
 
     Older results (superseded runs, other harness versions) stay in the table as history, left out here; a rerun's
     runs count only once they replaced the current ones.
@@ -41,8 +26,7 @@ def leaderboard(
         Submission.status.in_(ON_THE_BOARD),
         Submission.hidden.is_(False),
     )
-    scores = group_by_submission(_trial_rows(session, harness_version, on_board))
-    return rank_entries(scores, benchmarks, trials_planned, transfer_benchmarks)
+    return group_by_submission(_trial_rows(session, harness_version, on_board))
 
 
 def trial_scores(
@@ -120,7 +104,17 @@ def _trial_rows(session: Session, harness_version: str, submissions: Sequence) -
     ) in rows:
         if sid not in shown:
             shown[sid] = ShownSubmission(
-                sid, name, kind, created_at, description, link, participant, rerun, failed, shipped_results
+                sid,
+                name,
+                kind,
+                created_at,
+                kind != SubmissionKind.SUBMISSION,
+                description,
+                link,
+                participant,
+                rerun,
+                failed,
+                shipped_results,
             )
         present = {metric: value for metric, value in zip(METRIC_NAMES, values, strict=True) if value is not None}
         trial_rows.append(TrialRow(shown[sid], benchmark, trial_key(trial, legacy), present))

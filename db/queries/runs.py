@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from db.models import FailureCause, Run, RunStatus, Submission, utcnow
 from db.queries.queue_position import queued_in_fair_order
 from db.queries.transitions import transition_run
-from db.trials import TrialSeeds, legacy_seeds, trial_seeds
 from harness.result import validate_result
+from scoring.trials import TrialSeeds, legacy_seeds, trial_seeds
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Submissions: storing one with its runs, who may see it, the daily limit, hiding, cancelling, rerunning, export."""
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -17,26 +17,25 @@ from db.queries.transitions import (
     transition_run,
 )
 from db.status import ACTIVE_RUN_STATUSES
-from db.trials import Trial
+from scoring.plan import SuitePlan
+from scoring.trials import Trial
 
 
 def create_submission(
     session: Session,
     participant: Participant,
     *,
+    plan: SuitePlan,
     name: str,
     code: str,
     sha256: str,
-    suite: str,
-    benchmarks: Sequence[str],
-    trials: Sequence[Trial],
     description: str = "",
     link: str | None = None,
     kind: SubmissionKind = SubmissionKind.SUBMISSION,
     filename: str | None = None,
-    transfer_benchmarks: Sequence[str] = (),
 ) -> Submission:
-    """The submission and one queued run per benchmark and trial, and per transfer benchmark and trial."""
+    """The submission to the plan's suite and one queued run per trial and benchmark of the plan, the transfer
+    track's included."""
     submission = Submission(
         participant=participant,
         name=name,
@@ -44,13 +43,13 @@ def create_submission(
         link=link,
         code=code,
         sha256=sha256,
-        suite=suite,
+        suite=plan.suite,
         kind=kind,
         filename=filename,
     )
     session.add(submission)
     session.flush()
-    _add_runs(session, _new_runs(submission.id, benchmarks, trials, transfer_benchmarks))
+    _add_runs(session, _new_runs(submission.id, plan.benchmarks, plan.trials, plan.transfer_benchmarks))
     return submission
 
 
@@ -58,19 +57,18 @@ def create_recorded_submission(
     session: Session,
     participant: Participant,
     *,
+    plan: SuitePlan,
     name: str,
     code: str,
     sha256: str,
-    suite: str,
     description: str,
     kind: SubmissionKind,
     filename: str,
     results: Sequence[tuple[int, dict]],
-    transfer_benchmarks: Collection[str],
-    to_train: Sequence[tuple[str, Trial]] = (),
+    to_train: Sequence[tuple[str, Trial]],
 ) -> list[int]:
-    """A submission whose runs succeeded elsewhere: one run per (trial, RunResult dict), marked recorded, and a
-    queued transfer run per (benchmark, trial) of `to_train`; returns the queued runs' ids.
+    """A submission to the plan's suite whose runs succeeded elsewhere: one run per (trial, RunResult dict), marked
+    recorded, and a queued transfer run per (benchmark, trial) of `to_train`; returns the queued runs' ids.
 
     Each result must match harness.result's schema (ResultSchemaError otherwise, and nothing is stored).
     """
@@ -81,7 +79,7 @@ def create_recorded_submission(
         description=description,
         code=code,
         sha256=sha256,
-        suite=suite,
+        suite=plan.suite,
         kind=kind,
         filename=filename,
     )
@@ -97,7 +95,7 @@ def create_recorded_submission(
                 trial=trial,
                 seed=result["seed"],
                 recorded=True,
-                transfer=result["benchmark"]["name"] in transfer_benchmarks,
+                transfer=result["benchmark"]["name"] in plan.transfer_benchmarks,
                 status=RunStatus.SUCCEEDED,
                 **filled,
                 epochs_total=len(result["curve"]),
@@ -120,7 +118,7 @@ def _new_runs(
     submission_id: int,
     benchmarks: Sequence[str],
     trials: Sequence[Trial],
-    transfer_benchmarks: Sequence[str] = (),
+    transfer_benchmarks: Sequence[str],
     **columns,
 ) -> list[Run]:
     # Trial-major: the order the runs were queued in is trial 1 on every benchmark first; the transfer track after.
@@ -264,16 +262,12 @@ def cancel_submission(session: Session, submission: Submission) -> list[int]:
 
 
 def rerun_submission(
-    session: Session,
-    submission: Submission,
-    trials: Sequence[Trial],
-    benchmarks: Sequence[str] | None = None,
-    transfer_benchmarks: Sequence[str] = (),
+    session: Session, submission: Submission, plan: SuitePlan, benchmarks: Sequence[str] | None = None
 ) -> list[int]:
-    """Queues `trials` again on `benchmarks` (default: all of the submission's); returns the new runs' ids.
+    """Queues the plan's trials again on `benchmarks` (default: all of the submission's); returns the new runs' ids.
 
-    A whole rerun (no `benchmarks`) also queues `transfer_benchmarks`, the suite's transfer track, where the
-    submission has no run of them: one stored before the track existed gets it then.
+    A whole rerun (no `benchmarks`) also queues the plan's transfer track where the submission has no run of it:
+    one stored before the track existed gets it then.
 
     A succeeded submission keeps its results on the board, marked as being rerun, until every new run succeeded;
     then they replace the runs of those benchmarks in one step (queries.transitions.settle_rerun). A failed or
@@ -281,11 +275,13 @@ def rerun_submission(
     replaced by this one. Any other submission has no results to keep: its runs are superseded at once (active ones
     cancelled first, so a worker still training one stops). Old rows always stay as history.
     """
+    if plan.suite != submission.suite:
+        raise ValueError(f"a plan of the {plan.suite} suite for submission {submission.id} of {submission.suite}")
     lock_submission(session, submission.id)
     now = utcnow()
     chosen = [run for run in submission.runs if benchmarks is None or run.benchmark in benchmarks]
     rerun = sorted({run.benchmark for run in chosen if not run.transfer})
-    added_transfer = set(transfer_benchmarks) if benchmarks is None else set()
+    added_transfer = set(plan.transfer_benchmarks) if benchmarks is None else set()
     rerun_transfer = sorted({run.benchmark for run in chosen if run.transfer} | added_transfer)
     keeps_results = submission.status is SubmissionStatus.SUCCEEDED
     if keeps_results:
@@ -296,7 +292,7 @@ def rerun_submission(
             if run.status in ACTIVE_RUN_STATUSES:
                 transition_run(session, run.id, RunStatus.CANCELLED, finished_at=now)
         session.execute(update(Run).where(Run.id.in_([run.id for run in current])).values(superseded_at=now))
-    new_runs = _new_runs(submission.id, rerun, trials, rerun_transfer, pending_replacement=keeps_results)
+    new_runs = _new_runs(submission.id, rerun, plan.trials, rerun_transfer, pending_replacement=keeps_results)
     run_ids = _add_runs(session, new_runs)
     session.execute(update(Submission).where(Submission.id == submission.id).values(rerun_error=None))
     mark_board_changed(session, submission.id)  # it shows as being rerun

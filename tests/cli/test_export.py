@@ -31,7 +31,7 @@ def database_url(tmp_path, monkeypatch):
         for run in finished.runs:
             run.log_tail = SECRET_LOG
         queries.submissions.rerun_submission(
-            session, finished, factory.trials(), benchmarks=[benchmark_names(Suite.SMOKE)[0]]
+            session, finished, factory.plan(), benchmarks=[benchmark_names(Suite.SMOKE)[0]]
         )
         factory.finish(finished, robust_score=0.75)  # the rerun's run replaces the first benchmark's
         factory.submission()

@@ -6,16 +6,17 @@ from sqlalchemy import update
 
 import harness
 from db import queries
-from db.leaderboard import HEADLINE, comparisons
 from db.models import Run, SubmissionKind
-from harness.registry import Suite, benchmark_names, transfer_benchmark_names
+from harness.registry import Suite, benchmark_names
+from scoring.leaderboard import HEADLINE, comparisons
+from tests.conftest import Factory
 
 BENCHMARKS = benchmark_names(Suite.SMOKE)
 TRIALS = 3
 
 
-def _board(session, trials_planned: int = TRIALS) -> list:
-    return queries.leaderboard.leaderboard(session, Suite.SMOKE, BENCHMARKS, harness.HARNESS_VERSION, trials_planned)
+def _board(session) -> list:
+    return Factory(session).board(TRIALS)
 
 
 def _entry(factory, scores: dict[int, float], kind: SubmissionKind = SubmissionKind.SUBMISSION):
@@ -90,17 +91,7 @@ def test_the_transfer_score_and_rank_stand_beside_the_headline_and_leave_it_and_
     exploiter = _with_transfer(any_factory, {1: 0.90, 2: 0.91, 3: 0.92}, {1: 0.40, 2: 0.41, 3: 0.42})
     general = _with_transfer(any_factory, {1: 0.80, 2: 0.81, 3: 0.82}, {1: 0.79, 2: 0.80, 3: 0.81})
     announced_only = _entry(any_factory, {1: 0.50, 2: 0.51, 3: 0.52})
-    board = {
-        e.submission.id: e
-        for e in queries.leaderboard.leaderboard(
-            any_factory.session,
-            Suite.SMOKE,
-            BENCHMARKS,
-            harness.HARNESS_VERSION,
-            TRIALS,
-            transfer_benchmark_names(Suite.SMOKE),
-        )
-    }
+    board = {e.submission.id: e for e in _board(any_factory.session)}
     assert [board[s.id].rank for s in (exploiter, general, announced_only)] == [1, 2, 3]
     assert board[exploiter.id].headline.mean == pytest.approx(0.91)  # the transfer runs are not in the headline
     assert board[exploiter.id].transfer.mean == pytest.approx(0.41) and board[exploiter.id].transfer.n == 3
@@ -126,7 +117,7 @@ def test_results_of_another_harness_version_stay_as_history_only(factory, sessio
     old = factory.submission()
     factory.finish(old, harness_version="0.9.0")
     assert _board(session) == []
-    queries.submissions.rerun_submission(session, old, factory.trials())
+    queries.submissions.rerun_submission(session, old, factory.plan())
     factory.finish(old)
     assert [entry.submission.id for entry in _board(session)] == [old.id]
 

@@ -92,7 +92,7 @@ def test_a_rerun_of_a_submission_without_results_supersedes_its_runs_at_once_kee
     queries.runs.fail_run(session, first.id, claimed.attempt, "infra", FailureCause.INFRASTRUCTURE, "", "x")
     session.expire(submission)
     assert submission.status is SubmissionStatus.FAILED
-    new_ids = queries.submissions.rerun_submission(session, submission, any_factory.trials())
+    new_ids = queries.submissions.rerun_submission(session, submission, any_factory.plan())
     assert submission.status is SubmissionStatus.QUEUED and [run.id for run in submission.runs] == new_ids
     session.refresh(first)
     assert first.superseded_at is not None and first.error == "infra"

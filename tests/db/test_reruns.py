@@ -3,17 +3,17 @@ succeeded, then are replaced in one step; a failed rerun leaves them and says so
 
 import pytest
 
-import harness
 from db import queries
 from db.models import FailureCause, Run, RunStatus, SubmissionKind, SubmissionStatus
 from harness.registry import Suite, benchmark_names, transfer_benchmark_names
+from tests.conftest import Factory
 
 BENCHMARKS = benchmark_names(Suite.SMOKE)
 TRIALS = 2
 
 
 def _entry(session, submission_id: int):
-    board = queries.leaderboard.leaderboard(session, Suite.SMOKE, BENCHMARKS, harness.HARNESS_VERSION, TRIALS)
+    board = Factory(session).board(TRIALS)
     return next((entry for entry in board if entry.submission.id == submission_id), None)
 
 
@@ -29,7 +29,7 @@ def test_a_rerun_keeps_the_old_results_on_the_board_until_every_new_run_succeede
     baseline = any_factory.submission(kind=SubmissionKind.BASELINE, trials=TRIALS)
     any_factory.finish(baseline, robust_score=0.6)
     old_ids = {run.id for run in baseline.runs}
-    new_ids = queries.submissions.rerun_submission(session, baseline, any_factory.trials(TRIALS))
+    new_ids = queries.submissions.rerun_submission(session, baseline, any_factory.plan(TRIALS))
     assert len(new_ids) == len(BENCHMARKS) * TRIALS and baseline.status is SubmissionStatus.SUCCEEDED
     for index, run in enumerate(baseline.replacement_runs):
         entry = _entry(session, baseline.id)  # on the board at every moment, with the old results
@@ -48,7 +48,7 @@ def test_a_failed_rerun_leaves_the_old_results_in_place_and_says_so(any_factory)
     session = any_factory.session
     baseline = any_factory.submission(kind=SubmissionKind.BASELINE, trials=TRIALS)
     any_factory.finish(baseline, robust_score=0.6)
-    queries.submissions.rerun_submission(session, baseline, any_factory.trials(TRIALS))
+    queries.submissions.rerun_submission(session, baseline, any_factory.plan(TRIALS))
     first, second, *others = baseline.replacement_runs
     _complete_one(any_factory, first, 0.9)
     claimed = queries.runs.claim_run(session, second.id, "worker")
@@ -62,7 +62,7 @@ def test_a_failed_rerun_leaves_the_old_results_in_place_and_says_so(any_factory)
     entry = _entry(session, baseline.id)
     assert entry.headline.mean == pytest.approx(0.6) and entry.submission.rerun_failed
     assert not entry.submission.rerunning
-    queries.submissions.rerun_submission(session, baseline, any_factory.trials(TRIALS))  # tried again
+    queries.submissions.rerun_submission(session, baseline, any_factory.plan(TRIALS))  # tried again
     session.expire(baseline)
     assert baseline.rerun_error is None and _entry(session, baseline.id).submission.rerunning
 
@@ -71,8 +71,8 @@ def test_a_second_rerun_replaces_the_one_under_way(any_factory):
     session = any_factory.session
     baseline = any_factory.submission(kind=SubmissionKind.BASELINE, trials=TRIALS)
     any_factory.finish(baseline, robust_score=0.6)
-    first_rerun = queries.submissions.rerun_submission(session, baseline, any_factory.trials(TRIALS))
-    second_rerun = queries.submissions.rerun_submission(session, baseline, any_factory.trials(TRIALS))
+    first_rerun = queries.submissions.rerun_submission(session, baseline, any_factory.plan(TRIALS))
+    second_rerun = queries.submissions.rerun_submission(session, baseline, any_factory.plan(TRIALS))
     assert [run.id for run in baseline.replacement_runs] == second_rerun
     assert all(session.get(Run, run_id).status is RunStatus.CANCELLED for run_id in first_rerun)
     assert baseline.rerun_error is None
@@ -83,17 +83,14 @@ def test_a_whole_rerun_gives_a_submission_stored_before_the_transfer_track_its_t
     baseline = any_factory.submission(kind=SubmissionKind.BASELINE, trials=TRIALS)  # no transfer run
     any_factory.finish(baseline, robust_score=0.6)
     transfer = transfer_benchmark_names(Suite.SMOKE)
-    queries.submissions.rerun_submission(session, baseline, any_factory.trials(TRIALS), transfer_benchmarks=transfer)
+    queries.submissions.rerun_submission(session, baseline, any_factory.plan(TRIALS, transfer=True))
     queued = {(run.benchmark, run.trial, run.transfer) for run in baseline.replacement_runs}
     announced = {(benchmark, trial, False) for benchmark in BENCHMARKS for trial in range(1, TRIALS + 1)}
     hidden = {(benchmark, trial, True) for benchmark in transfer for trial in range(1, TRIALS + 1)}
     assert queued == announced | hidden
-    board = queries.leaderboard.leaderboard
-    before = board(session, Suite.SMOKE, BENCHMARKS, harness.HARNESS_VERSION, TRIALS, transfer)
-    assert next(entry for entry in before if entry.submission.id == baseline.id).transfer is None
+    assert _entry(session, baseline.id).transfer is None
     any_factory.finish(baseline, robust_score=0.7)
-    after = board(session, Suite.SMOKE, BENCHMARKS, harness.HARNESS_VERSION, TRIALS, transfer)
-    entry = next(entry for entry in after if entry.submission.id == baseline.id)
+    entry = _entry(session, baseline.id)
     assert entry.transfer is not None and entry.transfer.mean == pytest.approx(0.7)
 
 
@@ -102,7 +99,5 @@ def test_a_whole_rerun_of_a_submission_with_transfer_runs_queues_each_once(any_f
     baseline = any_factory.submission(kind=SubmissionKind.BASELINE, trials=TRIALS, transfer=True)
     any_factory.finish(baseline, robust_score=0.6)
     transfer = transfer_benchmark_names(Suite.SMOKE)
-    new_ids = queries.submissions.rerun_submission(
-        session, baseline, any_factory.trials(TRIALS), transfer_benchmarks=transfer
-    )
+    new_ids = queries.submissions.rerun_submission(session, baseline, any_factory.plan(TRIALS, transfer=True))
     assert len(new_ids) == (len(BENCHMARKS) + len(transfer)) * TRIALS

@@ -1,4 +1,4 @@
-"""db/statistics.py against figures worked out by hand: t-intervals, paired differences, ranks, headlines, power.
+"""scoring/statistics.py against figures worked out by hand: t-intervals, paired differences, ranks, headlines, power.
 
 The t quantiles in the comments are from a printed t table (and agree with scipy.stats.t.ppf to 6 decimals):
 t_{0.975,1} = 12.706205, t_{0.975,2} = 4.302653, t_{0.95,2} = 2.919986, t_{0.975,4} = 2.776445; normal quantiles
@@ -11,7 +11,7 @@ import random
 import pytest
 from scipy import stats
 
-from db.statistics import (
+from scoring.statistics import (
     Estimate,
     average_ranks,
     detectable_difference,

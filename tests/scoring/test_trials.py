@@ -3,8 +3,8 @@
 import pytest
 
 from db import queries
-from db.trials import trial_seeds
 from harness.registry import Suite, benchmark_names
+from scoring.trials import trial_seeds
 from tests.conftest import MASTER_SEED
 
 

@@ -7,8 +7,8 @@ from playwright.sync_api import Page, expect
 from db import queries
 from db.models import SubmissionKind
 from db.session import session_scope
-from db.statistics import estimate, paired_difference
 from harness.registry import Suite, benchmark_names
+from scoring.statistics import estimate, paired_difference
 
 SMOKE_BENCHMARKS = benchmark_names(Suite.SMOKE)
 SCORES = {"ours": {1: 0.80, 2: 0.82}, "generalized_ce": {1: 0.60, 2: 0.61}, "close": {1: 0.79, 2: 0.82}}

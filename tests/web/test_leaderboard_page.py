@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 from db import queries
 from db.models import FailureCause, Submission, SubmissionKind
 from db.session import session_scope
-from db.statistics import estimate
 from harness.registry import Suite, benchmark_names
+from scoring.statistics import estimate
 
 SMOKE_BENCHMARKS = benchmark_names(Suite.SMOKE)
 SMOKE_TRIALS = 2  # settings.trials_smoke's default, which the test service keeps
@@ -256,7 +256,7 @@ def test_an_entry_being_rerun_stays_on_the_board_marked_and_a_failed_rerun_says_
             baseline = factory.submission(kind=SubmissionKind.BASELINE, trials=SMOKE_TRIALS)
             baseline.name = name
             _complete(session, factory, baseline, {1: 0.60, 2: 0.61})
-            queries.submissions.rerun_submission(session, baseline, factory.trials(SMOKE_TRIALS))
+            queries.submissions.rerun_submission(session, baseline, factory.plan(SMOKE_TRIALS))
         session.expire(baseline)
         replacement = baseline.replacement_runs[0]
         attempt = queries.runs.claim_run(session, replacement.id, "test-worker").attempt

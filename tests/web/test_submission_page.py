@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 from db import queries
 from db.models import FailureCause, Submission, SubmissionKind, SubmissionStatus
 from db.session import session_scope
-from db.statistics import paired_difference
-from db.trials import planned_trials
 from harness.registry import Suite, benchmark_names
+from scoring.statistics import paired_difference
+from scoring.trials import planned_trials
 from settings import PUBLISHED_SEED
 
 SMOKE_BENCHMARKS = benchmark_names(Suite.SMOKE)
@@ -289,7 +289,7 @@ def test_a_rerun_under_way_shows_beside_the_results_it_will_replace(
         submission = factory.submission(kind=SubmissionKind.BASELINE)
         _succeed(session, factory, submission)
         session.expire(submission)
-        queries.submissions.rerun_submission(session, submission, factory.trials(1))
+        queries.submissions.rerun_submission(session, submission, factory.plan(1))
         submission_id = submission.id
     page.goto(f"{base_url}/submissions/{submission_id}")
     cells = page.locator("#trial-grid tbody td")

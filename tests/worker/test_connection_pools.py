@@ -20,10 +20,10 @@ from db import queries
 from db.migrate import upgrade
 from db.models import Run
 from db.session import get_engine, session_scope
-from db.trials import planned_trials
-from harness.registry import Suite, benchmark_names
+from harness.registry import Suite
 from runqueue.app import make_celery
 from settings import Settings
+from tests.conftest import Factory
 from worker.reaper import reap
 
 HOUR = 3600  # seconds
@@ -64,8 +64,8 @@ def test_an_hour_of_reaper_worker_and_api_work_never_waits_for_a_pooled_connecti
     with session_scope(url) as session:
         participant, token = queries.participants.create_participant(session, "endurance")
         submission = queries.submissions.create_submission(
-            session, participant, name="hour", code="class RobustLoss:\n    pass\n", sha256="0" * 64,
-            suite=Suite.SMOKE, benchmarks=benchmark_names(Suite.SMOKE), trials=planned_trials(42, Suite.SMOKE, TRIALS),
+            session, participant, plan=Factory.plan(TRIALS), name="hour", code="class RobustLoss:\n    pass\n",
+            sha256="0" * 64,
         )
         run_ids = [run.id for run in submission.runs]
     celery = make_celery(settings)

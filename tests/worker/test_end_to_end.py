@@ -18,11 +18,12 @@ from api.main import create_app
 from db import queries
 from db.models import Run, Submission, SubmissionKind
 from db.session import session_scope
-from db.trials import trial_seeds
 from harness.losses import BASELINES, loss_path
 from harness.poisoning import benchmark_flip
 from harness.registry import Suite, benchmark_names, get_benchmark, trained_benchmark_names, transfer_benchmark_names
 from harness.seeds import Stream, stream_seed
+from scoring.plan import suite_plan
+from scoring.trials import trial_seeds
 from worker.baselines import PUBLISHED_METHODS, queue_baselines
 
 pytest.importorskip("sandbox.proxy", reason="the sandbox is not there yet")
@@ -83,7 +84,7 @@ def test_an_upload_is_validated_queued_trained_in_the_sandbox_and_ranked_beside_
     # The baselines' results are written directly: training them is the very code path the upload below
     # takes, and twelve more sandboxed runs would only make this test four times slower.
     with session_scope(service_settings.sqlalchemy_url) as session:
-        queue_baselines(session, Suite.SMOKE, factory_for.trials(service_settings.trials(Suite.SMOKE)))
+        queue_baselines(session, suite_plan(service_settings, Suite.SMOKE))
         for service_loss in session.scalars(select(Submission).where(Submission.kind != SubmissionKind.SUBMISSION)):
             factory_for(session).finish(service_loss, robust_score=0.5)
     workers = [start_worker(), start_worker("--maintenance")]

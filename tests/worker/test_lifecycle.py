@@ -2,6 +2,7 @@
 tested in tests/sandbox): each outcome lands in the run's row."""
 
 import contextlib
+import dataclasses
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
@@ -11,10 +12,11 @@ import harness
 from db import queries
 from db.models import FailureCause, Run, RunStatus, SubmissionStatus
 from db.session import session_scope
-from db.trials import planned_trials, trial_seeds
 from harness.loss_file import load_loss
 from harness.losses import loss_path
 from harness.registry import Suite, get_benchmark
+from scoring.trials import trial_seeds
+from tests.conftest import Factory
 from worker import lifecycle
 
 CROSS_ENTROPY = loss_path("cross_entropy").read_text()
@@ -31,12 +33,10 @@ def _queued_run(settings, code: str = CROSS_ENTROPY, filename: str | None = None
         submission = queries.submissions.create_submission(
             session,
             owner,
+            plan=dataclasses.replace(Factory.plan(), benchmarks=("resnet20-cifar10-labelflip",)),
             name="loss",
             code=code,
             sha256="0" * 64,
-            suite=Suite.SMOKE,
-            benchmarks=["resnet20-cifar10-labelflip"],
-            trials=planned_trials(settings.master_seed, Suite.SMOKE, 1),
             filename=filename,
         )
         return submission.runs[0].id

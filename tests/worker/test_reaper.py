@@ -8,9 +8,8 @@ from sqlalchemy import update
 from db import queries
 from db.models import FailureCause, Run, RunStatus, SubmissionStatus, utcnow
 from db.session import session_scope
-from db.trials import planned_trials
-from harness.registry import Suite, benchmark_names
 from runqueue.app import RUNS_QUEUE, make_celery
+from tests.conftest import Factory
 from worker.reaper import reap
 
 
@@ -25,12 +24,10 @@ def _submission_runs(settings) -> list[int]:
         submission = queries.submissions.create_submission(
             session,
             owner,
+            plan=Factory.plan(),
             name="loss",
             code="code",
             sha256="0" * 64,
-            suite=Suite.SMOKE,
-            benchmarks=benchmark_names(Suite.SMOKE),
-            trials=planned_trials(settings.master_seed, Suite.SMOKE, 1),
         )
         return [run.id for run in submission.runs]
 

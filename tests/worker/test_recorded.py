@@ -8,8 +8,10 @@ import pytest
 import harness
 from db import queries
 from db.models import Run, RunStatus
-from db.trials import planned_trials
 from harness.registry import Suite, benchmark_names, transfer_benchmark_names
+from scoring.leaderboard import rank_entries
+from scoring.plan import SuitePlan, suite_plan
+from scoring.trials import planned_trials
 from settings import PUBLISHED_SEED, Settings
 from worker import recorded
 from worker.baselines import SERVICE_LOSSES, SERVICE_PARTICIPANT
@@ -17,9 +19,9 @@ from worker.baselines import SERVICE_LOSSES, SERVICE_PARTICIPANT
 SHIPPED_SUITES = (Suite.PROXY, Suite.SMOKE)
 
 
-def _trials(suite: Suite):
-    """The trials a new service trains: the development master seed, the suite's planned number."""
-    return planned_trials(PUBLISHED_SEED, suite, Settings().trials(suite))
+def _plan(suite: Suite) -> SuitePlan:
+    """What a new service trains: the suite's plan under the development master seed."""
+    return suite_plan(Settings(master_seed=PUBLISHED_SEED), suite)
 
 
 @pytest.mark.parametrize("suite", SHIPPED_SUITES)
@@ -36,46 +38,46 @@ def test_the_shipped_records_are_of_this_harness_version(suite):
 @pytest.mark.parametrize("suite", SHIPPED_SUITES)
 def test_the_shipped_records_hold_every_announced_flip_run_a_new_service_would_train_now(suite):
     records = recorded.read_records(suite)
-    assert records.stale_because(_trials(suite)) is None  # every run they hold is what the service would train
+    assert records.stale_because(_plan(suite)) is None  # every run they hold is what the service would train
     announced = [run for run in records.runs if run.benchmark in benchmark_names(suite)]
     assert len(announced) == len(SERVICE_LOSSES) * len(benchmark_names(suite)) * Settings().trials(suite)
 
 
 @pytest.mark.parametrize("suite", SHIPPED_SUITES)
 def test_the_shipped_records_hold_the_transfer_track_too_so_a_new_service_trains_nothing(suite):
-    assert recorded.read_records(suite).missing_transfer_runs(_trials(suite)) == []
+    assert recorded.read_records(suite).missing_transfer_runs(_plan(suite)) == []
 
 
 @pytest.mark.parametrize("suite", SHIPPED_SUITES)
 def test_the_shipped_records_hold_no_poison_seed(suite):
     text = recorded.records_path(suite).read_text()
     assert all(run.result["poison_seed"] is None for run in recorded.read_records(suite).runs)
-    for trial in _trials(suite):
+    for trial in _plan(suite).trials:
         assert str(trial.seeds.poison_seed) not in text
 
 
 def test_records_of_another_harness_version_a_changed_loss_file_or_other_trials_are_stale():
     records = recorded.read_records(Suite.SMOKE)
-    trials = _trials(Suite.SMOKE)
+    plan = _plan(Suite.SMOKE)
     older = dataclasses.replace(records, harness_version="0.9.0")
-    assert f"recorded with harness 0.9.0, this is harness {harness.HARNESS_VERSION}" == older.stale_because(trials)
+    assert f"recorded with harness 0.9.0, this is harness {harness.HARNESS_VERSION}" == older.stale_because(plan)
     first, *rest = records.runs
     edited = dataclasses.replace(records, runs=(dataclasses.replace(first, loss_sha256="0" * 64), *rest))
-    assert edited.stale_because(trials) == f"{first.loss}: its loss file changed since it was recorded"
-    other_seed = planned_trials(PUBLISHED_SEED + 1, Suite.SMOKE, len(trials))
+    assert edited.stale_because(plan) == f"{first.loss}: its loss file changed since it was recorded"
+    other_seed = dataclasses.replace(plan, trials=planned_trials(PUBLISHED_SEED + 1, Suite.SMOKE, len(plan.trials)))
     assert "other trials" in records.stale_because(other_seed)
-    assert "1 runs missing" in dataclasses.replace(records, runs=tuple(rest)).stale_because(trials)
+    assert "1 runs missing" in dataclasses.replace(records, runs=tuple(rest)).stale_because(plan)
 
 
 def test_records_without_transfer_runs_are_used_and_the_service_trains_those_it_lacks(any_session):
     records = recorded.read_records(Suite.SMOKE)
-    trials = _trials(Suite.SMOKE)
-    announced = tuple(run for run in records.runs if run.benchmark in benchmark_names(Suite.SMOKE))
+    plan = _plan(Suite.SMOKE)
+    announced = tuple(run for run in records.runs if run.benchmark in plan.benchmarks)
     partial = dataclasses.replace(records, runs=announced)
-    assert partial.stale_because(trials) is None
-    lacking = partial.missing_transfer_runs(trials)
-    assert len(lacking) == len(SERVICE_LOSSES) * len(transfer_benchmark_names(Suite.SMOKE)) * len(trials)
-    queued = recorded.install_records(any_session, partial, trials)
+    assert partial.stale_because(plan) is None
+    lacking = partial.missing_transfer_runs(plan)
+    assert len(lacking) == len(SERVICE_LOSSES) * len(plan.transfer_benchmarks) * len(plan.trials)
+    queued = recorded.install_records(any_session, partial, plan)
     runs = any_session.query(Run).filter(Run.id.in_(queued)).all()
     assert len(runs) == len(lacking) and all(run.transfer and run.status is RunStatus.QUEUED for run in runs)
     assert {(run.benchmark, run.trial) for run in runs} == {(b, t.index) for _, b, t in lacking}
@@ -83,17 +85,14 @@ def test_records_without_transfer_runs_are_used_and_the_service_trains_those_it_
 
 
 def _board(session):
-    smoke = benchmark_names(Suite.SMOKE)
-    trials = Settings().trials(Suite.SMOKE)
-    transfer = transfer_benchmark_names(Suite.SMOKE)
-    board = queries.leaderboard.leaderboard(session, Suite.SMOKE, smoke, harness.HARNESS_VERSION, trials, transfer)
-    return {entry.submission.name: entry for entry in board}
+    scores = queries.leaderboard.board_scores(session, Suite.SMOKE, harness.HARNESS_VERSION)
+    return {entry.submission.name: entry for entry in rank_entries(scores, _plan(Suite.SMOKE))}
 
 
 def test_installed_records_are_every_service_entry_complete_and_marked_with_nothing_queued(any_session):
-    records, stale = recorded.usable_records(Suite.SMOKE, _trials(Suite.SMOKE))
+    records, stale = recorded.usable_records(_plan(Suite.SMOKE))
     assert stale == ""
-    assert recorded.install_records(any_session, records, _trials(Suite.SMOKE)) == []
+    assert recorded.install_records(any_session, records, _plan(Suite.SMOKE)) == []
     board = _board(any_session)
     assert set(board) == set(SERVICE_LOSSES)
     for name, entry in board.items():
@@ -110,11 +109,11 @@ def test_installed_records_are_every_service_entry_complete_and_marked_with_noth
 
 def test_a_local_rerun_replaces_the_recorded_results_once_all_its_runs_succeeded(any_factory):
     session = any_factory.session
-    records, _ = recorded.usable_records(Suite.SMOKE, _trials(Suite.SMOKE))
-    recorded.install_records(session, records, _trials(Suite.SMOKE))
+    records, _ = recorded.usable_records(_plan(Suite.SMOKE))
+    recorded.install_records(session, records, _plan(Suite.SMOKE))
     owner = queries.participants.participant_by_name(session, SERVICE_PARTICIPANT)
     submission = queries.submissions.latest_submission_named(session, owner.id, "cross_entropy", Suite.SMOKE)
-    queries.submissions.rerun_submission(session, submission, _trials(Suite.SMOKE))
+    queries.submissions.rerun_submission(session, submission, _plan(Suite.SMOKE))
     *first_runs, last = submission.replacement_runs
     for run in first_runs:
         claimed = queries.runs.claim_run(session, run.id, "worker")

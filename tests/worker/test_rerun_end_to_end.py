@@ -11,9 +11,10 @@ from api.main import create_app
 from db import queries
 from db.models import Submission
 from db.session import session_scope
-from harness.registry import Suite, benchmark_names
+from harness.registry import Suite
 from runqueue.app import make_celery
 from runqueue.dispatch import dispatch_runs
+from scoring.plan import suite_plan
 from worker.baselines import SERVICE_LOSSES, queue_baselines
 
 pytest.importorskip("sandbox.proxy", reason="the sandbox is not there yet")
@@ -24,14 +25,14 @@ RERUN_WAIT = 600  # seconds for two sandboxed smoke runs on two busy cores
 def test_a_baseline_rerun_keeps_the_board_populated_until_its_new_results_replace_the_old(
     service_settings, start_worker, factory_for
 ):
-    trials = factory_for.trials(service_settings.trials(Suite.SMOKE))
-    benchmark = benchmark_names(Suite.SMOKE)[0]
+    plan = suite_plan(service_settings, Suite.SMOKE)
+    benchmark = plan.benchmarks[0]
     with session_scope(service_settings.sqlalchemy_url) as session:
-        queue_baselines(session, Suite.SMOKE, trials)
+        queue_baselines(session, plan)
         for service_loss in session.scalars(select(Submission)):
             factory_for(session).finish(service_loss, robust_score=0.5)
         rerun = session.scalar(select(Submission).where(Submission.name == "cross_entropy"))
-        run_ids = queries.submissions.rerun_submission(session, rerun, trials, [benchmark])
+        run_ids = queries.submissions.rerun_submission(session, rerun, plan, [benchmark])
         rerun_id = rerun.id
     with session_scope(service_settings.sqlalchemy_url) as session:
         dispatch_runs(make_celery(service_settings), session, run_ids)
@@ -50,4 +51,4 @@ def test_a_baseline_rerun_keeps_the_board_populated_until_its_new_results_replac
             time.sleep(0.5)
     assert reads > 1 and not entry["rerun_failed"]
     replaced = entry["benchmarks"][benchmark]["robust_score"]
-    assert replaced["n"] == len(trials) and replaced["mean"] != 0.5  # trained for real, in one step
+    assert replaced["n"] == len(plan.trials) and replaced["mean"] != 0.5  # trained for real, in one step

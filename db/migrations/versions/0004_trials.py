@@ -1,12 +1,12 @@
 """Trials: a run is (submission, benchmark, trial); reruns replace results in one step; kind `reference` retired.
 
 Every existing run is kept and marked `legacy_seed`: it was trained with the old global poison seed (the setting
-that is now the master seed) and its own training seed, not with a pair of db/trials.py, so the board pairs it only
+that is now the master seed) and its own training seed, not with a pair of scoring/trials.py, so the board pairs it only
 with other legacy runs. Its `seed` column keeps the training seed it was trained with; its trial is that seed's
 place among the training seeds ever used (the old setting POISONBENCH_SEEDS ran every entry on the same list), so a
 service that ran the default single seed 42 has every run as legacy trial 1, and legacy runs of one seed are paired
 across entries as they were trained. A legacy run still queued at the upgrade is trained as before
-(db.trials.legacy_seeds). Nothing is deleted.
+(scoring.trials.legacy_seeds). Nothing is deleted.
 
 The kind `reference` is retired: its loss file is no longer shipped and it is not one of the published methods
 now queued as kind `published`. Its rows become kind `published` and hidden, so their results stay in the

@@ -1,0 +1,128 @@
+"""The leaderboard as the API shows it: a suite's board ranked from the database's rows, and every paired comparison
+read from it (a submission against the baselines and the leader, entries side by side)."""
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+import harness
+from api.leaderboard_cache import CachedLeaderboard, ComputeBoard, LeaderboardCache
+from api.schemas import (
+    MAX_DB_INTEGER,
+    ComparisonPublic,
+    EstimatePublic,
+    LeaderboardEntryPublic,
+    LeaderboardPublic,
+    MetricPublic,
+    PairedDifferencePublic,
+)
+from db import queries
+from db.models import Submission
+from harness.result import METRICS, Metric
+from scoring.leaderboard import LeaderboardEntry, comparisons, paired_differences, rank_entries
+from scoring.plan import suite_plan
+from settings import Settings
+
+MIN_COMPARED, MAX_COMPARED = 2, 4  # two is a comparison; past four the side-by-side table no longer fits a screen
+
+
+def compute_leaderboard(settings: Settings) -> ComputeBoard:
+    """The board of a suite as the API shows it, with the entries its comparisons are computed from."""
+
+    def compute(session: Session, suite: str) -> tuple[LeaderboardPublic, list[LeaderboardEntry]]:
+        plan = suite_plan(settings, suite)
+        scores = queries.leaderboard.board_scores(session, suite, harness.HARNESS_VERSION)
+        entries = rank_entries(scores, plan)
+        data = [_entry_public(entry) for entry in entries]
+        board = LeaderboardPublic(
+            suite=suite,
+            harness_version=harness.HARNESS_VERSION,
+            benchmarks=list(plan.benchmarks),
+            transfer_benchmarks=list(plan.transfer_benchmarks),
+            trials_planned=len(plan.trials),
+            metrics=[_metric_public(metric) for metric in METRICS],
+            data=data,
+            count=len(data),
+        )
+        return board, entries
+
+    return compute
+
+
+def _metric_public(metric: Metric) -> MetricPublic:
+    return MetricPublic(name=metric.name, description=metric.description, higher_is_better=metric.higher_is_better)
+
+
+def _entry_public(entry: LeaderboardEntry) -> LeaderboardEntryPublic:
+    shown = entry.submission
+    return LeaderboardEntryPublic(
+        rank=entry.rank,
+        provisional=entry.provisional,
+        trials_complete=entry.trials_complete,
+        trials_planned=entry.trials_planned,
+        submission_id=shown.id,
+        name=shown.name,
+        kind=shown.kind,
+        participant=shown.participant,
+        created_at=shown.created_at,
+        description=shown.description,
+        link=shown.link,
+        headline=EstimatePublic.model_validate(entry.headline),
+        benchmarks={
+            benchmark: {metric: EstimatePublic.model_validate(value) for metric, value in cells.items()}
+            for benchmark, cells in entry.benchmarks.items()
+        },
+        average_rank=entry.average_rank,
+        rerunning=shown.rerunning,
+        rerun_failed=shown.rerun_failed,
+        recorded=shown.recorded,
+        transfer=None if entry.transfer is None else EstimatePublic.model_validate(entry.transfer),
+        transfer_rank=entry.transfer_rank,
+    )
+
+
+def comparisons_for(
+    request: Request, session: Session, settings: Settings, submission: Submission
+) -> list[ComparisonPublic]:
+    """The submission against the baselines, the published methods and the leader of its suite's board, paired
+    over shared trials; the board comes from the app's cache. Called from a worker thread (a sync route)."""
+    cache: LeaderboardCache = request.app.state.leaderboard_cache
+    cached = cache.get_blocking(submission.suite, compute_leaderboard(settings), session)
+    scores = queries.leaderboard.trial_scores(session, submission.suite, [submission.id], harness.HARNESS_VERSION)
+    if submission.id not in scores:
+        return []
+    return [
+        ComparisonPublic(
+            against_id=found.against.id,
+            against_name=found.against.name,
+            against_kind=found.against.kind,
+            is_leader=found.is_leader,
+            scope=found.scope,
+            difference=EstimatePublic.model_validate(found.difference),
+        )
+        for found in comparisons(scores[submission.id], cached.entries, cached.board.benchmarks)
+    ]
+
+
+def compared_ids(raw: list[str]) -> list[int]:
+    """Two to four distinct submission ids, in the order given; ValueError with a sentence saying what to fix."""
+    parts = [part.strip() for value in raw for part in value.split(",") if part.strip()]
+    if not all(
+        part.isascii() and part.isdecimal() and len(part) <= 10 and 1 <= int(part) <= MAX_DB_INTEGER for part in parts
+    ):
+        raise ValueError("ids must be submission ids (whole numbers from 1) separated by commas, e.g. ids=1,2")
+    ids = list(dict.fromkeys(int(part) for part in parts))
+    if not MIN_COMPARED <= len(ids) <= MAX_COMPARED:
+        raise ValueError(f"compare two to four different entries, e.g. ids=1,2; got {len(ids)}")
+    return ids
+
+
+def differences_between(leaderboard: CachedLeaderboard, wanted: list[int]) -> list[PairedDifferencePublic]:
+    """Every pair of `wanted` (a before b), a - b over the trials they share, from the board's own per-trial scores."""
+    scores = {entry.submission.id: entry.scores for entry in leaderboard.entries}
+    benchmarks = leaderboard.board.benchmarks
+    return [
+        PairedDifferencePublic(a_id=a, b_id=b, scope=scope, difference=EstimatePublic.model_validate(difference))
+        for index, a in enumerate(wanted)
+        for b in wanted[index + 1 :]
+        for scope, difference in paired_differences(scores[a], scores[b], benchmarks)
+    ]

@@ -1,0 +1,57 @@
+"""The leaderboard as CSV: one row per entry in board order, every estimate's n, mean, sd and interval; cells a
+spreadsheet would run are made inert."""
+
+import csv
+import io
+import itertools
+
+from api.schemas import EstimatePublic, LeaderboardPublic
+
+CSV_DECIMALS = 4
+ESTIMATE_FIELDS = ("n", "mean", "sd", "ci_low", "ci_high")
+# A spreadsheet runs a cell that starts with one of these as a formula: a submission name could carry one.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def leaderboard_csv(board: LeaderboardPublic) -> str:
+    """Rank, provisional, name, kind, participant, the headline's five fields, the transfer rank and its five (empty
+    until it has a trial), then the five of each benchmark and metric; 4 decimals."""
+    cells = [(benchmark, metric.name) for benchmark in board.benchmarks for metric in board.metrics]
+    columns = [f"{benchmark}_{metric}_{field}" for benchmark, metric in cells for field in ESTIMATE_FIELDS]
+    table = io.StringIO()
+    writer = csv.writer(table)
+    writer.writerow(
+        [
+            "rank",
+            "provisional",
+            "name",
+            "kind",
+            "participant",
+            *(f"headline_{f}" for f in ESTIMATE_FIELDS),
+            "transfer_rank",
+            *(f"transfer_{f}" for f in ESTIMATE_FIELDS),
+            *columns,
+        ]
+    )
+    for entry in board.data:
+        estimates = [entry.headline, *(entry.benchmarks[benchmark].get(metric) for benchmark, metric in cells)]
+        headline, *per_benchmark = map(_csv_cells, estimates)
+        transfer = ["" if entry.transfer_rank is None else entry.transfer_rank, *_csv_cells(entry.transfer)]
+        text = [_inert(entry.name), entry.kind, _inert(entry.participant)]
+        writer.writerow(
+            [entry.rank, entry.provisional, *text, *headline, *transfer, *itertools.chain.from_iterable(per_benchmark)]
+        )
+    return table.getvalue()
+
+
+def _csv_cells(estimate: EstimatePublic | None) -> list[int | float | str]:
+    """n, mean, sd, ci_low, ci_high, rounded; empty where there is no value (no interval below 2 trials)."""
+    if estimate is None:
+        return [""] * len(ESTIMATE_FIELDS)
+    values = [getattr(estimate, name) for name in ESTIMATE_FIELDS]
+    return [estimate.n, *("" if value is None else round(value, CSV_DECIMALS) for value in values[1:])]
+
+
+def _inert(text: str) -> str:
+    """`text` as a spreadsheet shows it, never runs it (OWASP's advice: a leading apostrophe)."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
