@@ -28,7 +28,11 @@ from settings import Settings
 
 # The servers CI and every developer machine run (docs/service.md, "Tests"): trust auth, no password.
 POSTGRES_ADMIN_URL = os.environ.get("POISONBENCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("POISONBENCH_TEST_REDIS", "redis://127.0.0.1:6379/15")  # a database of our own
+REDIS_SERVER = os.environ.get("POISONBENCH_TEST_REDIS", "redis://127.0.0.1:6379")
+# The databases a test run may claim: 0 is every service's default, 14 benchmarks/load.py's, 15 what tests used
+# before they claimed one of their own.
+TEST_REDIS_DATABASES = range(1, 14)
+REDIS_CLAIM = "poisonbench-test-run"  # in a claimed database: the pid of the test run it belongs to
 TEST_DATABASE = "poisonbench_test"
 MASTER_SEED = 42  # the development default of settings.master_seed, which every test's Settings keeps
 COMMITTED_DATABASE = "poisonbench_worker_test"
@@ -88,25 +92,58 @@ def session(postgres_url: str) -> Iterator[Session]:
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> str:
-    return REDIS_URL
+def redis_url() -> Iterator[str]:
+    """A Redis database of this test run's own: the first one that is empty or whose claim names a process no
+    longer alive, claimed under this process's pid, so two runs on one machine never read or clear each other's
+    messages. Emptied when the run ends."""
+    for number in TEST_REDIS_DATABASES:
+        url = f"{REDIS_SERVER}/{number}"
+        client = redis.Redis.from_url(url)
+        owner = client.get(REDIS_CLAIM)
+        if owner is None and client.dbsize() == 0 and client.set(REDIS_CLAIM, os.getpid(), nx=True):
+            break
+        if owner is not None and not _alive(int(owner)) and client.getset(REDIS_CLAIM, os.getpid()) == owner:
+            _empty(client)
+            break
+    else:
+        raise RuntimeError(f"no free Redis database for the tests among {REDIS_SERVER}/1 to /13")
+    yield url
+    client.flushdb()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _empty(client: redis.Redis) -> None:
+    """Every key of the claimed database but the claim, in one transaction: no other run can take it meanwhile."""
+    pipeline = client.pipeline(transaction=True)
+    pipeline.flushdb()
+    pipeline.set(REDIS_CLAIM, os.getpid())
+    pipeline.execute()
 
 
 @pytest.fixture
-def redis_client() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL)
-    client.flushdb()
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    _empty(client)
     yield client
-    client.flushdb()
+    _empty(client)
 
 
 @pytest.fixture
-def settings(tmp_path: Path, postgres_url: str) -> Settings:
+def settings(tmp_path: Path, postgres_url: str, redis_url: str) -> Settings:
     """The service on the test PostgreSQL and Redis, running the smoke suite."""
     return Settings(
         suite=Suite.SMOKE,
         database_url=postgres_url,
-        broker_url=REDIS_URL,
+        broker_url=redis_url,
         data_root=tmp_path / "var",
         submissions_per_day=3,
     )
