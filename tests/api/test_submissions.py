@@ -60,8 +60,14 @@ def test_a_file_that_is_not_utf8_is_refused_with_the_offending_byte(upload):
     assert "not UTF-8" in response.json()["detail"] and "0xe9" in response.json()["detail"]
 
 
-def test_an_empty_file_is_refused(upload):
-    assert upload(code=b"  \n").status_code == 422
+def test_an_empty_file_is_refused_before_the_check_and_nothing_is_stored_or_queued(
+    upload, check, client, auth, redis_client
+):
+    response = upload(code=b"  \n")
+    assert response.status_code == 422
+    assert response.json()["detail"] == "the file is empty; upload a Python file that defines class RobustLoss"
+    assert check.calls == 0  # refused by the cheap checks: no sandbox was started for it
+    assert client.get("/api/submissions", headers=auth).json()["count"] == 0 and redis_client.llen("runs") == 0
 
 
 def test_a_sandbox_check_that_does_not_answer_in_time_is_a_503_and_stores_nothing(upload, check, client, auth):
