@@ -32,6 +32,7 @@ from sandbox import SandboxUnavailableError, protocol
 from sandbox.config import SandboxConfig
 from sandbox.launch import SETUP_HINT, LaunchedProcess, launch
 from sandbox.protocol import ExchangeCapacity, SharedBuffers, Status
+from sandbox.usage import LossProcessUsage
 
 DEFAULT_FILENAME = "custom_robust_loss.py"  # the name messages cite for an upload
 OUTPUT_TAIL_BYTES = 600  # of the loss process's stdout and stderr, quoted when it dies
@@ -40,6 +41,10 @@ EXIT_WAIT_SECONDS = 2.0  # for a process that closed its socket to finish dying,
 # on a CPU core (docs/performance.md); polling meanwhile saves the wake-up of a sleeping caller, about half of a
 # socket round trip between cores (25 µs of 50 measured). A loss slower than this costs the caller this much CPU.
 REPLY_POLL_SECONDS = 0.002
+# A loss that timed out holding this much more memory than when its file had loaded was taking memory, and the
+# message says so: a loss of one minibatch needs megabytes (torch's import alone holds about 300 MB).
+MEMORY_NOTED_BYTES = 256 * 2**20
+GiB = 2**30
 # The shared buffers hold the largest minibatch of any registered benchmark: batch 128 of CIFAR-100's 100 classes.
 REGISTRY_CAPACITY = ExchangeCapacity(
     batch=max(benchmark.batch_size for benchmark in BENCHMARKS.values()),
@@ -104,7 +109,12 @@ class LossProcess:
         self.shared = shared
         self.config = config
         self.filename = filename
-        self.loss_seconds = 0.0  # all calls so far, against config.run_timeout
+        self.loss_seconds = 0.0  # the loss's own time in all calls so far, against config.run_timeout
+        self._usage: LossProcessUsage | None = None  # Python's, once it is up
+        # Its waits for a core as of the end of the last call or load: between calls it sleeps on its socket, so
+        # it waits little then, and what it does wait counts in its favour.
+        self._waited_mark = 0.0
+        self._resident_before_bytes = 0  # its memory before the file ran, then once it had loaded
         self._reply = bytearray(protocol.REPLY.size)
         self._step = 0
         # The gradient as last copied out: the buffer must still hold it when the next step begins.
@@ -160,11 +170,14 @@ class LossProcess:
         return loss_process
 
     def _wait_until_started(self) -> None:
-        """Until STARTED, only our code ran in the sandbox: any failure is the machine's."""
+        """Until STARTED, only our code ran in the sandbox: any failure is the machine's. Its time to start is
+        its own, as a call's is: a busy host slows it down without failing it."""
         try:
-            self._expect(Status.STARTED, time.monotonic() + self.config.startup_timeout)
+            self._expect_in_own_time(Status.STARTED, time.monotonic(), self.config.startup_timeout)
+            self._watch_usage()  # Python, now that it is up
+            self._resident_before_bytes = self._usage.memory().resident_bytes
         except TimeoutError:
-            problem = f"Python and torch did not start within {self.config.startup_timeout:g} s"
+            problem = f"Python and torch did not start within {self.config.startup_timeout:g} s of their own time"
         except (OSError, EOFError, _BrokenReplyError, _ReportedError):
             problem = f"the loss process failed before loading the file ({self._death()})"
         else:
@@ -175,12 +188,15 @@ class LossProcess:
         """Import the file in the started process, once; from now on messages cite it as `filename`."""
         self.filename = filename
         filename_bytes, source_bytes = filename.encode(), source.encode()
-        deadline = time.monotonic() + self.config.call_timeout
-        timeout = f"importing the file took more than {self.config.call_timeout:g} s"
+        began, allowed = time.monotonic(), self.config.call_timeout
+        self._waited_mark = self._waited()
+        timeout = f"importing the file took more than {allowed:g} s"
         with self._participant_faults("while importing the file", timeout):
             header = protocol.LOAD.pack(len(filename_bytes), len(source_bytes))
-            protocol.send_all(self.launched.channel, header, filename_bytes, source_bytes, deadline=deadline)
-            self._expect(Status.READY, deadline)
+            protocol.send_all(self.launched.channel, header, filename_bytes, source_bytes, deadline=began + allowed)
+            self._expect_in_own_time(Status.READY, began, allowed)
+        self._charge(began)
+        self._resident_before_bytes = self._usage.memory().resident_bytes
 
     def call(
         self, logits: torch.Tensor, labels: torch.Tensor, epoch: int, time_limit: float | None = None
@@ -188,28 +204,29 @@ class LossProcess:
         """compute_loss on the minibatch: the loss value and its float32 gradient (B, C), on the host.
 
         The gradient is a tensor of its own (pinned when the logits are on CUDA), checked finite. The call may
-        take `time_limit` seconds (default: config.call_timeout), and never more than the run has left.
+        take `time_limit` seconds of the loss's own time (default: config.call_timeout), and never more than the
+        run has left; time the loss process waited for a core is not its own (sandbox/usage.py).
         """
         batch, classes = logits.shape
         views = self._views.get((batch, classes)) or self._make_views(batch, classes)
         limit = self.config.call_timeout if time_limit is None else time_limit
         began = time.monotonic()
-        deadline = began + min(limit, self.config.run_timeout - self.loss_seconds)
+        allowed = min(limit, self.config.run_timeout - self.loss_seconds)
         try:
             self._check_quiet_since_last_step()
             self._write_inputs(views, logits.detach(), labels.detach())
             self._step += 1
             request = protocol.CALL.pack(self._step, batch, classes, epoch)
-            protocol.send_all(self.launched.channel, request, deadline=deadline)
+            protocol.send_all(self.launched.channel, request, deadline=began + allowed)
             self._reply_poller.poll()
-            value = self._expect(Status.OK, deadline)
+            value = self._expect_in_own_time(Status.OK, began, allowed)
         except _EXCHANGE_FAULTS as error:  # try/except rather than _participant_faults: 2 µs less per step
             if self.config.run_timeout - self.loss_seconds < limit:
                 timeout = f"{METHOD_NAME} used up the whole run's {self.config.run_timeout:g} s at epoch {epoch}"
             else:
                 timeout = f"{METHOD_NAME} took more than {limit:g} s on one minibatch at epoch {epoch}"
             raise self._participant_fault(error, f"in {METHOD_NAME} at epoch {epoch}", timeout) from None
-        self.loss_seconds += time.monotonic() - began
+        self.loss_seconds += self._charge(began)
         gradient = torch.empty((batch, classes), pin_memory=logits.is_cuda)
         gradient.copy_(views.gradient)
         if not math.isfinite(value):
@@ -264,6 +281,40 @@ class LossProcess:
                 "the loss process broke the sandbox's protocol: it wrote its gradient buffer between steps"
             )
 
+    def _watch_usage(self) -> None:
+        if self._usage is not None:
+            self._usage.close()
+        self._usage = LossProcessUsage(self.launched.process.pid)
+
+    def _waited(self) -> float:
+        if self._usage is None:  # still starting: watch whichever process of its chain is the deepest yet
+            self._watch_usage()
+        return self._usage.waited_seconds()
+
+    def _own_seconds(self, began: float) -> float:
+        """The loss's own time since `began`: the wall clock's, less what its process waited for a core."""
+        return time.monotonic() - began - (self._waited() - self._waited_mark)
+
+    def _charge(self, began: float) -> float:
+        """The loss's own time since `began`, at the end of a call or load; its waits so far are settled."""
+        own = self._own_seconds(began)
+        self._waited_mark = self._waited()
+        return max(own, 0.0)
+
+    def _expect_in_own_time(self, expected: Status, began: float, allowed: float) -> float:
+        """_expect, with its deadline moved out by every second the loss process waited for a core since `began`:
+        on a busy host the loss is not charged for the host's work. TimeoutError once `allowed` of its own
+        time has passed."""
+        deadline = began + allowed
+        while True:
+            try:
+                return self._expect(expected, deadline)
+            except TimeoutError:
+                own = self._own_seconds(began)
+                if own >= allowed:
+                    raise
+                deadline = time.monotonic() + allowed - own
+
     def _expect(self, expected: Status, deadline: float) -> float:
         """Read the next reply header; return its loss value if it has the expected status."""
         channel = self.launched.channel
@@ -290,7 +341,7 @@ class LossProcess:
 
     def _participant_fault(self, error: Exception, activity: str, timeout: str) -> LossContractError:
         if isinstance(error, TimeoutError):
-            return self._fault(timeout)
+            return self._fault(timeout + self._memory_taken())
         if isinstance(error, OSError | EOFError):
             return self._fault(f"the loss process died {activity}: {self._death()}")
         return self._fault(str(error), cite_file=not isinstance(error, _ReportedError))
@@ -302,6 +353,22 @@ class LossProcess:
             cite_file = True
         self.close()
         return LossContractError(f"{self.filename}: {cause}" if cite_file else cause)
+
+    def _memory_taken(self) -> str:
+        """', while taking memory: ...' when the process holds far more than before the file ran or once it had
+        loaded; else ''.
+
+        A loss that fills memory may run out of time before it reaches its limit: the message says both."""
+        if self._usage is None:
+            return ""
+        memory = self._usage.memory()
+        grown = memory.resident_bytes - self._resident_before_bytes
+        if grown < MEMORY_NOTED_BYTES:
+            return ""
+        return (
+            f", while taking memory: it took {grown / GiB:.1f} GiB ({memory.resident_bytes / GiB:.1f} GiB in all; "
+            f"the loss process may reserve {self.config.address_space_bytes / GiB:g} GiB of address space)"
+        )
 
     def _death(self) -> str:
         """Why the process ended, with the tail of what it printed."""
@@ -324,6 +391,8 @@ class LossProcess:
         if self._closed:
             return
         self._closed = True
+        if self._usage is not None:
+            self._usage.close()
         process = self.launched.process
         if process.returncode is None:
             with contextlib.suppress(ProcessLookupError):

@@ -64,6 +64,10 @@ INVALID = {
         _loss("        import time\n        time.sleep(60)\n"),
         "took more than 1 s on one minibatch at epoch 0",
     ),
+    "memory_then_slow": (  # fills 512 MiB, page by page, then waits: its time runs out before its memory does
+        _loss("        import time\n        self.hoard = torch.ones(2**27)\n        time.sleep(60)\n"),
+        r"took more than 1 s on one minibatch at epoch 0, while taking memory: it took 0\.[5-9] GiB",
+    ),
 }
 
 
