@@ -41,21 +41,22 @@ class Decision:
 
 
 def decide(failure: Exception, attempt: int, settings: Settings) -> Decision:
-    """The policy. The loss's faults (it broke the contract, it ran out of time) are final and the participant's.
-    A result that does not match the schema is the harness's bug: final (another attempt makes the same result),
-    reported as the infrastructure's so it is not held against the participant. Anything else is the
-    infrastructure's: queued again while attempts remain, then final."""
+    """The policy. The loss's faults (it broke the contract, it used up its own time, CPU or memory: the sandbox's
+    limits, docs/security.md) are final and the participant's. A result that does not match the schema is the
+    harness's bug: final (another attempt makes the same result), reported as the infrastructure's so it is not
+    held against the participant. Anything else is the infrastructure's, the run's wall-time limit included (a
+    busy host or a stuck trainer; the loss's part of the time is bounded on its own): queued again while attempts
+    remain, then final."""
     if isinstance(failure, LossContractError):
         return Decision(str(failure), FailureCause.LOSS)
-    if isinstance(failure, SoftTimeLimitExceeded):
-        limit = settings.run_time_limit
-        return Decision(f"the run exceeded its {limit} s wall-time limit; speed up compute_loss", FailureCause.LOSS)
     if isinstance(failure, ResultSchemaError):
         # The schema's details go to the worker's log (the caller logs the exception), not to the participant.
         error = "the service produced a malformed result for this run; a fault of the service, not counted against you"
         return Decision(error, FailureCause.INFRASTRUCTURE)
     if isinstance(failure, WorkerWentSilent):
         reason = f"the worker stopped sending heartbeats on attempt {attempt} (crashed, killed or cut off)"
+    elif isinstance(failure, SoftTimeLimitExceeded):
+        reason = f"the run exceeded its {settings.run_time_limit} s wall-time limit on attempt {attempt}"
     else:
         reason = f"infrastructure failure on attempt {attempt}: {type(failure).__name__}"
     if attempt < settings.max_attempts:

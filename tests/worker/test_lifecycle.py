@@ -82,16 +82,17 @@ def test_a_loss_that_raises_fails_its_run_for_good_and_says_where(worker_setting
     assert run.submission.status is SubmissionStatus.FAILED
 
 
-def test_a_run_over_its_wall_time_limit_fails_as_the_losss_fault(worker_settings):
+def test_a_run_over_its_wall_time_limit_is_queued_again_not_failed_as_the_losss_fault(worker_settings):
     @contextlib.contextmanager
     def too_slow(_source: str, _filename: str | None):
         raise SoftTimeLimitExceeded()
         yield
 
     run_id = _queued_run(worker_settings)
-    lifecycle.execute_run(run_id, worker_settings, "worker", too_slow)
+    with pytest.raises(lifecycle.RetryLater):
+        lifecycle.execute_run(run_id, worker_settings, "worker", too_slow)
     run = _run(worker_settings, run_id)
-    assert run.failure_cause is FailureCause.LOSS and "wall-time limit" in run.error
+    assert run.status is RunStatus.QUEUED and run.failure_cause is None and "wall-time limit" in run.error
 
 
 def test_an_infrastructure_failure_queues_the_run_again_until_the_attempts_run_out(worker_settings):
