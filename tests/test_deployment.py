@@ -1,7 +1,10 @@
-"""Dockerfile.gpu copies every package pyproject.toml installs: an image without one of the rooms cannot start, and
-no image is built on the machines the tests run on."""
+"""The deployment files follow the rooms: Dockerfile.gpu copies every package pyproject.toml installs (an image
+without one of them cannot start), and docker-compose.yml is a valid file; no image is built on the machines the
+tests run on, so nothing else would tell."""
 
+import os
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -31,3 +34,17 @@ def test_a_package_left_out_of_the_image_is_named():
     dockerfile = (REPOSITORY / "Dockerfile.gpu").read_text()
     assert packages_left_out(dockerfile.replace("COPY scoring scoring\n", ""), installed_packages()) == ["scoring"]
     assert packages_left_out(dockerfile.replace(" scoring ", " "), installed_packages()) == ["scoring"]
+
+
+def test_docker_compose_yml_is_valid_with_its_required_variables_set():
+    # Debian's docker-compose (scripts/setup installs it) checks the file without a Docker daemon.
+    required = {"POISONBENCH_MASTER_SEED": "1", "POSTGRES_PASSWORD": "password"}
+    checked = subprocess.run(
+        ["docker-compose", "--file", "docker-compose.yml", "config", "--quiet"],
+        cwd=REPOSITORY,
+        env={**os.environ, **required},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert checked.returncode == 0, checked.stderr
