@@ -22,6 +22,8 @@ from harness.losses import loss_path
 from harness.registry import BENCHMARKS, Suite, trained_benchmark_names
 from worker.baselines import SERVICE_LOSSES
 
+pytestmark = pytest.mark.slow
+
 REPOSITORY = Path(__file__).parent.parent
 SECTION = "## Submit a loss (curl walk-through)"
 README_ADDRESS = "http://127.0.0.1:8000"  # what `make serve` listens on; the test's service has a free port

@@ -3,6 +3,7 @@
 import logging
 import sqlite3
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
@@ -13,6 +14,8 @@ from db.session import session_scope
 from harness.registry import Suite
 from settings import Settings
 from tests.conftest import Factory
+
+pytestmark = pytest.mark.slow
 
 
 def test_a_write_lock_held_past_the_busy_timeout_on_sqlite_answers_503_and_the_retry_succeeds(tmp_path, caplog):

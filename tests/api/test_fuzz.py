@@ -12,6 +12,8 @@ from api.main import create_app
 from harness.registry import Suite
 from settings import Settings
 
+pytestmark = pytest.mark.slow
+
 EXAMPLES_PER_OPERATION = 30  # valid and invalid inputs together: the module takes ~30 s on a loaded 2-core machine
 
 

@@ -15,6 +15,8 @@ import pytest
 from harness.contract import MAX_FILE_BYTES
 from tests.api.conftest import VALID_LOSS
 
+pytestmark = pytest.mark.slow
+
 GIB = 2**30
 CHUNK = 64 * 1024
 SERVER_START_SECONDS = 60

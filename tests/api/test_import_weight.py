@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 CODE = "import json, sys, api.main; api.main.create_app; print(json.dumps(sorted(sys.modules)))"
 
 

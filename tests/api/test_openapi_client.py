@@ -25,7 +25,7 @@ from harness.contract import MAX_FILE_BYTES
 from harness.losses import loss_path
 from harness.registry import Suite, benchmark_names
 
-pytestmark = pytest.mark.timeout(1200)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 PACKAGE = "poisonbench_client"
 TRAINING_SECONDS = 900  # one smoke submission, trained under SCHED_IDLE beside whatever else the machine runs

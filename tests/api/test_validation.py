@@ -11,6 +11,8 @@ from api.intake import DEFAULT_FILENAME, MAX_FILENAME_CHARACTERS, upload_filenam
 from api.validation import CheckPool, CheckUnavailableError, verdict_from
 from settings import WORKER_NICENESS, Settings
 
+pytestmark = pytest.mark.slow
+
 SYNTAX_ERROR = "class RobustLoss:\n    def compute_loss(self, logits, labels, epoch)\n"
 NO_ROBUST_LOSS = "import torch\n"
 # Raised at import, inside the sandbox: the verdict quotes it, so the test reads how the check was scheduled.

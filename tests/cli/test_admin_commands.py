@@ -15,6 +15,8 @@ from harness.registry import Suite, trained_benchmark_names
 from settings import Settings
 from worker.baselines import SERVICE_LOSSES
 
+pytestmark = pytest.mark.slow
+
 REPOSITORY = Path(__file__).parents[2]
 WORKER_START_SECONDS = 180  # a Celery worker starts in seconds; two busy cores beside it may make it much slower
 

@@ -3,6 +3,10 @@
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 
 def test_an_unknown_dataset_is_refused_with_the_known_names(tmp_path):
     done = subprocess.run(

@@ -10,6 +10,8 @@ import pytest
 
 from harness.losses import loss_path
 
+pytestmark = pytest.mark.slow
+
 BAD_FILES = {
     "syntax.py": ("class RobustLoss:\n    def compute_loss(self, logits, labels, epoch)\n", "line 2: syntax error"),
     "noclass.py": ("import torch\n", "defines no class RobustLoss"),

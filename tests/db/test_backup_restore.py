@@ -12,6 +12,8 @@ from db.session import session_scope
 from harness.registry import Suite, benchmark_names
 from tests.conftest import POSTGRES_ADMIN_URL, Factory
 
+pytestmark = pytest.mark.slow
+
 SERVER = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]  # postgresql://user@host:port
 
 

@@ -15,7 +15,7 @@ from harness.registry import Suite, trained_benchmark_names
 from runqueue.app import RUNS_QUEUE, make_celery
 from worker.reaper import reap
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 UPLOADS = 3
 SPACING = 0.5  # seconds between two uploads: the kill finds them in different phases

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 
 def test_runs_whose_messages_died_with_the_broker_are_sent_again_and_each_runs_once(

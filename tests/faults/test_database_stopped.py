@@ -6,7 +6,7 @@ import pytest
 
 from settings import Settings
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 WAITING = "the database is unreachable, writing again"  # what the worker logs while it waits
 

@@ -7,7 +7,7 @@ import pytest
 from db.models import RunStatus, SubmissionStatus
 from harness.registry import Suite, trained_benchmark_names
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 READY = "ready."  # what a Celery worker logs once it consumes
 

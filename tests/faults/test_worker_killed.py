@@ -2,7 +2,7 @@
 
 import pytest
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 
 def test_a_worker_killed_mid_run_loses_nothing_and_the_run_completes_once_on_a_new_worker(

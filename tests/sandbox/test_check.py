@@ -17,6 +17,8 @@ from harness.losses import BASELINES, loss_path
 from sandbox.check import check_submission
 from sandbox.client import DEFAULT_FILENAME
 
+pytestmark = pytest.mark.slow
+
 HOSTILE = Path(__file__).parent / "hostile"
 CHECK_SECONDS = 120  # a cold check on two busy cores; about 3 s on idle ones
 HEADER = "import torch\nimport torch.nn.functional as F\n"

@@ -11,6 +11,8 @@ from harness.losses import loss_path
 from sandbox.client import LossProcess
 from sandbox.protocol import ExchangeCapacity
 
+pytestmark = pytest.mark.slow
+
 CROSS_ENTROPY = loss_path("cross_entropy").read_text()
 # Writes its gradient buffer once, a moment after answering the first step: while the trainer has the turn.
 LATE_WRITER = """

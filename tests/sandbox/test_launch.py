@@ -10,6 +10,8 @@ from harness.losses import loss_path
 from sandbox import SandboxUnavailableError
 from sandbox.proxy import open_sandboxed_loss
 
+pytestmark = pytest.mark.slow
+
 SOURCE = loss_path("cross_entropy").read_text()
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="only a root worker drops to the sandbox user")
 

@@ -12,6 +12,8 @@ from harness.contract import LossContractError
 from sandbox.client import LossProcess
 from tests.sandbox.conftest import PHASES, source_in_phase, train_smoke_suite
 
+pytestmark = pytest.mark.slow
+
 CHANGING_SETTINGS = Path(__file__).parent / "changing_settings"
 # What each file's failure must name. Inter-op threads are set once and for all before the file runs: torch itself
 # refuses to change them again.

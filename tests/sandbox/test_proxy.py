@@ -13,6 +13,8 @@ from harness.losses import BASELINES, loss_path
 from sandbox.config import SandboxConfig, SandboxMode
 from sandbox.proxy import open_sandboxed_loss
 
+pytestmark = pytest.mark.slow
+
 HOSTILE = Path(__file__).parent / "hostile"
 EPOCHS = (0, 50, 99)
 BATCH_SIZES = (128, 37, 128)  # a full minibatch, a last partial one, a full one again

@@ -19,6 +19,8 @@ from sandbox.client import LossProcess
 from sandbox.config import SandboxConfig
 from sandbox.proxy import open_sandboxed_loss
 
+pytestmark = pytest.mark.slow
+
 HOSTILE = Path(__file__).parent / "hostile"
 REPOSITORY = Path(harness.__file__).parents[1]
 CANARY = (Path(__file__).parent / "canary.txt").read_text().strip()  # a host file the corpus tries to read

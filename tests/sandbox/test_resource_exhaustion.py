@@ -13,6 +13,8 @@ from harness.contract import LossContractError
 from harness.losses import loss_path
 from tests.sandbox.conftest import PHASES, source_in_phase, train_smoke_suite
 
+pytestmark = pytest.mark.slow
+
 EXHAUSTING = Path(__file__).parent / "exhausting"
 
 

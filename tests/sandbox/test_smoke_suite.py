@@ -9,6 +9,8 @@ from harness.registry import Suite, benchmarks_in
 from harness.trainer import run
 from sandbox.proxy import open_sandboxed_loss
 
+pytestmark = pytest.mark.slow
+
 SMOKE = benchmarks_in(Suite.SMOKE)
 CPU = torch.device("cpu")
 

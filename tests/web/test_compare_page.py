@@ -10,6 +10,8 @@ from db.session import session_scope
 from harness.registry import Suite, benchmark_names
 from scoring.statistics import estimate, paired_difference
 
+pytestmark = pytest.mark.slow
+
 SMOKE_BENCHMARKS = benchmark_names(Suite.SMOKE)
 SCORES = {"ours": {1: 0.80, 2: 0.82}, "generalized_ce": {1: 0.60, 2: 0.61}, "close": {1: 0.79, 2: 0.82}}
 KINDS = {

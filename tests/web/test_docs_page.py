@@ -2,7 +2,10 @@
 
 from urllib.parse import urlsplit
 
+import pytest
 from playwright.sync_api import Page, Route, expect
+
+pytestmark = pytest.mark.slow
 
 
 def test_the_api_docs_render_every_operation_offline_and_within_the_pages_policy(page: Page, base_url):

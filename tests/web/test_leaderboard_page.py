@@ -11,6 +11,8 @@ from db.session import session_scope
 from harness.registry import Suite, benchmark_names
 from scoring.statistics import estimate
 
+pytestmark = pytest.mark.slow
+
 SMOKE_BENCHMARKS = benchmark_names(Suite.SMOKE)
 SMOKE_TRIALS = 2  # settings.trials_smoke's default, which the test service keeps
 DESKTOP = {"width": 1280, "height": 800}

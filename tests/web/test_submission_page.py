@@ -13,6 +13,8 @@ from scoring.statistics import paired_difference
 from scoring.trials import planned_trials
 from settings import PUBLISHED_SEED
 
+pytestmark = pytest.mark.slow
+
 SMOKE_BENCHMARKS = benchmark_names(Suite.SMOKE)
 SECRET_LINE = "# the secret sauce: nobody but its owner reads this"
 CODE = f"class RobustLoss:\n    {SECRET_LINE}\n    def compute_loss(self, logits, labels, epoch):\n        return 0\n"

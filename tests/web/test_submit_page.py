@@ -11,6 +11,8 @@ from db.session import session_scope
 from harness.losses import loss_path
 from harness.registry import Suite, trained_benchmark_names
 
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("sandbox.proxy", reason="the sandbox is not there yet")
 
 SMOKE_TRIALS = 2  # settings.trials_smoke's default, which the test service keeps

@@ -26,6 +26,8 @@ from settings import Settings
 from tests.conftest import Factory
 from worker.reaper import reap
 
+pytestmark = pytest.mark.slow
+
 HOUR = 3600  # seconds
 REAPER_PASSES = HOUR // 30  # settings.reaper_interval's default
 HEARTBEATS = HOUR // 15  # settings.heartbeat_interval's default

@@ -27,7 +27,7 @@ from scoring.trials import trial_seeds
 from worker.baselines import PUBLISHED_METHODS, queue_baselines
 
 pytest.importorskip("sandbox.proxy", reason="the sandbox is not there yet")
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 RUN_WAIT = 700  # seconds for a submission's smoke trials (2 x 3 runs) on two busy cores
 
 SMOKE_RUNS = len(benchmark_names(Suite.SMOKE))

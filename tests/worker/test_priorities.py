@@ -3,7 +3,11 @@
 import os
 import time
 
+import pytest
+
 from settings import WORKER_NICENESS, Settings
+
+pytestmark = pytest.mark.slow
 
 START_SECONDS = 60  # the worker sets its priority before Celery starts: a second on an idle machine
 

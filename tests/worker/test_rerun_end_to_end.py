@@ -18,7 +18,7 @@ from scoring.plan import suite_plan
 from worker.baselines import SERVICE_LOSSES, queue_baselines
 
 pytest.importorskip("sandbox.proxy", reason="the sandbox is not there yet")
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 RERUN_WAIT = 600  # seconds for two sandboxed smoke runs on two busy cores
 
 
