@@ -34,8 +34,8 @@ class Settings(BaseSettings):
     broker_url: str = ""  # e.g. redis://host:6379/0; empty: kombu's SQLAlchemy transport on SQLite
     # None: official when the serving host has a CUDA device, else proxy; `poisonbench serve` decides.
     suite: Suite | None = None
-    # Every trial's training and poison seeds derive from it (db/trials.py). Keep it secret in production, or a loss
-    # can learn which labels were flipped. Before trials it was the poison seed itself (POISONBENCH_POISON_SEED):
+    # Every trial's training and poison seeds derive from it (scoring/trials.py). Keep it secret in production, or a
+    # loss can learn which labels were flipped. Before trials it was the poison seed itself (POISONBENCH_POISON_SEED):
     # set it to that value on upgrade, so runs queued before the upgrade train as they would have.
     master_seed: int = PUBLISHED_SEED
     # Trials per entry in each suite: the paired runs whose spread gives each score its interval. 3 detects a
