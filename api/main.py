@@ -8,6 +8,7 @@ from api.auth_rate_limit import AuthFailureLimiter
 from api.body_limit import BodySizeLimit
 from api.errors import UnexpectedErrors, install_error_handlers
 from api.leaderboard_cache import LeaderboardCache
+from api.multipart_framing import MultipartFraming
 from api.pages import api_docs, install_pages
 from api.routes import compare, health, leaderboard, submissions
 from api.security_headers import SecurityHeaders
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         session_factory(settings.sqlalchemy_url), settings.leaderboard_refresh_seconds
     )
     install_error_handlers(app)
+    app.add_middleware(MultipartFraming)  # inside the size limit: a body over it is a 413 first
     app.add_middleware(BodySizeLimit, max_file_bytes=settings.max_file_bytes)
     if settings.cors_origins:  # closed unless origins are named
         app.add_middleware(

@@ -112,6 +112,23 @@ def test_malformed_uploads_get_a_422_naming_the_field(client, auth, form, files,
     assert field in [problem["field"] for problem in response.json()["errors"]]
 
 
+@pytest.mark.parametrize("kept", [0.3, 0.9, 0.99])
+def test_a_multipart_body_cut_off_before_its_closing_boundary_gets_a_400_with_a_json_detail(client, auth, kept):
+    body = (
+        b'--x\r\nContent-Disposition: form-data; name="name"\r\n\r\nmine\r\n'
+        b'--x\r\nContent-Disposition: form-data; name="file"; filename="loss.py"\r\n\r\n'
+        + VALID_LOSS.encode()
+        + b"\r\n--x--\r\n"
+    )
+    response = client.post(
+        "/api/submissions",
+        headers={**auth, "Content-Type": "multipart/form-data; boundary=x"},
+        content=body[: int(len(body) * kept)],
+    )
+    assert response.status_code == 400
+    assert "ends before its closing boundary" in response.json()["detail"]
+
+
 def test_a_submission_has_no_queue_position_nor_estimated_start_once_a_run_trains(upload, client, auth, session):
     accepted = upload().json()
     assert client.get(accepted["url"], headers=auth).json()["queue_position"] == 1
