@@ -14,6 +14,7 @@ from api.schemas import SubmissionCreate
 from api.validation import CheckUnavailableError, LossChecker
 from db import queries
 from db.models import Participant, Submission, utcnow
+from harness.contract import DEFAULT_FILENAME
 from runqueue.dispatch import dispatch_runs
 from scoring.plan import SuitePlan
 from settings import Settings
@@ -23,7 +24,6 @@ logger = logging.getLogger(__name__)
 LIMIT_WINDOW = timedelta(days=1)
 UPLOAD_FIELDS = ("name", "description", "link", "file")
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")  # a urlencoded form lacks the file: 422
-DEFAULT_FILENAME = "custom_robust_loss.py"  # what messages call a file uploaded without a name
 # Linux allows 255 bytes in a file name and the check writes the file under its name: 60 characters of UTF-8
 # take at most 240 bytes.
 MAX_FILENAME_CHARACTERS = 60

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from cli import CommandError, export_command
 from db import queries
 from db.migrate import upgrade
-from db.models import Participant, Submission
+from db.models import Participant, Submission, SubmissionStatus
 from db.session import session_scope
 from harness.registry import Suite, benchmark_names, trained_benchmark_names
 from scoring.plan import SuitePlan, suite_plan
@@ -106,7 +106,7 @@ def _register_submission_commands(commands: argparse._SubParsersAction) -> None:
     submissions = commands.add_parser("submissions", help="list, show, rerun, cancel, hide submissions")
     actions = submissions.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="newest first")
-    listing.add_argument("--status", choices=["queued", "running", "succeeded", "failed", "cancelled"])
+    listing.add_argument("--status", choices=[status.value for status in SubmissionStatus])
     listing.add_argument("--limit", type=int, default=50)
     listing.set_defaults(handler=list_submissions)
     for name, handler, help_text in (

@@ -17,6 +17,7 @@ CLASS_NAME = "RobustLoss"
 METHOD_NAME = "compute_loss"
 METHOD_PARAMETERS = ("logits", "labels", "epoch")
 MAX_FILE_BYTES = 64 * 1024  # a loss is one short file; larger uploads are refused before anything runs
+DEFAULT_FILENAME = "custom_robust_loss.py"  # the name messages cite a loss file by when it was sent without one
 
 SUBMISSION_TEMPLATE = f"""\
 class {CLASS_NAME}:

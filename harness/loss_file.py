@@ -11,6 +11,7 @@ from pathlib import Path
 
 from harness.contract import (
     CLASS_NAME,
+    DEFAULT_FILENAME,
     MAX_FILE_BYTES,
     METHOD_NAME,
     METHOD_PARAMETERS,
@@ -45,7 +46,7 @@ def sha256_of(source: str) -> str:
     return hashlib.sha256(source.encode("utf-8")).hexdigest()
 
 
-def load_loss(source: str, filename: str = "custom_robust_loss.py") -> LossFn:
+def load_loss(source: str, filename: str = DEFAULT_FILENAME) -> LossFn:
     """Execute the source, check the RobustLoss class's shape, instantiate it and return its bound compute_loss."""
     try:
         code = compile(source, filename, "exec")

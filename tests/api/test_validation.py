@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from api.intake import DEFAULT_FILENAME, MAX_FILENAME_CHARACTERS, upload_filename
+from api.intake import MAX_FILENAME_CHARACTERS, upload_filename
 from api.validation import CheckPool, CheckUnavailableError, verdict_from
+from harness.contract import DEFAULT_FILENAME
 from settings import WORKER_NICENESS, Settings
 
 pytestmark = pytest.mark.slow
