@@ -99,6 +99,8 @@ class Submission(Base):
         String(16), index=True
     )  # harness.registry.Suite; db/ imports no harness
     kind: Mapped[SubmissionKind] = mapped_column(_enum(SubmissionKind), default=SubmissionKind.SUBMISSION)
+    # The suite's trials when it was queued: what its scores are planned on, whatever the settings say later.
+    trials_planned: Mapped[int]
     status: Mapped[SubmissionStatus] = mapped_column(_enum(SubmissionStatus), default=SubmissionStatus.QUEUED)
     error: Mapped[str | None] = mapped_column(Text)
     failure_cause: Mapped[FailureCause | None] = mapped_column(_enum(FailureCause))

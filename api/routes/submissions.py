@@ -204,7 +204,7 @@ def _progress(request: Request, session: SessionDep, settings: SettingsDep, subm
     return {
         "queue_position": estimate.position if estimate else None,
         "estimated_start": estimate.estimated_start if estimate else None,
-        "trials_planned": len(suite_plan(settings, submission.suite).trials),
+        "trials_planned": submission.trials_planned,
         "comparisons": comparisons_for(request, session, settings, submission),
     }
 

@@ -46,6 +46,7 @@ def create_submission(
         suite=plan.suite,
         kind=kind,
         filename=filename,
+        trials_planned=len(plan.trials),
     )
     session.add(submission)
     session.flush()
@@ -82,6 +83,7 @@ def create_recorded_submission(
         suite=plan.suite,
         kind=kind,
         filename=filename,
+        trials_planned=len(plan.trials),
     )
     session.add(submission)
     session.flush()

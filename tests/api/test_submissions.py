@@ -3,7 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from api.deps import get_session
+from api.deps import get_session, get_settings
 from api.main import create_app
 from api.validation import CheckPool
 from db import queries
@@ -27,6 +27,14 @@ def test_an_accepted_upload_answers_202_with_its_url_and_queues_one_message_per_
     assert detail["description"] == "cross-entropy, nothing more" and detail["suite"] == "smoke"
     assert detail["queue_position"] == 1 and len(detail["runs"]) == runs and detail["trials_planned"] == 2
     assert {run["status"] for run in detail["runs"]} == {"queued"}
+
+
+def test_a_submission_keeps_the_trials_planned_when_it_was_queued_after_the_settings_change(
+    upload, client, auth, app, settings
+):
+    url = upload().json()["url"]
+    app.dependency_overrides[get_settings] = lambda: settings.model_copy(update={"trials_smoke": 5})
+    assert client.get(url, headers=auth).json()["trials_planned"] == settings.trials(Suite.SMOKE) == 2
 
 
 def test_a_request_without_a_token_is_refused_with_a_bearer_challenge(upload):

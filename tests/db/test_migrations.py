@@ -77,6 +77,7 @@ def test_upgrading_to_trials_keeps_every_run_as_a_legacy_trial_of_its_seed_and_h
         kinds = connection.execute(
             text("SELECT id, kind, hidden, leaderboard_revision FROM submissions ORDER BY id")
         ).all()
+        planned = connection.execute(text("SELECT trials_planned FROM submissions ORDER BY id")).scalars().all()
     assert [(row.submission_id, row.seed) for row in stored] == runs  # every run, its training seed kept
     # The old seeds setting ran every entry on the same seeds: each becomes one legacy trial, paired across entries.
     assert [row.trial for row in stored] == [2, 1] * 3
@@ -91,4 +92,5 @@ def test_upgrading_to_trials_keeps_every_run_as_a_legacy_trial_of_its_seed_and_h
         (2, "published", True, 2),  # off the board, its results kept; the board's cache sees it leave
         (3, "submission", False, 1),
     ]
+    assert planned == [2, 2, 2]  # migration 0008: a submission stored before it planned the trials its runs have
     assert _schema_differences(empty_database_url) == []
