@@ -37,14 +37,19 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_until(condition: Callable[[], object], seconds: float, what: str) -> object:
-    """The condition's first true value, polled four times a second."""
-    deadline = time.monotonic() + seconds
+def _wait_until(
+    condition: Callable[[], object], seconds: float, what: str, progress: Callable[[], object] = lambda: None
+) -> object:
+    """The condition's first true value, polled four times a second; fails once `progress()` has returned the
+    same value for `seconds`: on a loaded machine the awaited work may be slow, but it must keep advancing."""
+    last, deadline = progress(), time.monotonic() + seconds
     while time.monotonic() < deadline:
         if value := condition():
             return value
         time.sleep(0.25)
-    raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
+        if (now := progress()) != last:
+            last, deadline = now, time.monotonic() + seconds
+    raise AssertionError(f"nothing advanced for {seconds:.0f} s while waiting for {what} (last: {last})")
 
 
 class PostgresServer:
@@ -277,11 +282,20 @@ def succeeded_once(service_settings) -> Callable[[SubmissionStatus, list[Run]], 
 
 @pytest.fixture
 def final_runs(service_settings) -> Callable[..., tuple[SubmissionStatus, list[Run]]]:
-    """Waits until the submission has a final status; returns it and all the run rows, superseded ones too."""
+    """Waits until the submission has a final status, failing when none of its runs has advanced (a status, an
+    epoch, an attempt) for `seconds`; returns the status and all the run rows, superseded ones too."""
 
     def wait(
         submission_id: int, seconds: float, processes: tuple[subprocess.Popen, ...] = ()
     ) -> tuple[SubmissionStatus, list[Run]]:
+        def advanced() -> object:
+            try:
+                with session_scope(service_settings.sqlalchemy_url) as session:
+                    runs = session.scalars(select(Run).where(Run.submission_id == submission_id).order_by(Run.id))
+                    return [(run.id, run.status, run.epochs_done, run.attempts) for run in runs]
+            except OperationalError:  # the database is the fault under test: no news
+                return None
+
         def final() -> tuple[SubmissionStatus, list[Run]] | None:
             exited = [process.args for process in processes if process.poll() is not None]
             assert not exited, f"waiting for submission {submission_id}, these processes exited: {exited}"
@@ -295,6 +309,6 @@ def final_runs(service_settings) -> Callable[..., tuple[SubmissionStatus, list[R
             except OperationalError:
                 return None
 
-        return _wait_until(final, seconds, f"submission {submission_id} to finish")
+        return _wait_until(final, seconds, f"submission {submission_id} to finish", progress=advanced)
 
     return wait
