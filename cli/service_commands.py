@@ -21,7 +21,8 @@ from harness.registry import Suite, benchmark_names, trained_benchmark_names
 from scoring.plan import SuitePlan, suite_plan
 from settings import WORKER_NICENESS, get_settings
 from worker import recorded
-from worker.baselines import SERVICE_LOSSES, baseline_suites, missing_baselines, queue_baselines
+from worker.baselines import SERVICE_LOSSES, baseline_suites, queue_baselines
+from worker.first_start import start_service_entries
 
 # FastAPI, uvicorn, Celery and torch are imported inside the commands that need them: `poisonbench run` and
 # the admin commands start without loading them.
@@ -166,30 +167,23 @@ def _choose_suite(suite: str | None) -> None:
 def _queue_missing_baselines() -> None:
     """On first start, the recorded results of the suite when they match this harness; else their training."""
     settings = get_settings()
-    plan = _plan(settings.suite)
     with _session() as session:
-        missing = missing_baselines(session, settings.suite)
-        if not missing:
-            return
-        records, stale = None, ""
-        if len(missing) == len(SERVICE_LOSSES):  # a new database: none of them has been queued yet
-            records, stale = recorded.usable_records(plan)
-        if records is not None:
-            run_ids = recorded.install_records(session, records, plan)
-        else:
-            run_ids = queue_baselines(session, plan)
-    _dispatch(run_ids)
-    if records is not None:
-        lacking = f"; queued the {len(run_ids)} transfer runs they lack" if run_ids else ""
+        started = start_service_entries(session, _plan(settings.suite))
+    if started is None:
+        return
+    _dispatch(started.run_ids)
+    if started.records is not None:
+        lacking = f"; queued the {len(started.run_ids)} transfer runs they lack" if started.run_ids else ""
         print(
             f"first start: the board shows the recorded results of the baselines and the published methods on the "
-            f"{settings.suite} suite (harness {records.harness_version}); `poisonbench admin baselines rerun` "
-            f"trains them here and replaces them{lacking}"
+            f"{settings.suite} suite (harness {started.records.harness_version}); `poisonbench admin baselines "
+            f"rerun` trains them here and replaces them{lacking}"
         )
         return
+    unused = f"; no recorded results used: {started.unused_records}" if started.unused_records else ""
     print(
         f"first start: queued the baselines and the published methods of the {settings.suite} suite "
-        f"({len(run_ids)} runs){f'; no recorded results used: {stale}' if stale else ''}"
+        f"({len(started.run_ids)} runs){unused}"
     )
 
 

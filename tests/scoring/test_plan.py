@@ -16,7 +16,7 @@ from scoring.plan import SuitePlan, suite_plan
 from scoring.trials import planned_trials
 from settings import Settings
 from worker import recorded
-from worker.baselines import queue_baselines
+from worker.first_start import start_service_entries
 
 
 def _queued(submission: Submission) -> set[tuple[str, int, bool]]:
@@ -69,10 +69,13 @@ def test_a_whole_rerun_queues_the_whole_plan_even_for_a_submission_stored_before
     assert {(b, t, x) for b, t, x in _queued(stored_before) if x} == {(b, t, x) for b, t, x in _whole(plan) if x}
 
 
-def test_a_first_start_queues_or_installs_the_whole_plan_for_every_service_loss(any_factory):
+def test_a_first_start_without_recorded_results_queues_the_whole_plan_for_every_service_loss(
+    any_session, monkeypatch
+):
     plan = suite_plan(Settings(), Suite.SMOKE)
-    queue_baselines(any_factory.session, plan)
-    queued = any_factory.session.query(Submission).all()
+    monkeypatch.setattr(recorded, "read_records", lambda suite, path=None: None)
+    start_service_entries(any_session, plan)
+    queued = any_session.query(Submission).all()
     assert queued and all(_queued(submission) == _whole(plan) for submission in queued)
 
 
