@@ -86,7 +86,8 @@ def fix_process_settings() -> ProcessSettings:
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)  # possible only before the first parallel work: a file cannot change it
     torch.set_default_dtype(torch.float32)
-    torch.use_deterministic_algorithms(False)
+    # Deterministic algorithms are off in a new process, and are only checked: setting them imports torch's
+    # compiler configuration, which writes TORCHINDUCTOR_CACHE_DIR into the file's environment.
     torch.set_float32_matmul_precision("highest")
     torch.set_flush_denormal(False)
     _first_kernels()
