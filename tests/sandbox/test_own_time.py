@@ -13,6 +13,8 @@ from harness.contract import LossContractError
 from sandbox.client import LossProcess
 from sandbox.config import SandboxConfig
 
+pytestmark = pytest.mark.slow  # starts confined loss processes and busy loops
+
 CORE = 0
 # Computes for this much of its own CPU time, then is cross-entropy.
 COMPUTES_FOR = 0.3  # seconds

@@ -1,7 +1,7 @@
 """A loss that changes torch's process-wide settings (threads, default dtype, deterministic algorithms, denormals,
 rounding), at import, in __init__ or in compute_loss, fails its run as the loss's fault with one line naming the
 setting: the sandbox fixes them before the file runs and would otherwise compute other numbers than the trainer.
-The files are under changing_settings/, each cross-entropy once it has changed its setting."""
+One file, changing_settings/changes_a_setting.py, is cross-entropy once it has changed the setting it is given."""
 
 from pathlib import Path
 
@@ -14,34 +14,43 @@ from tests.sandbox.conftest import PHASES, source_in_phase, train_smoke_suite
 
 pytestmark = pytest.mark.slow
 
-CHANGING_SETTINGS = Path(__file__).parent / "changing_settings"
-# What each file's failure must name. Inter-op threads are set once and for all before the file runs: torch itself
-# refuses to change them again.
-CHANGED = {
-    "threads": "threads from 1 to 2",
-    "default_dtype": "default_dtype from torch.float32 to torch.float64",
-    "deterministic": "deterministic_algorithms from False to True",
-    "flush_denormal": "floating_point from 'rounding to nearest, denormals kept' to "
-    "'rounding to nearest, denormals flushed to zero'",
-    "rounding": "floating_point from 'rounding to nearest, denormals kept' to 'rounding not to nearest, ",
-    "interop_threads": "cannot set number of interop threads",
+CHANGING_A_SETTING = Path(__file__).parent / "changing_settings" / "changes_a_setting.py"
+CHANGE_LINE = 'CHANGE = "torch.set_num_threads(2)"'
+FE_UPWARD = 0x800  # <fenv.h> on x86-64: round every floating-point result upward
+# Each setting: the statement that changes it, and what the run's failure must name. Inter-op threads are set once
+# and for all before the file runs: torch itself refuses to change them again.
+CHANGES = {
+    "threads": ("torch.set_num_threads(2)", "threads from 1 to 2"),  # a sum split in two rounds differently
+    "default_dtype": ("torch.set_default_dtype(torch.float64)", "default_dtype from torch.float32 to torch.float64"),
+    "deterministic": ("torch.use_deterministic_algorithms(True)", "deterministic_algorithms from False to True"),
+    "flush_denormal": (
+        "torch.set_flush_denormal(True)",
+        "floating_point from 'rounding to nearest, denormals kept' to 'rounding to nearest, denormals flushed to zero'",
+    ),
+    "rounding": (
+        f'ctypes.CDLL("libm.so.6").fesetround({FE_UPWARD})',
+        "floating_point from 'rounding to nearest, denormals kept' to 'rounding not to nearest, ",
+    ),
+    "interop_threads": ("torch.set_num_interop_threads(2)", "cannot set number of interop threads"),
 }
 
 
-def test_every_file_has_its_expected_failure():
-    assert {path.stem for path in CHANGING_SETTINGS.glob("*.py")} == set(CHANGED)
+def changing(name: str, phase: str) -> str:
+    """The loss file that changes setting `name` in `phase`."""
+    source = source_in_phase(CHANGING_A_SETTING, phase)
+    assert source.count(CHANGE_LINE) == 1, f"{CHANGING_A_SETTING.name} has no line {CHANGE_LINE}"
+    return source.replace(CHANGE_LINE, f"CHANGE = {CHANGES[name][0]!r}")
 
 
 @pytest.mark.parametrize("phase", PHASES)
-@pytest.mark.parametrize("name", sorted(CHANGED))
+@pytest.mark.parametrize("name", sorted(CHANGES))
 def test_a_loss_that_changes_a_process_wide_setting_fails_as_the_losss_fault_naming_it(
     name, phase, smoke_splits, sandbox_config
 ):
-    source = source_in_phase(CHANGING_SETTINGS / f"{name}.py", phase)
     with pytest.raises(LossContractError) as failure:
-        train_smoke_suite(source, smoke_splits, sandbox_config)
+        train_smoke_suite(changing(name, phase), smoke_splits, sandbox_config)
     message = str(failure.value)
-    assert CHANGED[name] in message
+    assert CHANGES[name][1] in message
     assert "\n" not in message
     if name != "interop_threads":
         culprit = "compute_loss at epoch 0" if phase == "compute_loss" else "importing the file or RobustLoss()"
