@@ -210,6 +210,7 @@ def main() -> None:
     parser.add_argument("--results-dir", type=Path, default=Path("var/calibration"))
     parser.add_argument("--jobs", type=int, default=2, help="runs in parallel (0: only print what exists)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    parser.add_argument("--data-root", type=Path, default=Path("data"), help="the datasets folder")
     parser.add_argument("--out", type=Path, help="also write the report here")
     args = parser.parse_args()
     benchmarks = args.benchmarks or benchmark_names(args.suite)
@@ -218,7 +219,7 @@ def main() -> None:
         jobs = [(e, b, t) for t in args.trials for b in benchmarks for e in ENTRIES]
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
             for future in [
-                pool.submit(run_one, args.suite, b, e, t, args.results_dir, Path("data"), args.threads)
+                pool.submit(run_one, args.suite, b, e, t, args.results_dir, args.data_root, args.threads)
                 for e, b, t in jobs
             ]:
                 future.result()
