@@ -36,7 +36,7 @@ async def require_multipart_form(request: Request) -> None:
         raise ApiError(
             415,
             "the body is not multipart/form-data; send the file and its name as form fields, "
-            "e.g. curl -F file=@custom_robust_loss.py -F name='my loss'",
+            f"e.g. curl -F file=@{DEFAULT_FILENAME} -F name='my loss'",
         )
     form = await request.form()
     for field in UPLOAD_FIELDS:

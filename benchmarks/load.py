@@ -40,6 +40,7 @@ from db import queries
 from db.migrate import upgrade
 from db.models import SubmissionStatus
 from db.session import session_scope
+from harness.contract import DEFAULT_FILENAME
 from harness.losses import BASELINES, loss_path
 from harness.registry import Benchmark, Suite, get_benchmark
 from harness.result import EpochRecord, Metrics, RunResult
@@ -364,7 +365,7 @@ async def run_traffic(
 
         def upload() -> Awaitable[httpx.Response]:
             n = next(uploads)
-            files = {"file": ("custom_robust_loss.py", f"{code}\n# load upload {n}\n")}
+            files = {"file": (DEFAULT_FILENAME, f"{code}\n# load upload {n}\n")}
             return client.post(
                 "/api/submissions",
                 headers=_auth(next(uploaders)),

@@ -30,6 +30,7 @@ from api.validation import CheckPool, CheckUnavailableError
 from db import queries
 from db.migrate import upgrade
 from db.session import session_scope
+from harness.contract import DEFAULT_FILENAME
 from settings import Settings
 
 ACCEPTED = """import torch.nn.functional as F
@@ -92,7 +93,7 @@ def post_upload(client: httpx.Client, token: str) -> Callable[[str, str], str]:
         response = client.post(
             "/api/submissions",
             headers={"Authorization": f"Bearer {token}"},
-            files={"file": ("custom_robust_loss.py", code, "text/x-python")},
+            files={"file": (DEFAULT_FILENAME, code, "text/x-python")},
             data={"name": f"latency {kind}"},
         )
         if response.status_code == KINDS[kind][1]:

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import torch
 
-from harness.contract import METHOD_NAME, LossContractError
+from harness.contract import DEFAULT_FILENAME, METHOD_NAME, LossContractError
 from harness.loss_file import decode_loss_source
 from harness.registry import OFFICIAL_EPOCHS
 from sandbox import SandboxUnavailableError
-from sandbox.client import DEFAULT_FILENAME, LossProcess
+from sandbox.client import LossProcess
 from sandbox.config import SandboxConfig
 
 DRY_RUN_CLASSES = (10, 100)  # the official benchmarks' heads: CIFAR-10 and FashionMNIST, CIFAR-100

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy
 import torch
 
-from harness.contract import METHOD_NAME, LossContractError, non_finite_loss_error
+from harness.contract import DEFAULT_FILENAME, METHOD_NAME, LossContractError, non_finite_loss_error
 from harness.registry import BENCHMARKS
 from sandbox import SandboxUnavailableError, protocol
 from sandbox.config import SandboxConfig
@@ -34,7 +34,6 @@ from sandbox.launch import SETUP_HINT, LaunchedProcess, launch
 from sandbox.protocol import ExchangeCapacity, SharedBuffers, Status
 from sandbox.usage import LossProcessUsage
 
-DEFAULT_FILENAME = "custom_robust_loss.py"  # the name messages cite for an upload
 OUTPUT_TAIL_BYTES = 600  # of the loss process's stdout and stderr, quoted when it dies
 EXIT_WAIT_SECONDS = 2.0  # for a process that closed its socket to finish dying, before it is killed
 # How long a step's caller polls for the reply before it sleeps on the socket. A minibatch's loss takes 30-300 µs

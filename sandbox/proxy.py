@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 import torch
 
-from harness.contract import LossFn
-from sandbox.client import DEFAULT_FILENAME, LossProcess
+from harness.contract import DEFAULT_FILENAME, LossFn
+from sandbox.client import LossProcess
 from sandbox.config import SandboxConfig
 
 

@@ -4,9 +4,8 @@ from contextlib import AbstractContextManager
 
 from celery import Task, shared_task
 
-from harness.contract import LossFn
+from harness.contract import DEFAULT_FILENAME, LossFn
 from runqueue.app import EXECUTE_RUN, REAP
-from sandbox.client import DEFAULT_FILENAME
 from sandbox.config import SandboxConfig
 from sandbox.proxy import open_sandboxed_loss
 from settings import get_settings

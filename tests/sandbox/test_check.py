@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 
 from cli.main import main as poisonbench
-from harness.contract import MAX_FILE_BYTES, SUBMISSION_TEMPLATE
+from harness.contract import DEFAULT_FILENAME, MAX_FILE_BYTES, SUBMISSION_TEMPLATE
 from harness.loss_file import decode_loss_source, sha256_of
 from harness.losses import BASELINES, loss_path
 from sandbox.check import check_submission
-from sandbox.client import DEFAULT_FILENAME
 
 pytestmark = pytest.mark.slow
 
