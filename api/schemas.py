@@ -62,6 +62,12 @@ def _absent_if_blank(value: object, validate: ValidatorFunctionWrapHandler) -> o
 Link = Annotated[HttpUrl, UrlConstraints(max_length=MAX_LINK_LENGTH), AfterValidator(_link_text)]
 
 
+def _without_default(schema: dict[str, Any]) -> None:
+    """An optional field's schema with no `default`: generators (openapi-typescript among them) type a property
+    with a default as always present, which makes it required in their request types."""
+    schema.pop("default", None)
+
+
 class SubmissionCreate(BaseModel):
     """An upload: the loss file and its fields, one multipart/form-data object (curl -F file=@loss.py -F name=...).
 
@@ -69,10 +75,12 @@ class SubmissionCreate(BaseModel):
     """
 
     name: SubmissionName
-    description: Description = ""
+    description: Description = Field("", json_schema_extra=_without_default)  # absent: stored as ""
     # Not `Link | None`: a form has no null, and a refused union would name each of its branches in `errors`.
     link: Annotated[Link, WrapValidator(_absent_if_blank)] = Field(
-        None, description="an http(s) URL to the method's paper or code, shown on the leaderboard"
+        None,
+        description="an http(s) URL to the method's paper or code, shown on the leaderboard",
+        json_schema_extra=_without_default,
     )
     # `format: binary` beside pydantic's contentMediaType: OpenAPI 3.0 tooling, openapi-python-client among
     # it, sends a property as a file part only when it is marked so.

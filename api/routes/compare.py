@@ -7,13 +7,19 @@ from fastapi import APIRouter, Query
 from api.board import compared_ids, differences_between
 from api.deps import LeaderboardDep
 from api.errors import ApiError, error_responses
-from api.schemas import ComparePublic
+from api.schemas import MAX_DB_INTEGER, ComparePublic
 
 router = APIRouter(prefix="/api", tags=["leaderboard"])
 
+# Read as text, so that one value may list them all (ids=1,2: the pages' links), and described as what they are,
+# submission ids: a generated client takes integers and sends ids=1&ids=2.
 IdsQuery = Annotated[
     list[str],
-    Query(default_factory=list, description="two to four submission ids of the leaderboard: ids=1,2 or ids=1&ids=2"),
+    Query(
+        default_factory=list,
+        description="two to four submission ids of the leaderboard: ids=1,2 or ids=1&ids=2",
+        json_schema_extra={"items": {"type": "integer", "minimum": 1, "maximum": MAX_DB_INTEGER}},
+    ),
 ]
 
 

@@ -6,8 +6,11 @@ A status the description does not document raises in the client (`raise_on_unexp
 """
 
 import csv
+import dataclasses
 import importlib
+import inspect
 import io
+import json
 import os
 import signal
 import socket
@@ -15,15 +18,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
 import httpx
 import pytest
 
+from api.main import create_app
 from harness.contract import MAX_FILE_BYTES
 from harness.losses import loss_path
 from harness.registry import Suite, benchmark_names
+from harness.result import EpochRecord
+from settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -78,7 +85,8 @@ def embedded_service(tmp_path: Path, service_processes) -> Iterator[SimpleNamesp
         service_processes.kill(server, signal.SIGTERM)  # `serve` stops its workers on the way out
 
 
-def _generate_client(spec: bytes, folder: Path) -> ModuleType:
+@contextmanager
+def _generated_client(spec: bytes, folder: Path) -> Iterator[ModuleType]:
     """The client openapi-python-client writes from `spec`, imported from `folder`; warnings fail the test."""
     (folder / "openapi.json").write_bytes(spec)
     (folder / "config.yaml").write_text("post_hooks: []\n")  # no formatter runs on the generated code
@@ -97,7 +105,12 @@ def _generate_client(spec: bytes, folder: Path) -> ModuleType:
     assert generated.returncode == 0 and "Warning" not in output, output
     sys.path.insert(0, str(folder))
     importlib.invalidate_caches()
-    return importlib.import_module(PACKAGE)
+    try:
+        yield importlib.import_module(PACKAGE)
+    finally:
+        sys.path.remove(str(folder))
+        for name in [name for name in sys.modules if name == PACKAGE or name.startswith(f"{PACKAGE}.")]:
+            del sys.modules[name]
 
 
 @pytest.fixture
@@ -106,7 +119,12 @@ def generated(embedded_service, tmp_path: Path) -> Iterator[SimpleNamespace]:
     spec = httpx.get(f"{embedded_service.base}/openapi.json", timeout=30).content
     folder = tmp_path / "generated"
     folder.mkdir()
-    package = _generate_client(spec, folder)
+    with _generated_client(spec, folder) as package:
+        yield _client_parts(package)
+
+
+def _client_parts(package: ModuleType) -> SimpleNamespace:
+    """The generated package's client, models and one module per operation, by its operation id."""
     operations = {
         name: importlib.import_module(f"{PACKAGE}.api.{tag}.{name}")
         for tag, names in {
@@ -118,24 +136,65 @@ def generated(embedded_service, tmp_path: Path) -> Iterator[SimpleNamespace]:
                 "get_submission_code",
                 "get_public_submission",
             ),
-            "leaderboard": ("get_leaderboard", "get_leaderboard_csv"),
+            "leaderboard": ("get_leaderboard", "get_leaderboard_csv", "compare_entries"),
             "benchmarks": ("list_benchmarks",),
             "health": ("health", "readiness"),
         }.items()
         for name in names
     }
-    try:
-        yield SimpleNamespace(
-            client=package.Client,
-            authenticated=package.AuthenticatedClient,
-            models=importlib.import_module(f"{PACKAGE}.models"),
-            file=importlib.import_module(f"{PACKAGE}.types").File,
-            **operations,
-        )
-    finally:
-        sys.path.remove(str(folder))
-        for name in [name for name in sys.modules if name == PACKAGE or name.startswith(f"{PACKAGE}.")]:
-            del sys.modules[name]
+    return SimpleNamespace(
+        client=package.Client,
+        authenticated=package.AuthenticatedClient,
+        models=importlib.import_module(f"{PACKAGE}.models"),
+        types=importlib.import_module(f"{PACKAGE}.types"),
+        file=importlib.import_module(f"{PACKAGE}.types").File,
+        **operations,
+    )
+
+
+def _untyped_objects(schema: object, where: str = "") -> Iterator[str]:
+    """Where `schema` has an object or array whose contents it does not type."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "object" and "properties" not in schema and not schema.get("additionalProperties"):
+            yield where
+        if schema.get("type") == "array" and not schema.get("items"):
+            yield where
+        for key, value in schema.items():
+            yield from _untyped_objects(value, f"{where}/{key}")
+    elif isinstance(schema, list):
+        for index, value in enumerate(schema):
+            yield from _untyped_objects(value, f"{where}/{index}")
+
+
+def test_the_description_types_every_field_and_requires_no_optional_one(tmp_path: Path):
+    spec = create_app(Settings(suite=Suite.SMOKE)).openapi()
+    assert list(_untyped_objects(spec)) == []
+    bodies = [
+        spec["components"]["schemas"][content["schema"]["$ref"].rsplit("/", 1)[1]]
+        for methods in spec["paths"].values()
+        for operation in methods.values()
+        for content in operation.get("requestBody", {}).get("content", {}).values()
+    ]
+    assert bodies
+    # A default makes generators such as openapi-typescript type the field as always present: required to send.
+    defaults = [
+        (body["title"], name)
+        for body in bodies
+        for name, field in body["properties"].items()
+        if name not in body.get("required", []) and "default" in field
+    ]
+    assert defaults == []
+
+    with _generated_client(json.dumps(spec).encode(), tmp_path) as package:
+        generated = _client_parts(package)
+        upload_fields = inspect.signature(generated.models.SubmissionCreate).parameters
+        assert upload_fields["description"].default is generated.types.UNSET
+        assert upload_fields["link"].default is generated.types.UNSET
+        compared = inspect.signature(generated.compare_entries.sync).parameters["ids"]
+        assert compared.annotation == list[int] | generated.types.Unset
+        assert generated.models.RunProgressPublic.__annotations__["curve"] == "list[EpochRecord]"
+        epoch_fields = set(inspect.signature(generated.models.EpochRecord).parameters) - {"additional_properties"}
+        assert epoch_fields == {field.name for field in dataclasses.fields(EpochRecord)}
 
 
 def test_a_client_generated_from_the_description_drives_the_whole_participant_path(embedded_service, generated):
@@ -200,6 +259,7 @@ def test_a_client_generated_from_the_description_drives_the_whole_participant_pa
     assert detail.status == models.SubmissionStatus.SUCCEEDED, detail
     assert detail.link == "https://arxiv.org/abs/1805.07836" and detail.description == "GCE, once more"
     assert all(run.metrics.robust_score > 0 for run in detail.runs)
+    assert all(isinstance(point, models.EpochRecord) for run in detail.runs for point in run.curve)
 
     listed = generated.list_submissions.sync(client=ada, status=models.SubmissionStatus.SUCCEEDED)
     assert isinstance(listed, models.PageSubmissionPublic) and [s.id for s in listed.data] == [mine]
@@ -214,6 +274,10 @@ def test_a_client_generated_from_the_description_drives_the_whole_participant_pa
     assert entries[mine].link == detail.link and not entries[mine].recorded
     assert all(isinstance(entry, models.LeaderboardEntryPublic) for entry in board.data)
     assert all(entry.recorded for submission_id, entry in entries.items() if submission_id != mine)
+    other = next(submission_id for submission_id in entries if submission_id != mine)
+    compared = generated.compare_entries.sync(client=anyone, ids=[mine, other])
+    assert isinstance(compared, models.ComparePublic)
+    assert [entry.submission_id for entry in compared.data] == [mine, other]
     table = generated.get_leaderboard_csv.sync(client=anyone)
     assert isinstance(table, str)
     rows = {row[2]: row for row in csv.reader(io.StringIO(table))}
