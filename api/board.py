@@ -18,7 +18,7 @@ from api.schemas import (
 from db import queries
 from db.models import Submission
 from harness.result import METRICS, Metric
-from scoring.leaderboard import LeaderboardEntry, comparisons, paired_differences, rank_entries
+from scoring.leaderboard import LeaderboardEntry, comparisons, group_by_submission, paired_differences, rank_entries
 from scoring.plan import suite_plan
 from settings import Settings
 
@@ -30,7 +30,7 @@ def compute_leaderboard(settings: Settings) -> ComputeBoard:
 
     def compute(session: Session, suite: str) -> tuple[LeaderboardPublic, list[LeaderboardEntry]]:
         plan = suite_plan(settings, suite)
-        scores = queries.leaderboard.board_scores(session, suite, harness.HARNESS_VERSION)
+        scores = group_by_submission(queries.leaderboard.board_rows(session, suite, harness.HARNESS_VERSION))
         entries = rank_entries(scores, plan)
         data = [_entry_public(entry) for entry in entries]
         board = LeaderboardPublic(
@@ -87,7 +87,8 @@ def comparisons_for(
     over shared trials; the board comes from the app's cache. Called from a worker thread (a sync route)."""
     cache: LeaderboardCache = request.app.state.leaderboard_cache
     cached = cache.get_blocking(submission.suite, compute_leaderboard(settings), session)
-    scores = queries.leaderboard.trial_scores(session, submission.suite, [submission.id], harness.HARNESS_VERSION)
+    rows = queries.leaderboard.submission_rows(session, submission.suite, [submission.id], harness.HARNESS_VERSION)
+    scores = group_by_submission(rows)
     if submission.id not in scores:
         return []
     return [

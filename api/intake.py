@@ -15,8 +15,8 @@ from api.validation import CheckUnavailableError, LossChecker
 from db import queries
 from db.models import Participant, Submission, utcnow
 from harness.contract import DEFAULT_FILENAME
+from harness.plan import SuitePlan
 from runqueue.dispatch import dispatch_runs
-from scoring.plan import SuitePlan
 from settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -26,8 +26,9 @@ from db.migrate import upgrade
 from db.models import Run, RunStatus, SubmissionKind
 from db.queries.runs import ClaimedRun
 from db.session import session_scope
+from harness.plan import SuitePlan
 from harness.registry import Suite
-from scoring.plan import SuitePlan, suite_plan
+from scoring.plan import suite_plan
 from settings import Settings
 
 SUITE = Suite.PROXY

@@ -17,8 +17,9 @@ from db import queries
 from db.migrate import upgrade
 from db.models import Participant, Submission, SubmissionStatus
 from db.session import session_scope
+from harness.plan import SuitePlan
 from harness.registry import Suite, benchmark_names, trained_benchmark_names
-from scoring.plan import SuitePlan, suite_plan
+from scoring.plan import suite_plan
 from settings import WORKER_NICENESS, get_settings
 from worker import recorded
 from worker.baselines import SERVICE_LOSSES, baseline_suites, queue_baselines

@@ -7,10 +7,10 @@ Every statistic comes from scoring/statistics.py; this module only decides what 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
+from harness.board_rows import ShownSubmission, TrialRow
+from harness.plan import SuitePlan
 from harness.result import METRIC_NAMES
-from scoring.plan import SuitePlan
 from scoring.statistics import (
     Estimate,
     TrialKey,
@@ -29,33 +29,6 @@ def trial_key(trial: int, legacy_seed: bool) -> TrialKey:
     """Legacy trial k (trained before trials, with the old global poison seed) is paired only with legacy trial k,
     never with today's trial k: it gets the key -k."""
     return -trial if legacy_seed else trial
-
-
-@dataclass(frozen=True)
-class ShownSubmission:
-    """The columns of a submission the leaderboard shows: its code and other columns are never loaded."""
-
-    id: int
-    name: str
-    kind: str  # db.models.SubmissionKind
-    created_at: datetime
-    reference: bool  # a baseline or a published method: every submission's page is compared with it
-    description: str = ""
-    link: str | None = None
-    participant: str = ""
-    rerunning: bool = False  # a rerun is under way; these results stay until it has wholly succeeded
-    rerun_failed: bool = False  # the last rerun did not succeed; these are still the results before it
-    recorded: bool = False  # results shipped with the project (worker/recorded.py), not trained by this service
-
-
-@dataclass(frozen=True)
-class TrialRow:
-    """One succeeded current run's metrics, as the leaderboard query returns it."""
-
-    submission: ShownSubmission
-    benchmark: str
-    trial: TrialKey
-    metrics: dict[str, float]
 
 
 @dataclass
@@ -112,11 +85,12 @@ class Comparison:
 
 
 def group_by_submission(rows: Iterable[TrialRow]) -> dict[int, TrialScores]:
+    """The query's rows (db.queries.leaderboard) by submission: id -> its scores by benchmark, metric and trial."""
     scores: dict[int, TrialScores] = {}
     for row in rows:
         entry = scores.setdefault(row.submission.id, TrialScores(row.submission))
         for metric, value in row.metrics.items():
-            entry.cells[row.benchmark][metric][row.trial] = value
+            entry.cells[row.benchmark][metric][trial_key(row.trial, row.legacy_seed)] = value
     return scores
 
 

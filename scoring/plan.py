@@ -1,24 +1,10 @@
-"""A suite's plan: the benchmarks, the transfer benchmarks and the trials every entry of it meets, built in one
-place from the settings and the registry and passed whole to whoever stores, trains or ranks the suite's runs."""
+"""A suite's plan built in one place from the settings and the registry (harness.plan.SuitePlan, plain data) and
+passed whole to whoever stores, trains or ranks the suite's runs."""
 
-from dataclasses import dataclass
-
+from harness.plan import SuitePlan
 from harness.registry import Suite, benchmark_names, transfer_benchmark_names
-from scoring.trials import Trial, planned_trials
+from scoring.trials import planned_trials
 from settings import Settings
-
-
-@dataclass(frozen=True)
-class SuitePlan:
-    suite: Suite
-    benchmarks: tuple[str, ...]  # the announced flip: the headline's benchmarks
-    transfer_benchmarks: tuple[str, ...]  # the same with a hidden flip: the transfer score's (docs/transfer.md)
-    trials: tuple[Trial, ...]  # 1..n, the same pairs for every entry
-
-    @property
-    def trained_benchmarks(self) -> tuple[str, ...]:
-        """Every benchmark an entry is trained on: the announced ones, then the transfer track's."""
-        return self.benchmarks + self.transfer_benchmarks
 
 
 def suite_plan(settings: Settings, suite: Suite | str) -> SuitePlan:

@@ -6,23 +6,8 @@ seed is a run's public `seed` column, the poison seed exists only inside the wor
 """
 
 import hashlib
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class TrialSeeds:
-    training_seed: int  # initialisation, order and augmentation streams (harness.seeds); may be shown
-    poison_seed: int  # which labels are flipped: secret, or a loss could learn the poisoned set
-
-    def __repr__(self) -> str:
-        # A traceback or a log line that prints the pair must not print the poison seed.
-        return f"TrialSeeds(training_seed={self.training_seed}, poison_seed=<secret>)"
-
-
-@dataclass(frozen=True)
-class Trial:
-    index: int  # from 1
-    seeds: TrialSeeds
+from harness.plan import Trial, TrialSeeds
 
 
 def trial_seeds(master_seed: int, suite: str, trial: int) -> TrialSeeds:
@@ -44,6 +29,12 @@ def legacy_seeds(master_seed: int, training_seed: int) -> TrialSeeds:
     seed itself as poison seed (the setting was the poison seed then), so a legacy run still queued at the upgrade
     trains exactly as it would have."""
     return TrialSeeds(training_seed=training_seed, poison_seed=master_seed)
+
+
+def run_seeds(master_seed: int, suite: str, trial: int, training_seed: int, legacy_seed: bool) -> TrialSeeds:
+    """The pair a stored run trains with, from its row (its suite, trial, stored training seed and legacy mark):
+    derived at run time by the worker, since the poison seed is stored nowhere."""
+    return legacy_seeds(master_seed, training_seed) if legacy_seed else trial_seeds(master_seed, suite, trial)
 
 
 def planned_trials(master_seed: int, suite: str, count: int) -> list[Trial]:

@@ -20,10 +20,11 @@ from db import queries
 from db.migrate import upgrade
 from db.models import Participant, RunStatus, Submission, SubmissionKind
 from db.session import get_engine
+from harness.plan import SuitePlan
 from harness.registry import Suite, benchmarks_in
 from harness.result import EpochRecord, Metrics, RunResult
-from scoring.leaderboard import LeaderboardEntry, rank_entries
-from scoring.plan import SuitePlan, suite_plan
+from scoring.leaderboard import LeaderboardEntry, group_by_submission, rank_entries
+from scoring.plan import suite_plan
 from settings import Settings
 
 # The servers CI and every developer machine run (docs/service.md, "Tests"): trust auth, no password.
@@ -191,7 +192,7 @@ class Factory:
 
     def board(self, trials: int = 1, suite: Suite = Suite.SMOKE) -> list[LeaderboardEntry]:
         """The suite's board as the API ranks it: the query's rows over the whole plan, its transfer track too."""
-        scores = queries.leaderboard.board_scores(self.session, suite, harness.HARNESS_VERSION)
+        scores = group_by_submission(queries.leaderboard.board_rows(self.session, suite, harness.HARNESS_VERSION))
         return rank_entries(scores, self.plan(trials, suite, transfer=True))
 
     def result(self, robust_score: float = 0.8, harness_version: str = harness.HARNESS_VERSION) -> dict:

@@ -9,7 +9,7 @@ from db import queries
 from db.models import Participant, SubmissionKind
 from harness.loss_file import sha256_of
 from harness.losses import BASELINES, loss_path
-from scoring.plan import SuitePlan
+from harness.plan import SuitePlan
 
 SERVICE_PARTICIPANT = "PoisonBench"  # owns the baselines; its token is never shown, so nobody signs in as it
 

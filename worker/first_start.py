@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from scoring.plan import SuitePlan
+from harness.plan import SuitePlan
 from worker import recorded
 from worker.baselines import SERVICE_LOSSES, missing_baselines, queue_baselines
 

@@ -14,10 +14,11 @@ from db.queries.runs import ClaimedRun
 from db.session import session_scope
 from harness.contract import LossFn
 from harness.datasets import ImageSplits, load_splits
+from harness.plan import TrialSeeds
 from harness.registry import Benchmark, get_benchmark
 from harness.result import EpochRecord, ResultSchemaError
 from harness.trainer import resolve_device, run
-from scoring.trials import TrialSeeds
+from scoring.trials import run_seeds
 from settings import Settings
 from worker.heartbeat import Heartbeat
 from worker.log_tail import LogTail, capture_log_tail
@@ -98,7 +99,7 @@ def train(claimed: ClaimedRun, settings: Settings, heartbeat: Heartbeat, open_lo
         claimed.code,
         claimed.filename,
         claimed.sha256,
-        claimed.seeds(settings.master_seed),
+        run_seeds(settings.master_seed, claimed.suite, claimed.trial, claimed.seed, claimed.legacy_seed),
         open_loss,
         on_epoch,
     )

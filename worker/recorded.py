@@ -28,10 +28,9 @@ from harness import HARNESS_VERSION
 from harness.datasets import load_splits
 from harness.loss_file import sha256_of
 from harness.losses import loss_path
+from harness.plan import SuitePlan, Trial
 from harness.registry import get_benchmark
 from harness.result import validate_result
-from scoring.plan import SuitePlan
-from scoring.trials import Trial
 from worker.baselines import SERVICE_LOSSES, service_participant
 from worker.lifecycle import train_trial
 from worker.tasks import open_loss

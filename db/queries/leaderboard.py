@@ -1,22 +1,23 @@
-"""The leaderboard's rows read from the runs table, each submission's per-trial scores, and the marker that says
-when they changed."""
+"""The rows a board is ranked from, read from the runs table (harness.board_rows, plain data: scoring groups and
+ranks them), and the marker that says when they changed."""
 
 from collections.abc import Collection, Sequence
+from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Boolean, exists, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from db.models import Participant, Run, RunStatus, Submission, SubmissionKind, SubmissionStatus
+from harness.board_rows import ShownSubmission, TrialRow
 from harness.result import METRIC_NAMES
-from scoring.leaderboard import ShownSubmission, TrialRow, TrialScores, group_by_submission, trial_key
 
 # A submission is on the board from its first complete trial until it fails or is cancelled.
 ON_THE_BOARD = (SubmissionStatus.QUEUED, SubmissionStatus.RUNNING, SubmissionStatus.SUCCEEDED)
 
 
-def board_scores(session: Session, suite: str, harness_version: str) -> dict[int, TrialScores]:
-    """What the suite's board is ranked from (scoring.leaderboard.rank_entries): every visible submission on it
-    with its succeeded current runs under `harness_version`, by benchmark, metric and trial.
+def board_rows(session: Session, suite: str, harness_version: str) -> list[TrialRow]:
+    """What the suite's board is ranked from (scoring.leaderboard.group_by_submission, then rank_entries): every
+    visible submission on it with its succeeded current runs under `harness_version`.
 
     Older results (superseded runs, other harness versions) stay in the table as history, left out here; a rerun's
     runs count only once they replaced the current ones.
@@ -26,24 +27,47 @@ def board_scores(session: Session, suite: str, harness_version: str) -> dict[int
         Submission.status.in_(ON_THE_BOARD),
         Submission.hidden.is_(False),
     )
-    return group_by_submission(_trial_rows(session, harness_version, on_board))
+    return _trial_rows(session, harness_version, on_board)
 
 
-def trial_scores(
+def submission_rows(
     session: Session, suite: str, submission_ids: Collection[int], harness_version: str
-) -> dict[int, TrialScores]:
+) -> list[TrialRow]:
     """The given submissions' succeeded current runs under `harness_version`, whatever their status or visibility
-    (the caller decides who may see them): submission id -> its scores by benchmark, metric and trial. A submission
-    without a succeeded run is absent."""
-    return group_by_submission(
-        _trial_rows(session, harness_version, (Submission.suite == suite, Submission.id.in_(submission_ids)))
-    )
+    (the caller decides who may see them). A submission without a succeeded run has no row."""
+    return _trial_rows(session, harness_version, (Submission.suite == suite, Submission.id.in_(submission_ids)))
 
 
 def _trial_rows(session: Session, harness_version: str, submissions: Sequence) -> list[TrialRow]:
     # Plain columns, each metric read out of the JSON by the database: no ORM objects and no JSON decoding here,
     # a third of the time of loading whole rows (docs/reliability.md, "Load").
-    metrics = [Run.metrics[name].as_float().label(name) for name in METRIC_NAMES]
+    shown = _shown_columns()
+    metrics = [Run.metrics[name].as_float() for name in METRIC_NAMES]
+    rows = session.execute(
+        select(*shown.values(), Run.benchmark, Run.trial, Run.legacy_seed, *metrics)
+        .join(Participant, Submission.participant_id == Participant.id)
+        .join(Run, Run.submission_id == Submission.id)
+        .where(
+            *submissions,
+            Run.superseded_at.is_(None),
+            Run.pending_replacement.is_(False),
+            Run.status == RunStatus.SUCCEEDED,
+            Run.harness_version == harness_version,
+        )
+    ).all()
+    by_id: dict[int, ShownSubmission] = {}
+    trial_rows = []
+    for row in rows:
+        submission_id, (benchmark, trial, legacy_seed, *values) = row[0], row[len(shown) :]
+        if submission_id not in by_id:
+            by_id[submission_id] = ShownSubmission(**dict(zip(shown, row[: len(shown)], strict=True)))
+        present = {metric: value for metric, value in zip(METRIC_NAMES, values, strict=True) if value is not None}
+        trial_rows.append(TrialRow(by_id[submission_id], benchmark, trial, legacy_seed, present))
+    return trial_rows
+
+
+def _shown_columns() -> dict[str, Any]:
+    """ShownSubmission's fields, each as the column or expression that fills it (the submission's id first)."""
     replacement = aliased(Run)
     rerunning = exists().where(
         replacement.submission_id == Submission.id,
@@ -57,68 +81,19 @@ def _trial_rows(session: Session, harness_version: str, submissions: Sequence) -
         shipped.pending_replacement.is_(False),
         shipped.superseded_at.is_(None),
     )
-    rows = session.execute(
-        select(
-            Submission.id,
-            Submission.name,
-            Submission.kind,
-            Submission.created_at,
-            Submission.description,
-            Submission.link,
-            Participant.display_name,
-            rerunning.label("rerunning"),
-            Submission.rerun_error.is_not(None).label("rerun_failed"),
-            recorded.label("recorded"),
-            Run.benchmark,
-            Run.trial,
-            Run.legacy_seed,
-            *metrics,
-        )
-        .join(Participant, Submission.participant_id == Participant.id)
-        .join(Run, Run.submission_id == Submission.id)
-        .where(
-            *submissions,
-            Run.superseded_at.is_(None),
-            Run.pending_replacement.is_(False),
-            Run.status == RunStatus.SUCCEEDED,
-            Run.harness_version == harness_version,
-        )
-    ).all()
-    shown: dict[int, ShownSubmission] = {}
-    trial_rows = []
-    for (
-        sid,
-        name,
-        kind,
-        created_at,
-        description,
-        link,
-        participant,
-        rerun,
-        failed,
-        shipped_results,
-        benchmark,
-        trial,
-        legacy,
-        *values,
-    ) in rows:
-        if sid not in shown:
-            shown[sid] = ShownSubmission(
-                sid,
-                name,
-                kind,
-                created_at,
-                kind != SubmissionKind.SUBMISSION,
-                description,
-                link,
-                participant,
-                rerun,
-                failed,
-                shipped_results,
-            )
-        present = {metric: value for metric, value in zip(METRIC_NAMES, values, strict=True) if value is not None}
-        trial_rows.append(TrialRow(shown[sid], benchmark, trial_key(trial, legacy), present))
-    return trial_rows
+    return {
+        "id": Submission.id,
+        "name": Submission.name,
+        "kind": Submission.kind,
+        "created_at": Submission.created_at,
+        "reference": type_coerce(Submission.kind != SubmissionKind.SUBMISSION, Boolean),
+        "description": Submission.description,
+        "link": Submission.link,
+        "participant": Participant.display_name,
+        "rerunning": type_coerce(rerunning, Boolean),
+        "rerun_failed": type_coerce(Submission.rerun_error.is_not(None), Boolean),
+        "recorded": type_coerce(recorded, Boolean),
+    }
 
 
 def leaderboard_marker(session: Session, suite: str) -> int:

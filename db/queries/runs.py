@@ -12,12 +12,12 @@ from db.models import FailureCause, Run, RunStatus, Submission, utcnow
 from db.queries.queue_position import queued_in_fair_order
 from db.queries.transitions import transition_run
 from harness.result import validate_result
-from scoring.trials import TrialSeeds, legacy_seeds, trial_seeds
 
 
 @dataclass(frozen=True)
 class ClaimedRun:
-    """What a worker needs to train a run it now owns, for this attempt."""
+    """What a worker needs to train a run it now owns, for this attempt; its seeds are the worker's to derive
+    (scoring.trials.run_seeds): the poison seed is stored nowhere."""
 
     run_id: int
     submission_id: int
@@ -30,12 +30,6 @@ class ClaimedRun:
     code: str
     sha256: str
     filename: str | None  # the uploaded file's name; None for a submission stored before names were
-
-    def seeds(self, master_seed: int) -> TrialSeeds:
-        """The pair to train with, derived here at run time: the poison seed is stored nowhere."""
-        if self.legacy_seed:
-            return legacy_seeds(master_seed, self.seed)
-        return trial_seeds(master_seed, self.suite, self.trial)
 
 
 def claim_next_run(session: Session, worker: str) -> ClaimedRun | None:

@@ -17,8 +17,7 @@ from db.queries.transitions import (
     transition_run,
 )
 from db.status import ACTIVE_RUN_STATUSES
-from scoring.plan import SuitePlan
-from scoring.trials import Trial
+from harness.plan import SuitePlan, Trial
 
 
 def create_submission(

@@ -8,7 +8,7 @@ import harness
 from db import queries
 from db.models import Run, SubmissionKind
 from harness.registry import Suite, benchmark_names
-from scoring.leaderboard import HEADLINE, comparisons
+from scoring.leaderboard import HEADLINE, comparisons, group_by_submission
 from tests.conftest import Factory
 
 BENCHMARKS = benchmark_names(Suite.SMOKE)
@@ -140,7 +140,8 @@ def test_a_submission_is_compared_paired_with_every_baseline_and_published_metho
     mine = factory.submission(trials=TRIALS)
     factory.finish(mine, robust_score={1: 0.75, 2: 0.76})
     board = _board(session)
-    scores = queries.leaderboard.trial_scores(session, Suite.SMOKE, [mine.id], harness.HARNESS_VERSION)[mine.id]
+    rows = queries.leaderboard.submission_rows(session, Suite.SMOKE, [mine.id], harness.HARNESS_VERSION)
+    scores = group_by_submission(rows)[mine.id]
     found = {(c.against.id, c.scope): c for c in comparisons(scores, board, BENCHMARKS)}
     assert {against for against, _ in found} == {baseline.id, published.id, leader.id}
     assert {scope for _, scope in found} == {HEADLINE, *BENCHMARKS}

@@ -10,9 +10,10 @@ from api.intake import accept_submission
 from api.validation import Verdict
 from db import queries
 from db.models import Submission
+from harness.plan import SuitePlan
 from harness.registry import Suite, benchmark_names, transfer_benchmark_names
 from runqueue.app import make_celery
-from scoring.plan import SuitePlan, suite_plan
+from scoring.plan import suite_plan
 from scoring.trials import planned_trials
 from settings import Settings
 from worker import recorded

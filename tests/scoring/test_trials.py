@@ -4,7 +4,7 @@ import pytest
 
 from db import queries
 from harness.registry import Suite, benchmark_names
-from scoring.trials import trial_seeds
+from scoring.trials import run_seeds, trial_seeds
 from tests.conftest import MASTER_SEED
 
 
@@ -30,10 +30,14 @@ def test_every_entry_meets_the_same_pair_on_a_trial_and_another_pair_on_another_
     session = any_factory.session
     first, second = (any_factory.submission(trials=2) for _ in range(2))
     assert len(first.runs) == 2 * len(benchmark_names(Suite.SMOKE))
-    claimed = {
-        (submission.id, run.benchmark, run.trial): queries.runs.claim_run(session, run.id, "worker").seeds(MASTER_SEED)
+    claims = {
+        (submission.id, run.benchmark, run.trial): queries.runs.claim_run(session, run.id, "worker")
         for submission in (first, second)
         for run in submission.runs
+    }
+    claimed = {  # the pair the worker derives from what it claimed
+        key: run_seeds(MASTER_SEED, claim.suite, claim.trial, claim.seed, claim.legacy_seed)
+        for key, claim in claims.items()
     }
     for benchmark in benchmark_names(Suite.SMOKE):
         for trial in (1, 2):

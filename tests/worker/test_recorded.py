@@ -8,9 +8,10 @@ import pytest
 import harness
 from db import queries
 from db.models import Run, RunStatus
+from harness.plan import SuitePlan
 from harness.registry import Suite, benchmark_names, transfer_benchmark_names
-from scoring.leaderboard import rank_entries
-from scoring.plan import SuitePlan, suite_plan
+from scoring.leaderboard import group_by_submission, rank_entries
+from scoring.plan import suite_plan
 from scoring.trials import planned_trials
 from settings import PUBLISHED_SEED, Settings
 from worker import recorded
@@ -85,7 +86,7 @@ def test_records_without_transfer_runs_are_used_and_the_service_trains_those_it_
 
 
 def _board(session):
-    scores = queries.leaderboard.board_scores(session, Suite.SMOKE, harness.HARNESS_VERSION)
+    scores = group_by_submission(queries.leaderboard.board_rows(session, Suite.SMOKE, harness.HARNESS_VERSION))
     return {entry.submission.name: entry for entry in rank_entries(scores, _plan(Suite.SMOKE))}
 
 
