@@ -20,7 +20,7 @@ from db.session import session_scope
 from harness.plan import SuitePlan
 from harness.registry import Suite, benchmark_names, trained_benchmark_names
 from scoring.plan import suite_plan
-from settings import WORKER_NICENESS, get_settings
+from settings import WORKER_NICENESS, Settings, get_settings
 from worker import recorded
 from worker.baselines import SERVICE_LOSSES, baseline_suites, queue_baselines
 from worker.first_start import start_service_entries
@@ -132,12 +132,11 @@ def serve_all(args: argparse.Namespace) -> None:
 
     from api.main import create_app
 
-    _choose_suite(args.suite)
-    settings = get_settings()
+    settings = _with_served_suite(get_settings(), args.suite)
     settings.data_root.mkdir(parents=True, exist_ok=True)
     upgrade(settings.sqlalchemy_url)
-    _queue_missing_baselines()
-    workers = [_spawn_worker(), _spawn_worker("--maintenance")]
+    _queue_missing_baselines(settings)
+    workers = [_spawn_worker(settings), _spawn_worker(settings, "--maintenance")]
     # uvicorn re-raises the SIGTERM it shut down on; exiting through Python lets `finally` stop the workers.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
@@ -150,29 +149,28 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _choose_suite(suite: str | None) -> None:
-    """The suite goes into the environment, so the API here and the worker processes agree on it."""
-    if suite:
-        os.environ["POISONBENCH_SUITE"] = suite
-    elif not os.environ.get("POISONBENCH_SUITE"):
-        import torch
+def _with_served_suite(settings: Settings, chosen: str | None) -> Settings:
+    """The settings `serve` runs with: the suite chosen with --suite, else POISONBENCH_SUITE's, else official on a
+    host with CUDA and proxy without."""
+    if chosen:
+        return settings.model_copy(update={"suite": Suite(chosen)})
+    if settings.suite is not None:
+        return settings
+    import torch
 
-        if torch.cuda.is_available():
-            os.environ["POISONBENCH_SUITE"] = Suite.OFFICIAL
-        else:
-            print("no CUDA device: serving the proxy suite (pass --suite to choose)", file=sys.stderr)
-            os.environ["POISONBENCH_SUITE"] = Suite.PROXY
-    get_settings.cache_clear()
+    if torch.cuda.is_available():
+        return settings.model_copy(update={"suite": Suite.OFFICIAL})
+    print("no CUDA device: serving the proxy suite (pass --suite to choose)", file=sys.stderr)
+    return settings.model_copy(update={"suite": Suite.PROXY})
 
 
-def _queue_missing_baselines() -> None:
+def _queue_missing_baselines(settings: Settings) -> None:
     """On first start, the recorded results of the suite when they match this harness; else their training."""
-    settings = get_settings()
-    with _session() as session:
-        started = start_service_entries(session, _plan(settings.suite))
+    with session_scope(settings.sqlalchemy_url) as session:
+        started = start_service_entries(session, suite_plan(settings, settings.suite))
     if started is None:
         return
-    _dispatch(started.run_ids)
+    _dispatch(settings, started.run_ids)
     if started.records is not None:
         lacking = f"; queued the {len(started.run_ids)} transfer runs they lack" if started.run_ids else ""
         print(
@@ -188,10 +186,14 @@ def _queue_missing_baselines() -> None:
     )
 
 
-def _spawn_worker(*options: str) -> subprocess.Popen:
+def _spawn_worker(settings: Settings, *options: str) -> subprocess.Popen:
+    # The served suite reaches the worker as the one setting it is given beside the environment's: a worker reads
+    # its settings from the environment, and in production refuses to start without a suite.
+    environment = {**os.environ, "POISONBENCH_SUITE": settings.suite}
     # A session of its own: a Ctrl-C in the terminal reaches `serve` only, which stops the worker in order
     # (a signal sent straight to Celery's pool process leaves the worker hanging).
-    return subprocess.Popen([sys.executable, "-m", "cli.main", "worker", *options], start_new_session=True)
+    command = [sys.executable, "-m", "cli.main", "worker", *options]
+    return subprocess.Popen(command, env=environment, start_new_session=True)
 
 
 def _stop(workers: Sequence[subprocess.Popen]) -> None:
@@ -242,12 +244,12 @@ def _plan(suite: str) -> SuitePlan:
     return suite_plan(get_settings(), suite)
 
 
-def _dispatch(run_ids: list[int]) -> None:
+def _dispatch(settings: Settings, run_ids: list[int]) -> None:
     from runqueue.app import make_celery
     from runqueue.dispatch import dispatch_runs
 
-    with _session() as session:
-        if not dispatch_runs(make_celery(get_settings()), session, run_ids):
+    with session_scope(settings.sqlalchemy_url) as session:
+        if not dispatch_runs(make_celery(settings), session, run_ids):
             print("broker unreachable: the runs stay queued and the reaper sends them later", file=sys.stderr)
 
 
@@ -287,7 +289,7 @@ def rerun_baselines(args: argparse.Namespace) -> None:
     with _session() as session:
         suite = args.suite or settings.suite or _suite_of_the_baselines(session)
         run_ids = queue_baselines(session, _plan(suite), [args.benchmark] if args.benchmark else None)
-    _dispatch(run_ids)
+    _dispatch(settings, run_ids)
     print(f"queued {len(run_ids)} runs of the baselines and the published methods on the {suite} suite")
 
 
@@ -309,7 +311,7 @@ def record_baselines(args: argparse.Namespace) -> None:
 
 
 def _suite_of_the_baselines(session: Session) -> str:
-    """`serve` chooses its suite in its own environment, so a shell beside it finds the suite in the database."""
+    """`serve` chooses its suite for itself and its workers, so a shell beside it finds the suite in the database."""
     suites = baseline_suites(session)
     if not suites:
         raise CommandError("no baselines have been queued yet: pass --suite (`poisonbench serve` queues them itself)")
@@ -359,7 +361,7 @@ def rerun_submission(args: argparse.Namespace) -> None:
         benchmarks = [args.benchmark] if args.benchmark else None
         submission = _submission(session, args.id)
         run_ids = queries.submissions.rerun_submission(session, submission, _plan(submission.suite), benchmarks)
-    _dispatch(run_ids)
+    _dispatch(get_settings(), run_ids)
     print(f"submission {args.id}: {len(run_ids)} runs queued again")
 
 
