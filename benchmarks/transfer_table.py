@@ -10,7 +10,7 @@ from collections import defaultdict
 
 from harness.registry import benchmark_names, transfer_benchmark_names
 from scoring.statistics import Estimate, estimate, headline_per_trial, noise_aware_ranks, paired_difference
-from worker.recorded import read_records
+from worker.records_file import read_records
 
 
 def interval(value: Estimate | None) -> str:

@@ -21,12 +21,11 @@ from harness.plan import SuitePlan
 from harness.registry import Suite, benchmark_names, trained_benchmark_names
 from scoring.plan import suite_plan
 from settings import WORKER_NICENESS, Settings, get_settings
-from worker import recorded
 from worker.baselines import SERVICE_LOSSES, baseline_suites, queue_baselines
-from worker.first_start import start_service_entries
 
-# FastAPI, uvicorn, Celery and torch are imported inside the commands that need them: `poisonbench run` and
-# the admin commands start without loading them.
+# FastAPI, uvicorn, Celery and torch (which worker.recorded and worker.first_start load) are imported inside the
+# commands that need them: the admin commands start in a second or two, not the 15-25 s torch and torchvision take on
+# a busy machine (tests/cli/test_import_weight.py).
 
 WORKER_STOP_SECONDS = 30  # how long `serve` waits for its workers to finish a clean shutdown
 SHOWN_LOG_LINES = 20  # of a failed run's log tail, in `admin submissions show`
@@ -166,6 +165,8 @@ def _with_served_suite(settings: Settings, chosen: str | None) -> Settings:
 
 def _queue_missing_baselines(settings: Settings) -> None:
     """On first start, the recorded results of the suite when they match this harness; else their training."""
+    from worker.first_start import start_service_entries
+
     with session_scope(settings.sqlalchemy_url) as session:
         started = start_service_entries(session, suite_plan(settings, settings.suite))
     if started is None:
@@ -294,6 +295,8 @@ def rerun_baselines(args: argparse.Namespace) -> None:
 
 
 def record_baselines(args: argparse.Namespace) -> None:
+    from worker import recorded
+
     settings = get_settings()
     path = args.out or recorded.records_path(args.suite)
     plan = _plan(args.suite)

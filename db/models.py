@@ -163,7 +163,7 @@ class Run(Base):
     legacy_seed: Mapped[bool] = mapped_column(default=False, server_default=false())
     # A run of a rerun that has not yet replaced the current run of its benchmark and trial (see Submission.runs).
     pending_replacement: Mapped[bool] = mapped_column(default=False, server_default=false())
-    # Trained by the project with its own harness and shipped with it (worker/recorded.py), not on this machine.
+    # Trained by the project with its own harness and shipped with it (worker/records_file.py), not on this machine.
     recorded: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Of the transfer track: its benchmark flips labels by a hidden derangement (docs/transfer.md), not (y + 1) % C.
     transfer: Mapped[bool] = mapped_column(default=False, server_default=false())

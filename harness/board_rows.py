@@ -24,7 +24,7 @@ class ShownSubmission:
     participant: str = ""
     rerunning: bool = False  # a rerun is under way; these results stay until it has wholly succeeded
     rerun_failed: bool = False  # the last rerun did not succeed; these are still the results before it
-    recorded: bool = False  # results shipped with the project (worker/recorded.py), not trained by this service
+    recorded: bool = False  # results shipped with the project (worker/records_file.py), not trained by this service
 
 
 @dataclass(frozen=True)

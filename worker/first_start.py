@@ -6,14 +6,16 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from harness.plan import SuitePlan
-from worker import recorded
 from worker.baselines import SERVICE_LOSSES, missing_baselines, queue_baselines
+from worker.records_file import Records
+from worker.records_install import install_records
+from worker.records_staleness import usable_records
 
 
 @dataclass(frozen=True)
 class FirstStart:
     run_ids: list[int]  # the runs queued, for the caller to send once committed
-    records: recorded.Records | None  # the recorded results installed, if any
+    records: Records | None  # the recorded results installed, if any
     unused_records: str  # why no recorded results were used, when there are some and they were not
 
 
@@ -28,7 +30,7 @@ def start_service_entries(session: Session, plan: SuitePlan) -> FirstStart | Non
         return None
     records, unused = None, ""
     if len(missing) == len(SERVICE_LOSSES):
-        records, unused = recorded.usable_records(plan)
+        records, unused = usable_records(plan)
     if records is not None:
-        return FirstStart(recorded.install_records(session, records, plan), records, "")
+        return FirstStart(install_records(session, records, plan), records, "")
     return FirstStart(queue_baselines(session, plan), None, unused)

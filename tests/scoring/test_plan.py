@@ -16,8 +16,9 @@ from runqueue.app import make_celery
 from scoring.plan import suite_plan
 from scoring.trials import planned_trials
 from settings import Settings
-from worker import recorded
+from worker import records_staleness
 from worker.first_start import start_service_entries
+from worker.records_install import install_records
 
 
 def _queued(submission: Submission) -> set[tuple[str, int, bool]]:
@@ -74,7 +75,7 @@ def test_a_first_start_without_recorded_results_queues_the_whole_plan_for_every_
     any_session, monkeypatch
 ):
     plan = suite_plan(Settings(), Suite.SMOKE)
-    monkeypatch.setattr(recorded, "read_records", lambda suite, path=None: None)
+    monkeypatch.setattr(records_staleness, "read_records", lambda suite, path=None: None)
     start_service_entries(any_session, plan)
     queued = any_session.query(Submission).all()
     assert queued and all(_queued(submission) == _whole(plan) for submission in queued)
@@ -82,9 +83,9 @@ def test_a_first_start_without_recorded_results_queues_the_whole_plan_for_every_
 
 def test_installed_records_hold_or_queue_the_whole_plan(any_session):
     plan = suite_plan(Settings(), Suite.SMOKE)
-    records, stale = recorded.usable_records(plan)
+    records, stale = records_staleness.usable_records(plan)
     assert stale == ""
-    recorded.install_records(any_session, records, plan)
+    install_records(any_session, records, plan)
     installed = any_session.query(Submission).all()
     assert installed and all(_queued(submission) == _whole(plan) for submission in installed)
 

@@ -5,7 +5,7 @@ from db.models import RunStatus, Submission
 from harness.registry import Suite
 from scoring.plan import suite_plan
 from settings import Settings
-from worker import recorded
+from worker import records_staleness
 from worker.baselines import SERVICE_LOSSES
 from worker.first_start import start_service_entries
 
@@ -24,7 +24,7 @@ def test_a_new_database_gets_every_service_entry_from_the_recorded_results_and_a
 
 
 def test_without_usable_recorded_results_every_service_entry_is_queued_and_the_reason_given(any_session, monkeypatch):
-    monkeypatch.setattr(recorded, "read_records", lambda suite, path=None: None)
+    monkeypatch.setattr(records_staleness, "read_records", lambda suite, path=None: None)
     started = start_service_entries(any_session, PLAN)
     assert started is not None and started.records is None
     assert started.unused_records == "no recorded results ship for the smoke suite"

@@ -14,8 +14,10 @@ from scoring.leaderboard import group_by_submission, rank_entries
 from scoring.plan import suite_plan
 from scoring.trials import planned_trials
 from settings import PUBLISHED_SEED, Settings
-from worker import recorded
 from worker.baselines import SERVICE_LOSSES, SERVICE_PARTICIPANT
+from worker.records_file import read_records, records_path
+from worker.records_install import install_records
+from worker.records_staleness import missing_transfer_runs, stale_because, usable_records
 
 SHIPPED_SUITES = (Suite.PROXY, Suite.SMOKE)
 
@@ -27,7 +29,7 @@ def _plan(suite: Suite) -> SuitePlan:
 
 @pytest.mark.parametrize("suite", SHIPPED_SUITES)
 def test_the_shipped_records_are_of_this_harness_version(suite):
-    records = recorded.read_records(suite)
+    records = read_records(suite)
     assert records is not None, f"no recorded results for {suite}: `poisonbench admin baselines record --suite {suite}`"
     assert records.harness_version == harness.HARNESS_VERSION, (
         f"the {suite} records are of harness {records.harness_version}: record them again with "
@@ -38,47 +40,47 @@ def test_the_shipped_records_are_of_this_harness_version(suite):
 
 @pytest.mark.parametrize("suite", SHIPPED_SUITES)
 def test_the_shipped_records_hold_every_announced_flip_run_a_new_service_would_train_now(suite):
-    records = recorded.read_records(suite)
-    assert records.stale_because(_plan(suite)) is None  # every run they hold is what the service would train
+    records = read_records(suite)
+    assert stale_because(records, _plan(suite)) is None  # every run they hold is what the service would train
     announced = [run for run in records.runs if run.benchmark in benchmark_names(suite)]
     assert len(announced) == len(SERVICE_LOSSES) * len(benchmark_names(suite)) * Settings().trials(suite)
 
 
 @pytest.mark.parametrize("suite", SHIPPED_SUITES)
 def test_the_shipped_records_hold_the_transfer_track_too_so_a_new_service_trains_nothing(suite):
-    assert recorded.read_records(suite).missing_transfer_runs(_plan(suite)) == []
+    assert missing_transfer_runs(read_records(suite), _plan(suite)) == []
 
 
 @pytest.mark.parametrize("suite", SHIPPED_SUITES)
 def test_the_shipped_records_hold_no_poison_seed(suite):
-    text = recorded.records_path(suite).read_text()
-    assert all(run.result["poison_seed"] is None for run in recorded.read_records(suite).runs)
+    text = records_path(suite).read_text()
+    assert all(run.result["poison_seed"] is None for run in read_records(suite).runs)
     for trial in _plan(suite).trials:
         assert str(trial.seeds.poison_seed) not in text
 
 
 def test_records_of_another_harness_version_a_changed_loss_file_or_other_trials_are_stale():
-    records = recorded.read_records(Suite.SMOKE)
+    records = read_records(Suite.SMOKE)
     plan = _plan(Suite.SMOKE)
     older = dataclasses.replace(records, harness_version="0.9.0")
-    assert f"recorded with harness 0.9.0, this is harness {harness.HARNESS_VERSION}" == older.stale_because(plan)
+    assert f"recorded with harness 0.9.0, this is harness {harness.HARNESS_VERSION}" == stale_because(older, plan)
     first, *rest = records.runs
     edited = dataclasses.replace(records, runs=(dataclasses.replace(first, loss_sha256="0" * 64), *rest))
-    assert edited.stale_because(plan) == f"{first.loss}: its loss file changed since it was recorded"
+    assert stale_because(edited, plan) == f"{first.loss}: its loss file changed since it was recorded"
     other_seed = dataclasses.replace(plan, trials=planned_trials(PUBLISHED_SEED + 1, Suite.SMOKE, len(plan.trials)))
-    assert "other trials" in records.stale_because(other_seed)
-    assert "1 runs missing" in dataclasses.replace(records, runs=tuple(rest)).stale_because(plan)
+    assert "other trials" in stale_because(records, other_seed)
+    assert "1 runs missing" in stale_because(dataclasses.replace(records, runs=tuple(rest)), plan)
 
 
 def test_records_without_transfer_runs_are_used_and_the_service_trains_those_it_lacks(any_session):
-    records = recorded.read_records(Suite.SMOKE)
+    records = read_records(Suite.SMOKE)
     plan = _plan(Suite.SMOKE)
     announced = tuple(run for run in records.runs if run.benchmark in plan.benchmarks)
     partial = dataclasses.replace(records, runs=announced)
-    assert partial.stale_because(plan) is None
-    lacking = partial.missing_transfer_runs(plan)
+    assert stale_because(partial, plan) is None
+    lacking = missing_transfer_runs(partial, plan)
     assert len(lacking) == len(SERVICE_LOSSES) * len(plan.transfer_benchmarks) * len(plan.trials)
-    queued = recorded.install_records(any_session, partial, plan)
+    queued = install_records(any_session, partial, plan)
     runs = any_session.query(Run).filter(Run.id.in_(queued)).all()
     assert len(runs) == len(lacking) and all(run.transfer and run.status is RunStatus.QUEUED for run in runs)
     assert {(run.benchmark, run.trial) for run in runs} == {(b, t.index) for _, b, t in lacking}
@@ -91,9 +93,9 @@ def _board(session):
 
 
 def test_installed_records_are_every_service_entry_complete_and_marked_with_nothing_queued(any_session):
-    records, stale = recorded.usable_records(_plan(Suite.SMOKE))
+    records, stale = usable_records(_plan(Suite.SMOKE))
     assert stale == ""
-    assert recorded.install_records(any_session, records, _plan(Suite.SMOKE)) == []
+    assert install_records(any_session, records, _plan(Suite.SMOKE)) == []
     board = _board(any_session)
     assert set(board) == set(SERVICE_LOSSES)
     for name, entry in board.items():
@@ -110,8 +112,8 @@ def test_installed_records_are_every_service_entry_complete_and_marked_with_noth
 
 def test_a_local_rerun_replaces_the_recorded_results_once_all_its_runs_succeeded(any_factory):
     session = any_factory.session
-    records, _ = recorded.usable_records(_plan(Suite.SMOKE))
-    recorded.install_records(session, records, _plan(Suite.SMOKE))
+    records, _ = usable_records(_plan(Suite.SMOKE))
+    install_records(session, records, _plan(Suite.SMOKE))
     owner = queries.participants.participant_by_name(session, SERVICE_PARTICIPANT)
     submission = queries.submissions.latest_submission_named(session, owner.id, "cross_entropy", Suite.SMOKE)
     queries.submissions.rerun_submission(session, submission, _plan(Suite.SMOKE))
