@@ -19,6 +19,7 @@ from db.models import Participant, Submission, SubmissionStatus
 from db.session import session_scope
 from harness.plan import SuitePlan
 from harness.registry import Suite, benchmark_names, trained_benchmark_names
+from harness.result import PRIMARY_METRIC
 from scoring.plan import suite_plan
 from settings import WORKER_NICENESS, Settings, get_settings
 from worker.baselines import SERVICE_LOSSES, baseline_suites, queue_baselines
@@ -305,8 +306,8 @@ def record_baselines(args: argparse.Namespace) -> None:
     print(f"recording {runs} runs of the {args.suite} suite into {path}, {args.jobs} at a time", file=sys.stderr)
 
     def report(run: recorded.RecordedRun, done: int, total: int) -> None:
-        score = run.result["metrics"]["robust_score"]
-        line = f"[{done}/{total}] {run.loss} {run.benchmark} trial {run.trial}: robust_score {score:.4f}"
+        score = run.result["metrics"][PRIMARY_METRIC]
+        line = f"[{done}/{total}] {run.loss} {run.benchmark} trial {run.trial}: {PRIMARY_METRIC} {score:.4f}"
         print(line, file=sys.stderr)
 
     records = recorded.record(plan, settings.datasets_dir, args.jobs, path, report, args.benchmark)
@@ -348,7 +349,7 @@ def show_submission(args: argparse.Namespace) -> None:
         if s.replacement_runs:
             print(f"rerun under way: {len(s.replacement_runs)} runs replace the results below once all succeeded")
         for run in [*s.runs, *s.replacement_runs]:
-            score = f"robust_score {run.metrics['robust_score']:.4f}" if run.metrics else ""
+            score = f"{PRIMARY_METRIC} {run.metrics[PRIMARY_METRIC]:.4f}" if run.metrics else ""
             progress = f"{run.epochs_done}/{run.epochs_total or '?'} epochs"
             print(
                 f"  run {run.id:>6} {run.benchmark:30} trial {run.trial:<2} {run.status:9} "
