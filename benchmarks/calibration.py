@@ -21,6 +21,7 @@ from paired_differences import paired_summary
 from scipy import stats
 
 from harness.registry import benchmark_names
+from harness.result import PRIMARY_METRIC
 
 # Published robust_score per (entry, benchmark): the baselines and the best method from the published table, the
 # second method from its run record (docs/published-results.md).
@@ -70,7 +71,7 @@ def check(ok: bool) -> str:
 
 def cell_report(table: dict, benchmark: str, column: int) -> tuple[str, list[bool]]:
     """One benchmark's table, its order against the published one, and its pair targets."""
-    scores = {e: [r["metrics"]["robust_score"] for r in table[(e, benchmark)]] for e in ENTRIES}
+    scores = {e: [r["metrics"][PRIMARY_METRIC] for r in table[(e, benchmark)]] for e in ENTRIES}
     accuracy = {e: [r["metrics"]["test_acc"] for r in table[(e, benchmark)]] for e in ENTRIES}
     fits = {e: [r["metrics"]["poison_fit"] for r in table[(e, benchmark)]] for e in ENTRIES}
     lines = [
@@ -126,7 +127,7 @@ def headline_report(table: dict, benchmarks: list[str]) -> tuple[str, list[bool]
     per_trial = {
         e: [
             statistics.mean(scores)
-            for scores in zip(*([r["metrics"]["robust_score"] for r in table[(e, b)]] for b in benchmarks), strict=True)
+            for scores in zip(*([r["metrics"][PRIMARY_METRIC] for r in table[(e, b)]] for b in benchmarks), strict=True)
         ]
         for e in ENTRIES
     }

@@ -63,12 +63,10 @@ def main() -> None:
     loss = load_loss(read_loss_source(loss_path(args.loss)))
     began = time.perf_counter()
     result = run(benchmark, loss, splits, seed=args.seed, poison_seed=1000 + args.seed, device=torch.device("cpu"))
-    m = result.metrics
     every = max(1, args.epochs // 10)
     print(json.dumps({
         **{k: v for k, v in vars(args).items() if k not in ("data_root", "threads")}, "dataset": dataset,
-        "test_acc": m.test_acc, "poison_fit": m.poison_fit, "poison_fit_noaug": m.poison_fit_noaug,
-        "robust_score": m.robust_score, "seconds": round(time.perf_counter() - began, 1),
+        **dataclasses.asdict(result.metrics), "seconds": round(time.perf_counter() - began, 1),
         "curve": [(r.epoch, round(r.test_acc, 3), round(r.poison_fit, 3)) for r in result.curve[::every]],
     }), flush=True)  # fmt: skip
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from loss_table import METRICS, load_metrics, mean_std, refuse_unknown_losses, run_one
 
 from harness.registry import benchmark_names
+from harness.result import PRIMARY_METRIC
 
 
 def show_the_loss_clean_labels() -> None:
@@ -68,7 +69,7 @@ def main() -> None:
     for b in benchmarks:
         poisoned_runs = [load_metrics(poisoned[(b, seed)]) for seed in args.seeds]
         clean_runs = [clean[(b, seed)] for seed in args.seeds]
-        gaps = [c["robust_score"] - p["robust_score"] for c, p in zip(clean_runs, poisoned_runs, strict=True)]
+        gaps = [c[PRIMARY_METRIC] - p[PRIMARY_METRIC] for c, p in zip(clean_runs, poisoned_runs, strict=True)]
         room = f"{', '.join(f'{g:+.3f}' for g in gaps)} (mean {statistics.mean(gaps):+.3f})"
         for shown, runs, gap in (("poisoned", poisoned_runs, ""), ("clean", clean_runs, room)):
             cells = " | ".join(mean_std([r[metric] for r in runs]) for metric in METRICS)

@@ -21,8 +21,9 @@ from paired_differences import paired_summary
 
 from harness.losses import BASELINES, loss_path
 from harness.registry import benchmarks_in
+from harness.result import PRIMARY_METRIC, PUBLISHED_METRICS
 
-METRICS = ("test_acc", "poison_fit", "robust_score")
+METRICS = tuple(metric.name for metric in PUBLISHED_METRICS)  # test_acc, poison_fit, robust_score
 
 
 def run_one(
@@ -110,7 +111,7 @@ def results_table(results: dict[tuple[str, str], list[dict]], losses: list[str],
         for benchmark in benchmarks:
             runs = results[(loss, benchmark)]
             cells.append(" / ".join(mean_std([r[metric] for r in runs]) for metric in METRICS))
-            suite_scores.append([r["robust_score"] for r in runs])
+            suite_scores.append([r[PRIMARY_METRIC] for r in runs])
         per_seed_mean = [statistics.mean(scores) for scores in zip(*suite_scores, strict=True)]
         lines.append(f"| {loss} | " + " | ".join(cells) + f" | {mean_std(per_seed_mean)} |")
     return "\n".join(lines)
@@ -125,9 +126,9 @@ def paired_table(
         "|---|---|---|---|---|---|",
     ]
     for benchmark in benchmarks:
-        ours = [r["robust_score"] for r in results[(against, benchmark)]]
+        ours = [r[PRIMARY_METRIC] for r in results[(against, benchmark)]]
         for loss in (name for name in losses if name != against):
-            theirs = [r["robust_score"] for r in results[(loss, benchmark)]]
+            theirs = [r[PRIMARY_METRIC] for r in results[(loss, benchmark)]]
             differences = [a - b for a, b in zip(ours, theirs, strict=True)]
             mean, low, high = paired_summary(differences)
             wins = sum(d > 0 for d in differences)

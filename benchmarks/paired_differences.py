@@ -16,6 +16,7 @@ from pathlib import Path
 from scipy import stats
 
 from harness.registry import benchmarks_in
+from harness.result import PRIMARY_METRIC, PUBLISHED_METRICS
 
 CONFIDENCE = 0.95
 
@@ -57,7 +58,7 @@ def main() -> None:
     parser.add_argument("--suite", default="proxy", choices=["proxy", "smoke", "official"])
     parser.add_argument("--seeds", nargs="+", type=int, required=True)
     parser.add_argument("--benchmarks", nargs="+", help="default: every benchmark of the suite")
-    parser.add_argument("--metric", default="robust_score", choices=["robust_score", "test_acc", "poison_fit"])
+    parser.add_argument("--metric", default=PRIMARY_METRIC, choices=[metric.name for metric in PUBLISHED_METRICS])
     parser.add_argument(
         "--pair",
         nargs=4,

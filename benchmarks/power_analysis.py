@@ -25,6 +25,7 @@ import statistics
 from pathlib import Path
 
 from harness.registry import Suite, benchmark_names
+from harness.result import PRIMARY_METRIC
 from scoring.statistics import (
     Estimate,
     detectable_difference,
@@ -60,7 +61,7 @@ def load_scores(results_dirs: list[Path], benchmarks: list[str]) -> tuple[Scores
             result = json.loads(path.read_text())
             if result["seed"] != result["poison_seed"] or result["seed"] != int(match["seed"]):
                 raise SystemExit(f"{path}: seed {result['seed']} / poison seed {result['poison_seed']} is no trial")
-            scores[benchmark].setdefault(match["loss"], {})[result["seed"]] = result["metrics"]["robust_score"]
+            scores[benchmark].setdefault(match["loss"], {})[result["seed"]] = result["metrics"][PRIMARY_METRIC]
             wall_seconds[benchmark].append(result["wall_seconds"])
         missing = [loss for loss in CONTESTED if len(scores[benchmark].get(loss, {})) < 2]
         if missing:

@@ -28,6 +28,7 @@ from db.queries.runs import ClaimedRun
 from db.session import session_scope
 from harness.plan import SuitePlan
 from harness.registry import Suite
+from harness.result import PRIMARY_METRIC
 from scoring.plan import suite_plan
 from settings import Settings
 
@@ -92,7 +93,7 @@ def _submit(session: Session, owner, name: str, kind: SubmissionKind, trials: in
 
 
 def _result() -> dict:
-    return {"metrics": {"robust_score": 0.5}, "curve": [], "environment": {}, "harness_version": "queue-fairness"}
+    return {"metrics": {PRIMARY_METRIC: 0.5}, "curve": [], "environment": {}, "harness_version": "queue-fairness"}
 
 
 def main() -> None:

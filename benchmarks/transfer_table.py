@@ -9,6 +9,7 @@ import argparse
 from collections import defaultdict
 
 from harness.registry import benchmark_names, transfer_benchmark_names
+from harness.result import PRIMARY_METRIC
 from scoring.statistics import Estimate, estimate, headline_per_trial, noise_aware_ranks, paired_difference
 from worker.records_file import read_records
 
@@ -30,7 +31,7 @@ def main() -> None:
     announced, hidden = benchmark_names(args.suite), transfer_benchmark_names(args.suite)
     cells: dict[str, dict[str, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
     for run in records.runs:
-        cells[run.loss][run.benchmark][run.trial] = run.result["metrics"]["robust_score"]
+        cells[run.loss][run.benchmark][run.trial] = run.result["metrics"][PRIMARY_METRIC]
     headline = {loss: headline_per_trial(by_benchmark, announced) for loss, by_benchmark in cells.items()}
     transfer = {loss: headline_per_trial(by_benchmark, hidden) for loss, by_benchmark in cells.items()}
     headline_rank = noise_aware_ranks(headline)

@@ -68,6 +68,8 @@ class Metric:
 METRICS = tuple(Metric(f.name, **f.metadata) for f in dataclasses.fields(Metrics))
 METRIC_NAMES = tuple(metric.name for metric in METRICS)
 PUBLISHED_METRICS = tuple(metric for metric in METRICS if metric.published)
+# The metric a board ranks by and a log line or a listing quotes for a run; every other module names it by this.
+PRIMARY_METRIC = Metrics.__dataclass_fields__["robust_score"].name  # a KeyError here, not a silent typo elsewhere
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from harness.board_rows import ShownSubmission, TrialRow
 from harness.plan import SuitePlan
-from harness.result import METRIC_NAMES
+from harness.result import METRIC_NAMES, PRIMARY_METRIC
 from scoring.statistics import (
     Estimate,
     TrialKey,
@@ -41,7 +41,7 @@ class TrialScores:
     )
 
     def robust_scores(self) -> dict[str, dict[TrialKey, float]]:
-        return {benchmark: metrics.get("robust_score", {}) for benchmark, metrics in self.cells.items()}
+        return {benchmark: metrics.get(PRIMARY_METRIC, {}) for benchmark, metrics in self.cells.items()}
 
     def headline(self, benchmarks: Sequence[str]) -> dict[TrialKey, float]:
         """The mean robust_score over the suite's benchmarks on each trial complete on all of them."""
@@ -129,7 +129,7 @@ def rank_entries(scores: Mapping[int, TrialScores], plan: SuitePlan) -> list[Lea
     ]
     ranks = noise_aware_ranks({entry.submission.id: entry.headline_by_trial for entry in entries})
     average = average_ranks(
-        {e.submission.id: {b: e.benchmarks[b]["robust_score"].mean for b in benchmarks} for e in entries}, benchmarks
+        {e.submission.id: {b: e.benchmarks[b][PRIMARY_METRIC].mean for b in benchmarks} for e in entries}, benchmarks
     )
     for entry in entries:
         entry.rank = ranks[entry.submission.id]

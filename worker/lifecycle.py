@@ -16,7 +16,7 @@ from harness.contract import LossFn
 from harness.datasets import ImageSplits, load_splits
 from harness.plan import TrialSeeds
 from harness.registry import Benchmark, get_benchmark
-from harness.result import EpochRecord, ResultSchemaError
+from harness.result import PRIMARY_METRIC, EpochRecord, ResultSchemaError
 from harness.trainer import resolve_device, run
 from scoring.trials import run_seeds
 from settings import Settings
@@ -138,7 +138,7 @@ def _store(settings: Settings, claimed: ClaimedRun, result: dict, log_tail: LogT
     )
     metrics = result["metrics"]
     if stored:
-        logger.info("run %d succeeded: robust_score %.4f", claimed.run_id, metrics["robust_score"])
+        logger.info("run %d succeeded: %s %.4f", claimed.run_id, PRIMARY_METRIC, metrics[PRIMARY_METRIC])
     else:
         logger.info("run %d: result discarded, the run was cancelled or given to another worker", claimed.run_id)
 
