@@ -24,7 +24,7 @@ from scoring.plan import suite_plan
 from settings import WORKER_NICENESS, Settings, get_settings
 from worker.baselines import SERVICE_LOSSES, baseline_suites, queue_baselines
 
-# FastAPI, uvicorn, Celery and torch (which worker.recorded and worker.first_start load) are imported inside the
+# FastAPI, uvicorn, Celery and torch (which worker.records_training loads) are imported inside the
 # commands that need them: the admin commands start in a second or two, not the 15-25 s torch and torchvision take on
 # a busy machine (tests/cli/test_import_weight.py).
 
@@ -296,21 +296,22 @@ def rerun_baselines(args: argparse.Namespace) -> None:
 
 
 def record_baselines(args: argparse.Namespace) -> None:
-    from worker import recorded
+    from worker.records_file import RecordedRun, records_path
+    from worker.records_training import record
 
     settings = get_settings()
-    path = args.out or recorded.records_path(args.suite)
+    path = args.out or records_path(args.suite)
     plan = _plan(args.suite)
     benchmarks = args.benchmark or plan.trained_benchmarks
     runs = len(SERVICE_LOSSES) * len(benchmarks) * len(plan.trials)
     print(f"recording {runs} runs of the {args.suite} suite into {path}, {args.jobs} at a time", file=sys.stderr)
 
-    def report(run: recorded.RecordedRun, done: int, total: int) -> None:
+    def report(run: RecordedRun, done: int, total: int) -> None:
         score = run.result["metrics"][PRIMARY_METRIC]
         line = f"[{done}/{total}] {run.loss} {run.benchmark} trial {run.trial}: {PRIMARY_METRIC} {score:.4f}"
         print(line, file=sys.stderr)
 
-    records = recorded.record(plan, settings.datasets_dir, args.jobs, path, report, args.benchmark)
+    records = record(plan, settings.datasets_dir, args.jobs, path, report, args.benchmark)
     print(f"{path} holds {len(records.runs)} runs")
 
 
