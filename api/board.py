@@ -18,10 +18,18 @@ from api.schemas import (
 from db import queries
 from db.models import Submission
 from harness.result import METRICS, Metric
-from scoring.leaderboard import LeaderboardEntry, comparisons, group_by_submission, paired_differences, rank_entries
+from scoring.leaderboard import (
+    LeaderboardEntry,
+    comparisons,
+    family_claims,
+    group_by_submission,
+    paired_differences,
+    rank_entries,
+)
 from scoring.plan import suite_plan
 from settings import Settings
 
+CLAIMS = {1: "better", -1: "worse", 0: None}  # scoring's claim sign as the API names it
 MIN_COMPARED, MAX_COMPARED = 2, 4  # two is a comparison; past four the side-by-side table no longer fits a screen
 
 
@@ -55,8 +63,10 @@ def _metric_public(metric: Metric) -> MetricPublic:
 def _entry_public(entry: LeaderboardEntry) -> LeaderboardEntryPublic:
     shown = entry.submission
     return LeaderboardEntryPublic(
-        rank=entry.rank,
+        rank_best=None if entry.rank is None else entry.rank.best,
+        rank_worst=None if entry.rank is None else entry.rank.worst,
         provisional=entry.provisional,
+        legacy=entry.legacy,
         trials_complete=entry.trials_complete,
         trials_planned=entry.trials_planned,
         submission_id=shown.id,
@@ -76,7 +86,9 @@ def _entry_public(entry: LeaderboardEntry) -> LeaderboardEntryPublic:
         rerun_failed=shown.rerun_failed,
         recorded=shown.recorded,
         transfer=None if entry.transfer is None else EstimatePublic.model_validate(entry.transfer),
-        transfer_rank=entry.transfer_rank,
+        transfer_provisional=entry.transfer_provisional,
+        transfer_rank_best=None if entry.transfer_rank is None else entry.transfer_rank.best,
+        transfer_rank_worst=None if entry.transfer_rank is None else entry.transfer_rank.worst,
     )
 
 
@@ -99,6 +111,7 @@ def comparisons_for(
             is_leader=found.is_leader,
             scope=found.scope,
             difference=EstimatePublic.model_validate(found.difference),
+            claim=CLAIMS[found.claim],
         )
         for found in comparisons(scores[submission.id], cached.entries, cached.board.benchmarks)
     ]
@@ -121,9 +134,16 @@ def differences_between(leaderboard: CachedLeaderboard, wanted: list[int]) -> li
     """Every pair of `wanted` (a before b), a - b over the trials they share, from the board's own per-trial scores."""
     scores = {entry.submission.id: entry.scores for entry in leaderboard.entries}
     benchmarks = leaderboard.board.benchmarks
-    return [
-        PairedDifferencePublic(a_id=a, b_id=b, scope=scope, difference=EstimatePublic.model_validate(difference))
+    found = [
+        (a, b, scope, difference)
         for index, a in enumerate(wanted)
         for b in wanted[index + 1 :]
         for scope, difference in paired_differences(scores[a], scores[b], benchmarks)
+    ]
+    claims = family_claims([difference for *_, difference in found])
+    return [
+        PairedDifferencePublic(
+            a_id=a, b_id=b, scope=scope, difference=EstimatePublic.model_validate(difference), claim=CLAIMS[claim]
+        )
+        for (a, b, scope, difference), claim in zip(found, claims, strict=True)
     ]

@@ -14,21 +14,26 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def leaderboard_csv(board: LeaderboardPublic) -> str:
-    """Rank, provisional, name, kind, participant, the headline's five fields, the transfer rank and its five (empty
-    until it has a trial), then the five of each benchmark and metric; 4 decimals."""
+    """Rank interval (best, worst; empty when not ranked), provisional, legacy, name, kind, participant, the
+    headline's five fields, the transfer's provisional mark, rank interval and five fields (empty until it has a
+    trial), then the five of each benchmark and metric; 4 decimals."""
     cells = [(benchmark, metric.name) for benchmark in board.benchmarks for metric in board.metrics]
     columns = [f"{benchmark}_{metric}_{field}" for benchmark, metric in cells for field in ESTIMATE_FIELDS]
     table = io.StringIO()
     writer = csv.writer(table)
     writer.writerow(
         [
-            "rank",
+            "rank_best",
+            "rank_worst",
             "provisional",
+            "legacy",
             "name",
             "kind",
             "participant",
             *(f"headline_{f}" for f in ESTIMATE_FIELDS),
-            "transfer_rank",
+            "transfer_provisional",
+            "transfer_rank_best",
+            "transfer_rank_worst",
             *(f"transfer_{f}" for f in ESTIMATE_FIELDS),
             *columns,
         ]
@@ -36,10 +41,22 @@ def leaderboard_csv(board: LeaderboardPublic) -> str:
     for entry in board.data:
         estimates = [entry.headline, *(entry.benchmarks[benchmark].get(metric) for benchmark, metric in cells)]
         headline, *per_benchmark = map(_csv_cells, estimates)
-        transfer = ["" if entry.transfer_rank is None else entry.transfer_rank, *_csv_cells(entry.transfer)]
+        rank = [_blank(entry.rank_best), _blank(entry.rank_worst), entry.provisional, entry.legacy]
+        transfer_rank = [
+            entry.transfer_provisional,
+            _blank(entry.transfer_rank_best),
+            _blank(entry.transfer_rank_worst),
+        ]
         text = [_inert(entry.name), entry.kind, _inert(entry.participant)]
         writer.writerow(
-            [entry.rank, entry.provisional, *text, *headline, *transfer, *itertools.chain.from_iterable(per_benchmark)]
+            [
+                *rank,
+                *text,
+                *headline,
+                *transfer_rank,
+                *_csv_cells(entry.transfer),
+                *itertools.chain.from_iterable(per_benchmark),
+            ]
         )
     return table.getvalue()
 
@@ -50,6 +67,10 @@ def _csv_cells(estimate: EstimatePublic | None) -> list[int | float | str]:
         return [""] * len(ESTIMATE_FIELDS)
     values = [getattr(estimate, name) for name in ESTIMATE_FIELDS]
     return [estimate.n, *("" if value is None else round(value, CSV_DECIMALS) for value in values[1:])]
+
+
+def _blank(value: int | None) -> int | str:
+    return "" if value is None else value
 
 
 def _inert(text: str) -> str:

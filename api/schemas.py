@@ -3,6 +3,7 @@
 import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, Self, TypeVar
+from urllib.parse import urlsplit
 
 from fastapi import UploadFile
 from pydantic import (
@@ -37,9 +38,7 @@ def _printable_text(text: str) -> str:
 SubmissionName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_one_printable_line)
 ]
-Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_printable_text)
-]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_printable_text)]
 MAX_LINK_LENGTH = 500  # characters: db.models.Submission.link's column
 # Ids and offsets beyond a PostgreSQL integer are answered 422 rather than met by a database error.
 MAX_DB_INTEGER = 2**31 - 1
@@ -60,6 +59,22 @@ def _absent_if_blank(value: object, validate: ValidatorFunctionWrapHandler) -> o
 
 # An http(s) URL to the method's paper or code, stored as pydantic normalises it (e.g. a lower-case host).
 Link = Annotated[HttpUrl, UrlConstraints(max_length=MAX_LINK_LENGTH), AfterValidator(_link_text)]
+
+
+def safe_link(url: str | None) -> str | None:
+    """`url` if it is an http(s) address, else None: a javascript: or data: link must never become clickable.
+
+    The one check of a link on its way out: every answer's `link` passes it (ShownLink), so the pages and their
+    scripts show what they are given. An upload's link is checked as it comes in (Link); a row written before that
+    check, or by hand, is still never served as a link.
+    """
+    if url is None:
+        return None
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+ShownLink = Annotated[str | None, AfterValidator(safe_link)]
 
 
 def _without_default(schema: dict[str, Any]) -> None:
@@ -140,7 +155,7 @@ class SubmissionShown(BaseModel):
     id: int
     name: str
     description: str  # shown on the leaderboard anyway
-    link: str | None  # the method's paper or code, given at upload
+    link: ShownLink  # the method's paper or code, given at upload; null unless http(s)
     suite: str
     kind: SubmissionKind
     status: SubmissionStatus
@@ -175,6 +190,7 @@ class EstimatePublic(BaseModel):
     sd: float | None
     ci_low: float | None
     ci_high: float | None
+    half_width: float | None  # what a page shows after ±: the interval's wider side (it is clipped to [0, 1])
 
 
 class ComparisonPublic(BaseModel):
@@ -183,9 +199,11 @@ class ComparisonPublic(BaseModel):
     against_id: int
     against_name: str
     against_kind: SubmissionKind
-    is_leader: bool  # the board's first entry other than this one
+    is_leader: bool  # the board's first ranked entry other than this one
     scope: str  # "headline" (mean robust_score over the suite's benchmarks) or a benchmark's name
     difference: EstimatePublic
+    # What the difference shows, by Holm over every comparison of the list at 95 % family-wise: null claims nothing
+    claim: Literal["better", "worse"] | None
 
 
 class SubmissionProgress(BaseModel):
@@ -242,8 +260,12 @@ class BenchmarkPublic(BaseModel):
 
 
 class LeaderboardEntryPublic(BaseModel):
-    rank: int  # 1 + the entries whose paired headline difference over shared trials is significantly above 0
-    provisional: bool  # fewer complete trials than planned: its rank is no claim yet
+    # The places it could hold among the ranked entries, family-wise at 95 % (docs/statistics.md): best = 1 + the
+    # entries shown better, worst = N - the entries shown worse; null when it is not ranked (provisional or legacy).
+    rank_best: int | None
+    rank_worst: int | None
+    provisional: bool  # fewer complete trials than planned: shown after the ranked entries, with no rank
+    legacy: bool  # only trials from before trials existed, paired with nothing trained since: no rank
     trials_complete: int  # trials done on every benchmark: the headline's n
     trials_planned: int
     submission_id: int
@@ -252,7 +274,7 @@ class LeaderboardEntryPublic(BaseModel):
     participant: str
     created_at: datetime
     description: str
-    link: str | None
+    link: ShownLink
     headline: EstimatePublic  # mean robust_score over the suite's benchmarks per trial, then over trials
     benchmarks: dict[str, dict[str, EstimatePublic]]  # benchmark -> metric -> estimate over its trials
     average_rank: float  # mean over benchmarks of the rank by mean robust_score (no claim of noise)
@@ -260,9 +282,12 @@ class LeaderboardEntryPublic(BaseModel):
     rerun_failed: bool  # the last rerun failed: these are still the results from before it
     recorded: bool  # results shipped with the project, trained by its harness elsewhere; a rerun replaces them
     # The transfer track (docs/transfer.md): mean robust_score over the hidden-flip benchmarks per trial, then over
-    # trials, and its own noise-aware rank; null until one of its trials is complete. Not part of the headline.
+    # trials, and its own rank interval once every planned transfer trial is complete (provisional before);
+    # transfer is null until one of its trials is complete. Not part of the headline.
     transfer: EstimatePublic | None
-    transfer_rank: int | None
+    transfer_provisional: bool
+    transfer_rank_best: int | None
+    transfer_rank_worst: int | None
 
 
 class MetricPublic(BaseModel):
@@ -289,6 +314,8 @@ class PairedDifferencePublic(BaseModel):
     b_id: int
     scope: str
     difference: EstimatePublic
+    # a better or worse than b, by Holm over every difference of the comparison at 95 % family-wise; null: no claim
+    claim: Literal["better", "worse"] | None
 
 
 class ComparePublic(BaseModel):

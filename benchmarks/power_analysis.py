@@ -31,8 +31,8 @@ from scoring.statistics import (
     detectable_difference,
     estimate,
     headline_per_trial,
-    noise_aware_ranks,
     paired_difference,
+    rank_intervals,
 )
 
 # The four losses that fit at most 3 % of the flipped labels on every proxy benchmark (mean poison_fit over the
@@ -130,19 +130,21 @@ def pair_table(scores: Scores, benchmarks: list[str]) -> str:
     lines = ["| pair (a - b) | trials | " + " | ".join(scopes) + " |", "|---" * (2 + len(scopes)) + "|"]
     for a, b in itertools.combinations(CONTESTED, 2):
         spreads = [pair_spread(by_loss, a, b) for by_loss in scopes.values()]
-        cells = [f"{d.mean:+.4f} ± {d.half_width():.4f} (sd {d.sd:.4f}; unpaired {u:.4f})" for d, u in spreads]
+        cells = [f"{d.mean:+.4f} ± {d.half_width:.4f} (sd {d.sd:.4f}; unpaired {u:.4f})" for d, u in spreads]
         lines.append(f"| {a} - {b} | {spreads[-1][0].n} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def ranking_table(scores: Scores, benchmarks: list[str]) -> str:
     by_loss = headlines(scores, benchmarks)
-    ranks = noise_aware_ranks(by_loss)
+    ranks = rank_intervals(by_loss)
     shown = {loss: estimate(list(trials.values())) for loss, trials in by_loss.items()}
-    lines = ["| rank | loss | trials | headline (mean ± 95 % half-width) |", "|---|---|---|---|"]
-    for loss in sorted(shown, key=lambda name: (ranks[name], -shown[name].mean)):
-        headline = shown[loss]
-        lines.append(f"| {ranks[loss]} | {loss} | {headline.n} | {headline.mean:.4f} ± {headline.half_width():.4f} |")
+    lines = ["| rank (places it could hold) | loss | trials | headline (mean ± 95 % half-width) |", "|---|---|---|---|"]
+    for loss in sorted(shown, key=lambda name: -shown[name].mean):
+        headline, rank = shown[loss], ranks[loss]
+        lines.append(
+            f"| {rank.best}–{rank.worst} | {loss} | {headline.n} | {headline.mean:.4f} ± {headline.half_width:.4f} |"
+        )
     return "\n".join(lines)
 
 

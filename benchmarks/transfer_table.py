@@ -10,14 +10,14 @@ from collections import defaultdict
 
 from harness.registry import benchmark_names, transfer_benchmark_names
 from harness.result import PRIMARY_METRIC
-from scoring.statistics import Estimate, estimate, headline_per_trial, noise_aware_ranks, paired_difference
+from scoring.statistics import Estimate, RankInterval, estimate, headline_per_trial, paired_difference, rank_intervals
 from worker.records_file import read_records
 
 
 def interval(value: Estimate | None) -> str:
     if value is None:
         return "—"
-    half = value.half_width()
+    half = value.half_width
     return f"{value.mean:.3f}" if half is None else f"{value.mean:.3f} ± {half:.3f} (n={value.n})"
 
 
@@ -34,8 +34,8 @@ def main() -> None:
         cells[run.loss][run.benchmark][run.trial] = run.result["metrics"][PRIMARY_METRIC]
     headline = {loss: headline_per_trial(by_benchmark, announced) for loss, by_benchmark in cells.items()}
     transfer = {loss: headline_per_trial(by_benchmark, hidden) for loss, by_benchmark in cells.items()}
-    headline_rank = noise_aware_ranks(headline)
-    transfer_rank = noise_aware_ranks({loss: trials for loss, trials in transfer.items() if trials})
+    headline_rank = rank_intervals(headline)
+    transfer_rank = rank_intervals({loss: trials for loss, trials in transfer.items() if trials})
     print(
         "| loss | headline (announced flip) | rank | transfer (hidden flip) | rank | transfer − headline, paired | "
         + " | ".join(hidden)
@@ -49,10 +49,16 @@ def main() -> None:
             interval(estimate(list(cells[loss][name].values())) if cells[loss][name] else None) for name in hidden
         ]
         print(
-            f"| {loss} | {interval(estimate(list(headline[loss].values())))} | {headline_rank[loss]} "
-            f"| {interval(estimate(list(scored.values())) if scored else None)} | {transfer_rank.get(loss, '—')} "
+            f"| {loss} | {interval(estimate(list(headline[loss].values())))} | {places(headline_rank[loss])} "
+            f"| {interval(estimate(list(scored.values())) if scored else None)} | {places(transfer_rank.get(loss))} "
             f"| {interval(drop)} | " + " | ".join(per_benchmark) + " |"
         )
+
+
+def places(rank: RankInterval | None) -> str:
+    if rank is None:
+        return "—"
+    return str(rank.best) if rank.best == rank.worst else f"{rank.best}–{rank.worst}"
 
 
 if __name__ == "__main__":

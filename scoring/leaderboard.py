@@ -13,16 +13,21 @@ from harness.plan import SuitePlan
 from harness.result import METRIC_NAMES, PRIMARY_METRIC
 from scoring.statistics import (
     Estimate,
+    RankInterval,
     TrialKey,
     average_ranks,
     estimates,
     headline_per_trial,
+    holm,
     is_provisional,
-    noise_aware_ranks,
     paired_difference,
+    paired_p_value,
+    rank_intervals,
 )
 
 HEADLINE = "headline"  # the scope of a comparison of headlines, beside the benchmarks' names
+SCORE_RANGE = (0.0, 1.0)  # every metric of a board is a fraction: intervals are clipped to it
+FAMILY_WISE_ALPHA = 0.05  # ranks and a page's better/worse marks hold together at 95 % (Holm)
 
 
 def trial_key(trial: int, legacy_seed: bool) -> TrialKey:
@@ -54,16 +59,19 @@ class LeaderboardEntry:
     headline_by_trial: dict[TrialKey, float]
     headline: Estimate
     benchmarks: dict[str, dict[str, Estimate]]  # benchmark -> metric -> estimate over its trials
-    provisional: bool
+    provisional: bool  # fewer complete current trials than the plan's: shown, never ranked
     trials_planned: int
     average_rank: float = 0.0  # mean over benchmarks of the rank by mean robust_score, ties sharing the mean rank
-    rank: int = 0  # 1 + the entries significantly better (scoring.statistics.noise_aware_ranks)
+    # The places it could hold among the ranked entries (scoring.statistics.rank_intervals); None when it is not
+    # ranked: provisional, or legacy (trials from before trials existed, paired with nothing trained since).
+    rank: RankInterval | None = None
     # The transfer track (docs/transfer.md): the headline's mean over the hidden-flip benchmarks, beside the
-    # headline and not in it, with its own noise-aware rank among the entries that have it; None until a trial of
+    # headline and not in it, ranked among the entries with every planned transfer trial; None until a trial of
     # it is complete.
     transfer_by_trial: dict[TrialKey, float] = field(default_factory=dict)
     transfer: Estimate | None = None
-    transfer_rank: int | None = None
+    transfer_provisional: bool = True
+    transfer_rank: RankInterval | None = None
 
     @property
     def submission(self) -> ShownSubmission:
@@ -73,15 +81,22 @@ class LeaderboardEntry:
     def trials_complete(self) -> int:
         return len(self.headline_by_trial)
 
+    @property
+    def legacy(self) -> bool:
+        """Its complete trials are all legacy ones (negative keys): no current trial to pair with anything."""
+        return _all_legacy(self.headline_by_trial)
+
 
 @dataclass(frozen=True)
 class Comparison:
-    """The paired difference subject - against over their shared trials, on the headline or one benchmark."""
+    """The paired difference subject - against over their shared trials, on the headline or one benchmark, and
+    what may be claimed from it: +1 better, -1 worse, 0 nothing, by Holm over every comparison of its page."""
 
     against: ShownSubmission
     is_leader: bool
     scope: str  # HEADLINE or a benchmark's name
     difference: Estimate
+    claim: int
 
 
 def group_by_submission(rows: Iterable[TrialRow]) -> dict[int, TrialScores]:
@@ -95,11 +110,11 @@ def group_by_submission(rows: Iterable[TrialRow]) -> dict[int, TrialScores]:
 
 
 def rank_entries(scores: Mapping[int, TrialScores], plan: SuitePlan) -> list[LeaderboardEntry]:
-    """Entries with at least one trial complete on every benchmark of the plan, in board order: by rank, then by
-    mean headline; each with its transfer score and rank once it has a complete transfer trial.
+    """Entries with at least one trial complete on every benchmark of the plan, in board order: the ranked entries
+    by mean headline, then the provisional ones, then the legacy ones; each with its transfer score.
 
-    An entry with fewer complete trials than the plan's is provisional: shown with its n, ranked with what it has
-    (sharing fewer than 2 trials with another entry, it neither beats it nor is beaten).
+    Only entries with every planned trial, on current trials, are ranked, each with its rank interval among them:
+    listing by mean puts no entry above a better-mean one, and the interval says which places the data allow.
     """
     benchmarks, trials_planned = plan.benchmarks, len(plan.trials)
     headlines = {sid: s.headline(benchmarks) for sid, s in scores.items()}
@@ -112,7 +127,9 @@ def rank_entries(scores: Mapping[int, TrialScores], plan: SuitePlan) -> list[Lea
         if scores[sid].cells[benchmark][metric]
     ]
     # One vectorised pass over every cell and headline: a 1,000-entry board has 25,000 of them.
-    computed = estimates([values for *_, values in cells] + [list(headlines[sid].values()) for sid in shown])
+    computed = estimates(
+        [values for *_, values in cells] + [list(headlines[sid].values()) for sid in shown], bounds=SCORE_RANGE
+    )
     per_cell: dict[int, dict[str, dict[str, Estimate]]] = {sid: defaultdict(dict) for sid in shown}
     for (sid, benchmark, metric, _), estimate in zip(cells, computed, strict=False):
         per_cell[sid][benchmark][metric] = estimate
@@ -122,47 +139,76 @@ def rank_entries(scores: Mapping[int, TrialScores], plan: SuitePlan) -> list[Lea
             headline_by_trial=headlines[sid],
             headline=headline,
             benchmarks=dict(per_cell[sid]),
-            provisional=is_provisional(headlines[sid], trials_planned),
+            provisional=is_provisional(_current(headlines[sid]), trials_planned) and not _all_legacy(headlines[sid]),
             trials_planned=trials_planned,
         )
         for sid, headline in zip(shown, computed[len(cells) :], strict=True)
     ]
-    ranks = noise_aware_ranks({entry.submission.id: entry.headline_by_trial for entry in entries})
+    ranked = [entry for entry in entries if not (entry.provisional or entry.legacy)]
+    ranks = rank_intervals({e.submission.id: _current(e.headline_by_trial) for e in ranked})
+    for entry in ranked:
+        entry.rank = ranks[entry.submission.id]
     average = average_ranks(
         {e.submission.id: {b: e.benchmarks[b][PRIMARY_METRIC].mean for b in benchmarks} for e in entries}, benchmarks
     )
     for entry in entries:
-        entry.rank = ranks[entry.submission.id]
         entry.average_rank = average[entry.submission.id]
-    _rank_transfer(entries, plan.transfer_benchmarks)
-    entries.sort(key=lambda e: (e.rank, -e.headline.mean, e.average_rank, e.submission.id))
+    _rank_transfer(entries, plan.transfer_benchmarks, trials_planned)
+    entries.sort(key=lambda e: (e.rank is None, e.legacy, -e.headline.mean, e.average_rank, e.submission.id))
     return entries
 
 
-def _rank_transfer(entries: Sequence[LeaderboardEntry], transfer_benchmarks: Sequence[str]) -> None:
-    """Each entry's transfer score over its complete transfer trials, and its rank among those that have one."""
+def _current(by_trial: Mapping[TrialKey, float]) -> dict[TrialKey, float]:
+    return {trial: value for trial, value in by_trial.items() if trial > 0}
+
+
+def _all_legacy(by_trial: Mapping[TrialKey, float]) -> bool:
+    return all(trial < 0 for trial in by_trial)
+
+
+def _rank_transfer(entries: Sequence[LeaderboardEntry], transfer_benchmarks: Sequence[str], planned: int) -> None:
+    """Each entry's transfer score over its complete transfer trials, and its rank interval among the entries with
+    every planned transfer trial (provisional below that, as the headline)."""
     for entry in entries:
         entry.transfer_by_trial = entry.scores.headline(transfer_benchmarks)
     with_transfer = [e for e in entries if e.transfer_by_trial]
-    computed = estimates([list(e.transfer_by_trial.values()) for e in with_transfer])
+    computed = estimates([list(e.transfer_by_trial.values()) for e in with_transfer], bounds=SCORE_RANGE)
     for entry, estimate in zip(with_transfer, computed, strict=True):
         entry.transfer = estimate
-    ranks = noise_aware_ranks({e.submission.id: e.transfer_by_trial for e in with_transfer})
-    for entry in with_transfer:
+        entry.transfer_provisional = is_provisional(_current(entry.transfer_by_trial), planned)
+    complete = [e for e in with_transfer if not e.transfer_provisional]
+    ranks = rank_intervals({e.submission.id: _current(e.transfer_by_trial) for e in complete})
+    for entry in complete:
         entry.transfer_rank = ranks[entry.submission.id]
 
 
 def comparisons(subject: TrialScores, board: Sequence[LeaderboardEntry], benchmarks: Sequence[str]) -> list[Comparison]:
-    """`subject` against every baseline and published method on the board and against the leader (the first other
-    entry), on the headline and on each benchmark's robust_score, paired over the trials both have."""
+    """`subject` against every baseline and published method on the board and against the leader (the first ranked
+    entry other than it), on the headline and on each benchmark's robust_score, paired over the trials both have.
+
+    Every comparison of the list is one family: a better or worse claim is made only where Holm's procedure over
+    all of them rejects "no difference" at FAMILY_WISE_ALPHA, so a page of 28 comparisons does not claim by chance.
+    """
     others = [entry for entry in board if entry.submission.id != subject.submission.id]
-    leader = others[0] if others else None
-    return [
-        Comparison(entry.submission, entry is leader, scope, difference)
+    leader = next((entry for entry in others if entry.rank is not None), None)
+    found = [
+        (entry, scope, difference)
         for entry in others
         if entry.submission.reference or entry is leader
         for scope, difference in paired_differences(subject, entry.scores, benchmarks)
     ]
+    claims = family_claims([difference for *_, difference in found])
+    return [
+        Comparison(entry.submission, entry is leader, scope, difference, claim)
+        for (entry, scope, difference), claim in zip(found, claims, strict=True)
+    ]
+
+
+def family_claims(differences: Sequence[Estimate]) -> list[int]:
+    """For paired differences shown together: +1 (better) or -1 (worse) where Holm's procedure over all of them
+    rejects "no difference" at FAMILY_WISE_ALPHA, else 0 (no claim)."""
+    rejected = holm([paired_p_value(difference) for difference in differences], FAMILY_WISE_ALPHA)
+    return [(d.mean > 0) - (d.mean < 0) if claimed else 0 for d, claimed in zip(differences, rejected, strict=True)]
 
 
 def paired_differences(a: TrialScores, b: TrialScores, benchmarks: Sequence[str]) -> list[tuple[str, Estimate]]:

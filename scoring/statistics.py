@@ -19,7 +19,12 @@ EntryId = TypeVar("EntryId", bound=Hashable)  # whatever names an entry of the b
 
 # One trial has no spread, so no interval: with fewer shared trials than this no claim is made either way.
 MIN_TRIALS_FOR_A_CLAIM = 2
-# noise_aware_ranks compares this many entries with all others at once: 64 x 1,000 entries x 10 trials is 5 MB
+# The smallest sd a paired difference is taken to have, whatever its trials show. Scores move in steps of one test
+# image, so a difference that is the same on 2-3 trials (sd 0) is not evidence of no noise; the smallest sd of paired
+# headline differences measured between two different losses is 0.0012 (docs/statistics.md), so this floor widens
+# no measured pair of losses and keeps a constant one-image gain (about 0.0003 on a headline) from being a claim.
+PAIRED_SD_FLOOR = 0.001
+# rank_intervals compares this many entries with all others at once: 64 x 1,000 entries x 10 trials is 5 MB
 _ROWS_PER_BLOCK = 64
 
 
@@ -29,7 +34,8 @@ class Estimate:
 
     `sd` is the sample standard deviation (ddof=1). With n < 2 there is no spread to estimate, so `sd` and the
     interval are None: the mean alone, which claims nothing. With sd == 0 and n >= 2 (every value equal) the
-    interval collapses to the mean: the data show no spread, and the t-interval takes them at their word.
+    interval of a mean collapses to it: the data show no spread, and the t-interval takes them at their word. A
+    paired difference's interval does not (`paired_difference`'s floor): that is where claims are made.
     """
 
     n: int
@@ -38,26 +44,34 @@ class Estimate:
     ci_low: float | None
     ci_high: float | None
 
+    @property
     def half_width(self) -> float | None:
-        """The interval's half-width (what a page shows as mean ± half-width); None when n < 2."""
+        """What a page shows as mean ± half-width: the interval's wider side (the t half-width unless the interval
+        was clipped to the metric's range on both sides); None when n < 2."""
         if self.ci_low is None or self.ci_high is None:
             return None
-        return (self.ci_high - self.ci_low) / 2
+        return max(self.mean - self.ci_low, self.ci_high - self.mean)
 
 
-def estimate(values: Sequence[float], confidence: float = 0.95) -> Estimate:
+def estimate(values: Sequence[float], confidence: float = 0.95, bounds: tuple[float, float] | None = None) -> Estimate:
     """The mean of `values` (one per trial) with its two-sided Student t-interval at `confidence`.
 
     The interval is mean ± t_{(1+confidence)/2, n-1} · sd / √n: the trials are a sample of the suite's possible
     seeds, and with 2-10 of them the t quantile, not the normal one, gives the stated coverage.
     Raises ValueError for no values, a NaN or infinite value, or a confidence outside (0, 1).
     """
-    return estimates([values], confidence)[0]
+    return estimates([values], confidence, bounds)[0]
 
 
-def estimates(samples: Sequence[Sequence[float]], confidence: float = 0.95) -> list[Estimate]:
+def estimates(
+    samples: Sequence[Sequence[float]], confidence: float = 0.95, bounds: tuple[float, float] | None = None
+) -> list[Estimate]:
     """`estimate` of each sample, computed in one numpy pass: a board computes thousands of them at once, and one
-    t quantile per call was most of its time."""
+    t quantile per call was most of its time.
+
+    With `bounds` (the metric's range, (0, 1) for every score of a board) each interval is clipped to it: the
+    t-interval is symmetric and knows nothing of the range, and a mean of values in [0, 1] cannot lie outside it.
+    """
     _check_confidence(confidence)
     for values in samples:
         if len(values) == 0:
@@ -68,7 +82,7 @@ def estimates(samples: Sequence[Sequence[float]], confidence: float = 0.95) -> l
         table[row, : len(values)] = values
     n, mean, sd, half = _intervals(table, confidence)
     return [
-        _as_estimate(int(count), float(average), float(spread), float(width))
+        _as_estimate(int(count), float(average), float(spread), float(width), bounds)
         for count, average, spread, width in zip(n, mean, sd, half, strict=True)
     ]
 
@@ -94,11 +108,18 @@ def headline_per_trial(
     }
 
 
-def paired_difference(a: Mapping[TrialKey, float], b: Mapping[TrialKey, float], confidence: float = 0.95) -> Estimate:
-    """The mean of a[k] - b[k] over the trials k both have, with its t-interval (a paired t-interval).
+def paired_difference(
+    a: Mapping[TrialKey, float],
+    b: Mapping[TrialKey, float],
+    confidence: float = 0.95,
+    sd_floor: float = PAIRED_SD_FLOOR,
+) -> Estimate:
+    """The mean of a[k] - b[k] over the trials k both have, with its t-interval (a paired t-interval) whose sd is
+    at least `sd_floor` (PAIRED_SD_FLOOR: no spread over a few trials is not evidence of no noise).
 
     Trials only one of them has are left out: they carry no information about the difference on a shared trial.
-    Raises ValueError when they share no trial, or for a NaN or infinite score.
+    `sd` stays the measured one; only the interval uses the floor. Raises ValueError when they share no trial, or
+    for a NaN or infinite score.
     """
     _check_confidence(confidence)
     _check_finite(a.values(), "score")
@@ -106,60 +127,109 @@ def paired_difference(a: Mapping[TrialKey, float], b: Mapping[TrialKey, float], 
     shared = sorted(a.keys() & b.keys())
     if not shared:
         raise ValueError("the two entries share no trial: a paired difference needs at least one")
-    return estimate([a[trial] - b[trial] for trial in shared], confidence)
+    table = np.array([[a[trial] - b[trial] for trial in shared]])
+    n, mean, sd, half = _intervals(table, confidence, sd_floor)
+    return _as_estimate(int(n[0]), float(mean[0]), float(sd[0]), float(half[0]), None)
 
 
-def significantly_better(a: Mapping[TrialKey, float], b: Mapping[TrialKey, float], confidence: float = 0.95) -> bool:
-    """True iff a and b share at least 2 trials and the interval of the paired difference a - b lies above 0.
+def paired_p_value(difference: Estimate, sd_floor: float = PAIRED_SD_FLOOR) -> float:
+    """The two-sided paired t-test's p-value of "no difference" for a paired difference; infinite below 2 trials,
+    where there is no test (`holm` leaves it out of the family).
 
-    With fewer shared trials no claim is made (False both ways), whatever the scores. A constant positive
-    difference over >= 2 trials (sd 0) is significant: its interval is the single positive point. At 95 % this is
-    the two-sided paired t-test at the 5 % level rejecting "no difference" in a's favour.
+    The same floored sd as the difference's interval, so the test rejects at level 1 - c exactly when the
+    c-interval excludes 0.
     """
-    _check_finite(a.values(), "score")
-    _check_finite(b.values(), "score")
-    if len(a.keys() & b.keys()) < MIN_TRIALS_FOR_A_CLAIM:
-        return False
-    difference = paired_difference(a, b, confidence)
-    return difference.ci_low is not None and difference.ci_low > 0
+    if difference.sd is None:
+        return math.inf
+    return float(_p_values(np.array(difference.n), np.array(difference.mean), np.array(difference.sd), sd_floor))
 
 
-def noise_aware_ranks(
-    headlines: Mapping[EntryId, Mapping[TrialKey, float]], confidence: float = 0.95
-) -> dict[EntryId, int]:
-    """Rank = 1 + the number of entries significantly better than this one (Chatbot Arena's rule).
+def holm(p_values: Sequence[float], alpha: float = 0.05) -> list[bool]:
+    """Holm's step-down procedure: which of a family of hypotheses are rejected with family-wise error <= alpha.
 
-    `headlines` maps entry -> trial -> headline score. Entries none of which beats another share rank 1; the rank
-    claims only what a paired comparison shows. An entry sharing fewer than 2 trials with every other entry is
-    beaten by none and beats none: it gets rank 1 by the rule and changes no other entry's rank, and the board
-    must mark it provisional (`is_provisional`) rather than present that rank as a claim.
-    The same arithmetic as `significantly_better` for every ordered pair, in numpy blocks: a 1,000-entry board is
-    a million pairs.
+    Sorted ascending, the i-th smallest p-value (from 0) is rejected while p <= alpha / (m - i); the first that is
+    not stops the procedure. Valid under any dependence between the tests, which paired comparisons sharing one
+    entry have. An infinite p-value stands for a test that cannot be made (fewer than 2 shared trials): it is
+    left out of the family and never rejected.
+    """
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha={alpha}: must lie in (0, 1)")
+    return _holm_rows(np.array([p_values], dtype=float).reshape(1, -1), alpha)[0].tolist()
+
+
+def _holm_rows(p: np.ndarray, alpha: float) -> np.ndarray:
+    """`holm` on each row of `p` at once."""
+    family = np.isfinite(p).sum(axis=1, keepdims=True)
+    order = np.argsort(p, axis=1, kind="stable")
+    ranked = np.take_along_axis(p, order, axis=1)
+    with np.errstate(divide="ignore"):
+        thresholds = alpha / (family - np.arange(p.shape[1])[None, :])
+    passes = np.isfinite(ranked) & (ranked <= thresholds)
+    rejected = np.zeros_like(passes)
+    np.put_along_axis(rejected, order, np.cumprod(passes, axis=1).astype(bool), axis=1)
+    return rejected
+
+
+@dataclass(frozen=True)
+class RankInterval:
+    """The places an entry could hold among the ranked entries: 1 + the entries shown better, N - the entries
+    shown worse. best == worst is a claim of that exact place; 1..N claims nothing."""
+
+    best: int
+    worst: int
+
+
+def rank_intervals(
+    headlines: Mapping[EntryId, Mapping[TrialKey, float]],
+    confidence: float = 0.95,
+    sd_floor: float = PAIRED_SD_FLOOR,
+) -> dict[EntryId, RankInterval]:
+    """Each entry's rank interval from its paired comparisons with every other entry, family-wise at `confidence`.
+
+    `headlines` maps entry -> trial -> headline score; pass only entries that may be ranked (complete, current
+    trials). For one entry the family is its N - 1 paired t-tests (floored sd, as `paired_difference`), corrected
+    with Holm; an entry is better or worse than it where the rejected test's mean difference says so. The interval
+    then holds the entry's true place with probability >= `confidence` (Al Mohamad et al.'s simultaneous ranks
+    read per entry); a noisy entry gets a wide interval instead of rank 1. Pairs sharing fewer than 2 trials are
+    never rejected. In numpy blocks: a 1,000-entry board is a million pairs.
     """
     _check_confidence(confidence)
     for entry, scores in headlines.items():
         _check_finite(scores.values(), f"headline of {entry!r}")
     entries = list(headlines)
+    if not entries:
+        return {}
     trials = sorted(set().union(*(headlines[entry].keys() for entry in entries)))
     column = {trial: index for index, trial in enumerate(trials)}
     table = np.full((len(entries), len(trials)), np.nan)  # NaN: the entry has no headline on that trial
     for row, entry in enumerate(entries):
         for trial, score in headlines[entry].items():
             table[row, column[trial]] = score
-    beaten_by = np.zeros(len(entries), dtype=int)
+    alpha = 1 - confidence
+    better = np.zeros(len(entries), dtype=int)
+    worse = np.zeros(len(entries), dtype=int)
     for first in range(0, len(entries), _ROWS_PER_BLOCK):
         # differences[i, j, k]: entry j minus entry first + i on trial k, NaN where either lacks trial k
         differences = table[None, :, :] - table[first : first + _ROWS_PER_BLOCK, None, :]
-        n, mean, _, half = _intervals(differences, confidence)
-        beaten_by[first : first + _ROWS_PER_BLOCK] = ((n >= MIN_TRIALS_FOR_A_CLAIM) & (mean - half > 0)).sum(axis=1)
-    return {entry: 1 + int(count) for entry, count in zip(entries, beaten_by, strict=True)}
+        n, mean, sd, _ = _intervals(differences, confidence, sd_floor)
+        p = _p_values(n, mean, sd, sd_floor)
+        rows = np.arange(p.shape[0])
+        p[n < MIN_TRIALS_FOR_A_CLAIM] = np.inf  # a pair without 2 shared trials cannot be tested: not in the family
+        p[rows, first + rows] = np.inf  # nor is an entry compared with itself
+        rejected = _holm_rows(p, alpha)
+        better[first : first + _ROWS_PER_BLOCK] = (rejected & (mean > 0)).sum(axis=1)
+        worse[first : first + _ROWS_PER_BLOCK] = (rejected & (mean < 0)).sum(axis=1)
+    return {
+        entry: RankInterval(best=1 + int(up), worst=len(entries) - int(down))
+        for entry, up, down in zip(entries, better, worse, strict=True)
+    }
 
 
 def is_provisional(headline: Mapping[TrialKey, float], suite_trials: int) -> bool:
     """An entry is provisional while it has fewer complete trials than its suite runs (and always below 2).
 
-    Its mean is shown, but its rank is no claim yet: with one trial nothing can be said against any other entry,
-    and with fewer trials than the others its comparisons rest on fewer pairs than the suite promises.
+    Its mean is shown, but it gets no rank: with one trial nothing can be said against any other entry, and with
+    fewer trials than the others its comparisons rest on fewer pairs than the suite promises.
     """
     return len(headline) < max(MIN_TRIALS_FOR_A_CLAIM, suite_trials)
 
@@ -227,8 +297,9 @@ def detectable_difference(
     return optimize.brentq(power_short_by, 0.0, upper, xtol=1e-12) * sd_of_paired_differences
 
 
-def _intervals(samples: np.ndarray, confidence: float) -> tuple[np.ndarray, ...]:
-    """Over the last axis of `samples` (trials; NaN = no value): n, mean, sample sd and t-interval half-width.
+def _intervals(samples: np.ndarray, confidence: float, sd_floor: float = 0.0) -> tuple[np.ndarray, ...]:
+    """Over the last axis of `samples` (trials; NaN = no value): n, mean, sample sd and t-interval half-width, the
+    half-width from an sd of at least `sd_floor`.
 
     Where n < 2 the sd and half-width are meaningless; callers read them only where n >= 2. The one place the
     interval is computed, so an Estimate and a rank can never disagree.
@@ -239,14 +310,27 @@ def _intervals(samples: np.ndarray, confidence: float) -> tuple[np.ndarray, ...]
     squares = np.where(present, (samples - mean[..., None]) ** 2, 0.0).sum(axis=-1)
     dof = np.maximum(n - 1, 1)
     sd = np.sqrt(squares / dof)
-    half = stats.t.ppf((1 + confidence) / 2, dof) * sd / np.sqrt(np.maximum(n, 1))
+    half = stats.t.ppf((1 + confidence) / 2, dof) * np.maximum(sd, sd_floor) / np.sqrt(np.maximum(n, 1))
     return n, mean, sd, half
 
 
-def _as_estimate(n: int, mean: float, sd: float, half: float) -> Estimate:
+def _p_values(n: np.ndarray, mean: np.ndarray, sd: np.ndarray, sd_floor: float) -> np.ndarray:
+    """Two-sided paired t-test p-values from n, mean and sd of the differences (sd floored); 1 where n < 2 or
+    where mean and floored sd are both 0 (nothing to test)."""
+    spread = np.maximum(sd, sd_floor) / np.sqrt(np.maximum(n, 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(spread > 0, np.abs(mean) / np.where(spread > 0, spread, 1.0), np.where(mean != 0, np.inf, 0.0))
+    p = 2 * stats.t.sf(t, np.maximum(n - 1, 1))
+    return np.where(n >= MIN_TRIALS_FOR_A_CLAIM, p, 1.0)
+
+
+def _as_estimate(n: int, mean: float, sd: float, half: float, bounds: tuple[float, float] | None) -> Estimate:
     if n < MIN_TRIALS_FOR_A_CLAIM:
         return Estimate(n=n, mean=mean, sd=None, ci_low=None, ci_high=None)
-    return Estimate(n=n, mean=mean, sd=sd, ci_low=mean - half, ci_high=mean + half)
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return Estimate(n=n, mean=mean, sd=sd, ci_low=low, ci_high=high)
 
 
 def _check_finite(values: Iterable[float], what: str) -> None:

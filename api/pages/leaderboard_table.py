@@ -1,7 +1,5 @@
-"""The leaderboard page's cells: an estimate as mean ± half-width, a shared rank marked as a tie, a safe link."""
+"""The leaderboard page's cells: an estimate as mean ± half-width, a rank interval, a safe link."""
 
-from collections import Counter
-from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from api.schemas import EstimatePublic
@@ -16,15 +14,21 @@ def plus_minus(estimate: EstimatePublic) -> str:
     Three decimals: the noise between two training seeds is 0.005-0.02 robust_score (docs/statistics.md), so a
     fourth decimal would only show noise.
     """
-    if estimate.ci_low is None or estimate.ci_high is None:
+    if estimate.half_width is None:
         return f"{estimate.mean:.3f}"
-    return f"{estimate.mean:.3f} ± {(estimate.ci_high - estimate.ci_low) / 2:.3f}"
+    return f"{estimate.mean:.3f} ± {estimate.half_width:.3f}"
 
 
-def shared_ranks(ranks: Iterable[int | None]) -> set[int]:
-    """The ranks held by more than one entry: none of those entries is shown better than the others."""
-    counts = Counter(rank for rank in ranks if rank is not None)
-    return {rank for rank, count in counts.items() if count > 1}
+def rank_text(best: int, worst: int) -> str:
+    """'2' when the data place an entry exactly, else the range of places it could hold: '1–3'."""
+    return str(best) if best == worst else f"{best}–{worst}"
+
+
+def rank_title(best: int, worst: int, ranked: int) -> str:
+    """The rank cell's tooltip, in words."""
+    if best == worst:
+        return f"place {best} of {ranked} ranked entries, shown by paired comparisons at 95 %"
+    return f"could hold any place from {best} to {worst} of {ranked} ranked entries (paired comparisons at 95 %)"
 
 
 def safe_link(url: str | None) -> str | None:

@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 from api.board import compared_ids
 from api.deps import LeaderboardDep, SessionDep, SettingsDep, SubmissionIdPath
 from api.pages.documents import DOCUMENTS, document_html
-from api.pages.leaderboard_table import DETAIL_METRICS, plus_minus, safe_link, shared_ranks
+from api.pages.leaderboard_table import DETAIL_METRICS, plus_minus, rank_text, rank_title, safe_link
 from db import queries
 from harness.registry import Suite, benchmarks_in, get_benchmark
 from harness.result import PUBLISHED_METRICS
@@ -19,6 +19,7 @@ from harness.result import PUBLISHED_METRICS
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 templates.env.filters["plus_minus"] = plus_minus
 templates.env.filters["safe_link"] = safe_link
+templates.env.globals.update(rank_text=rank_text, rank_title=rank_title)
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 
@@ -27,8 +28,8 @@ def leaderboard_page(request: Request, session: SessionDep, settings: SettingsDe
     board = leaderboard.board
     context = {
         "board": board,
-        "shared": shared_ranks(entry.rank for entry in board.data),
-        "shared_transfer": shared_ranks(entry.transfer_rank for entry in board.data),
+        "ranked": sum(entry.rank_best is not None for entry in board.data),
+        "transfer_ranked": sum(entry.transfer_rank_best is not None for entry in board.data),
         "detail_metrics": DETAIL_METRICS,
         "benchmarks": benchmarks_in(board.suite),
         "suites": list(Suite),

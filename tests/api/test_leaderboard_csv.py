@@ -6,6 +6,7 @@ import io
 from db.models import SubmissionKind
 from harness.registry import Suite, benchmark_names
 
+RANK_FIELDS = ("rank_best", "rank_worst", "provisional", "legacy")
 NASTY_NAME = 'comma, "quotes"\nand a line'
 
 
@@ -26,9 +27,10 @@ def test_the_csv_parses_back_to_the_json_leaderboard_rounded_to_4_decimals(clien
     rows = _rows(client)
     assert len(rows) == board["count"] == 2
     for row, entry in zip(rows, board["data"], strict=True):
-        assert (int(row["rank"]), row["provisional"], row["name"], row["participant"], row["kind"]) == (
-            entry["rank"],
-            str(entry["provisional"]),
+        assert tuple(row[f] for f in RANK_FIELDS) == tuple(
+            "" if entry[f] is None else str(entry[f]) for f in RANK_FIELDS
+        )
+        assert (row["name"], row["participant"], row["kind"]) == (
             entry["name"],
             entry["participant"],
             entry["kind"],
@@ -43,18 +45,21 @@ def test_the_csv_parses_back_to_the_json_leaderboard_rounded_to_4_decimals(clien
             for field in ("mean", "sd", "ci_low", "ci_high"):
                 shown = row[f"{prefix}_{field}"]
                 assert shown == "" if estimate[field] is None else float(shown) == round(estimate[field], 4)
-    # both rank 1 (one shared trial: no claim), the higher mean first
-    assert rows[0]["name"] == NASTY_NAME and rows[0]["headline_mean"] == "0.7123" and rows[0]["headline_sd"] == ""
+    # the complete baseline ranked first, the provisional entry after it with no rank although its mean is higher
+    assert (rows[0]["rank_best"], rows[0]["rank_worst"], rows[1]["rank_best"]) == ("1", "1", "")
+    assert rows[1]["name"] == NASTY_NAME and rows[1]["headline_mean"] == "0.7123" and rows[1]["headline_sd"] == ""
 
 
 def test_the_csv_has_a_header_even_for_an_empty_suite_and_refuses_an_unknown_one(client):
     response = client.get("/api/leaderboard.csv", params={"suite": "proxy"})
     header = next(csv.reader(io.StringIO(response.text)))
-    assert header[:6] == ["rank", "provisional", "name", "kind", "participant", "headline_n"]
-    # five figures for the headline, the transfer rank and five figures, five for each benchmark and metric
-    assert header[10:16] == ["transfer_rank", "transfer_n", "transfer_mean", "transfer_sd", "transfer_ci_low",
-                             "transfer_ci_high"]  # fmt: skip
-    assert len(header) == 5 + 5 + 6 + 5 * 5 * len(benchmark_names(Suite.PROXY))
+    assert header[:8] == ["rank_best", "rank_worst", "provisional", "legacy", "name", "kind", "participant",
+                          "headline_n"]  # fmt: skip
+    # five figures for the headline, the transfer's mark, rank interval and five figures, five for each benchmark
+    # and metric
+    assert header[12:20] == ["transfer_provisional", "transfer_rank_best", "transfer_rank_worst", "transfer_n",
+                             "transfer_mean", "transfer_sd", "transfer_ci_low", "transfer_ci_high"]  # fmt: skip
+    assert len(header) == 7 + 5 + 8 + 5 * 5 * len(benchmark_names(Suite.PROXY))
     assert header[-1] == f"{benchmark_names(Suite.PROXY)[-1]}_robust_score_ci_high"
     refused = client.get("/api/leaderboard.csv", params={"suite": "imagenet"})
     assert refused.status_code == 422 and "suite" in refused.json()["detail"]

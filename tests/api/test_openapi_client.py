@@ -280,5 +280,5 @@ def test_a_client_generated_from_the_description_drives_the_whole_participant_pa
     assert [entry.submission_id for entry in compared.data] == [mine, other]
     table = generated.get_leaderboard_csv.sync(client=anyone)
     assert isinstance(table, str)
-    rows = {row[2]: row for row in csv.reader(io.StringIO(table))}
-    assert rows["gce again"][1:6] == ["False", "gce again", "submission", "ada", "2"], table
+    rows = {row[4]: row for row in csv.reader(io.StringIO(table))}
+    assert rows["gce again"][2:8] == ["False", "False", "gce again", "submission", "ada", "2"], table

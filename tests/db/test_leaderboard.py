@@ -31,7 +31,7 @@ def test_every_cell_and_the_headline_carry_n_mean_sd_and_a_95_percent_interval(a
     assert entry.submission.id == submission.id and entry.trials_complete == 3 and not entry.provisional
     # mean 0.8, sd 0.1, t_{0.975, 2} = 4.3027: half-width 4.3027 * 0.1 / sqrt(3) = 0.24841
     assert entry.headline.n == 3 and entry.headline.mean == pytest.approx(0.8)
-    assert entry.headline.sd == pytest.approx(0.1) and entry.headline.half_width() == pytest.approx(0.24841, abs=1e-5)
+    assert entry.headline.sd == pytest.approx(0.1) and entry.headline.half_width == pytest.approx(0.24841, abs=1e-5)
     for benchmark in BENCHMARKS:
         cell = entry.benchmarks[benchmark]
         assert set(cell) == {"test_acc", "poison_fit", "poison_fit_noaug", "clean_fit", "robust_score"}
@@ -39,21 +39,44 @@ def test_every_cell_and_the_headline_carry_n_mean_sd_and_a_95_percent_interval(a
         assert cell["clean_fit"].sd == 0 and cell["clean_fit"].ci_low == cell["clean_fit"].ci_high == 1.0
 
 
+def _places(entry) -> tuple[int, int] | None:
+    return None if entry.rank is None else (entry.rank.best, entry.rank.worst)
+
+
 def test_a_clear_winner_ranks_first_and_entries_it_beats_are_ranked_below_it(any_factory):
+    # Every paired difference is 0.10 +- 0.01 over the trials: each entry holds exactly one place
     winner = _entry(any_factory, {1: 0.90, 2: 0.92, 3: 0.91})
     middle = _entry(any_factory, {1: 0.80, 2: 0.83, 3: 0.81}, SubmissionKind.BASELINE)
     last = _entry(any_factory, {1: 0.70, 2: 0.72, 3: 0.71})
     board = _board(any_factory.session)
-    assert [(e.submission.id, e.rank) for e in board] == [(winner.id, 1), (middle.id, 2), (last.id, 3)]
+    assert [(e.submission.id, _places(e)) for e in board] == [
+        (winner.id, (1, 1)),
+        (middle.id, (2, 2)),
+        (last.id, (3, 3)),
+    ]
     assert board[1].submission.kind is SubmissionKind.BASELINE and board[0].average_rank == 1.0
 
 
-def test_entries_no_one_significantly_beats_share_rank_1_ordered_by_mean(any_factory):
+def test_entries_that_cannot_be_told_apart_could_each_hold_either_place_and_are_listed_by_mean(any_factory):
     # a - b is -0.05, +0.10, -0.04 over the trials: its interval spans 0 either way, so neither claim is made
     a = _entry(any_factory, {1: 0.80, 2: 0.90, 3: 0.71})
     b = _entry(any_factory, {1: 0.85, 2: 0.80, 3: 0.75})
     board = _board(any_factory.session)
-    assert [(e.submission.id, e.rank) for e in board] == [(a.id, 1), (b.id, 1)]  # a's mean 0.8033 > b's 0.8
+    assert [(e.submission.id, _places(e)) for e in board] == [(a.id, (1, 2)), (b.id, (1, 2))]  # 0.8033 > 0.8
+
+
+def test_a_noisy_entry_is_not_listed_above_a_better_mean_precise_one(any_factory):
+    # The recorded proxy board's case: the noisy entry beats nobody and nobody beats it, which used to make it
+    # rank 1 above the precise entry with the better mean; now both could be first, listed by mean.
+    precise = _entry(any_factory, {1: 0.87, 2: 0.88, 3: 0.86}, SubmissionKind.BASELINE)
+    low = _entry(any_factory, {1: 0.80, 2: 0.81, 3: 0.79})
+    noisy = _entry(any_factory, {1: 0.98, 2: 0.70, 3: 0.85})  # mean 0.8433 < 0.87
+    board = _board(any_factory.session)
+    assert [(e.submission.id, _places(e)) for e in board] == [
+        (precise.id, (1, 2)),
+        (noisy.id, (1, 3)),
+        (low.id, (2, 3)),
+    ]
 
 
 def test_an_entry_with_fewer_trials_than_planned_is_provisional_shown_with_its_n_and_claims_nothing(any_factory):
@@ -69,11 +92,26 @@ def test_an_entry_with_fewer_trials_than_planned_is_provisional_shown_with_its_n
     by_id = {entry.submission.id: entry for entry in board}
     assert by_id[weak.id].provisional and by_id[weak.id].trials_complete == 1 and by_id[weak.id].headline.n == 1
     assert by_id[weak.id].headline.sd is None and by_id[weak.id].headline.ci_low is None
-    assert by_id[weak.id].rank == 1  # one shared trial: no entry can be shown better than it
+    assert by_id[weak.id].rank is None  # no rank, listed after the ranked entries
     assert not by_id[strong.id].provisional and [e.submission.id for e in board] == [strong.id, weak.id]
     any_factory.finish(weak, robust_score={2: 0.1, 3: 0.1})  # its last trials land: final, and beaten
     by_id = {entry.submission.id: entry for entry in _board(session)}
-    assert not by_id[weak.id].provisional and by_id[weak.id].rank == 2
+    assert not by_id[weak.id].provisional and _places(by_id[weak.id]) == (2, 2)
+
+
+def test_a_provisional_entry_with_the_best_mean_is_listed_after_the_ranked_ones_and_is_never_the_leader(
+    any_factory,
+):
+    ranked = _entry(any_factory, {1: 0.60, 2: 0.61, 3: 0.62}, SubmissionKind.BASELINE)
+    early = any_factory.submission(trials=TRIALS)
+    any_factory.finish(early, robust_score={1: 0.99})
+    mine = _entry(any_factory, {1: 0.50, 2: 0.52, 3: 0.51})
+    board = _board(any_factory.session)
+    assert [e.submission.id for e in board] == [ranked.id, mine.id, early.id]
+    assert board[2].provisional and board[2].rank is None
+    rows = queries.leaderboard.submission_rows(any_factory.session, Suite.SMOKE, [mine.id], harness.HARNESS_VERSION)
+    leader = {c.against.id for c in comparisons(group_by_submission(rows)[mine.id], board, BENCHMARKS) if c.is_leader}
+    assert leader == {ranked.id}
 
 
 def _with_transfer(factory, announced: dict[int, float], transfer: dict[int, float]):
@@ -92,11 +130,24 @@ def test_the_transfer_score_and_rank_stand_beside_the_headline_and_leave_it_and_
     general = _with_transfer(any_factory, {1: 0.80, 2: 0.81, 3: 0.82}, {1: 0.79, 2: 0.80, 3: 0.81})
     announced_only = _entry(any_factory, {1: 0.50, 2: 0.51, 3: 0.52})
     board = {e.submission.id: e for e in _board(any_factory.session)}
-    assert [board[s.id].rank for s in (exploiter, general, announced_only)] == [1, 2, 3]
+    assert [_places(board[s.id]) for s in (exploiter, general, announced_only)] == [(1, 1), (2, 2), (3, 3)]
     assert board[exploiter.id].headline.mean == pytest.approx(0.91)  # the transfer runs are not in the headline
     assert board[exploiter.id].transfer.mean == pytest.approx(0.41) and board[exploiter.id].transfer.n == 3
-    assert (board[general.id].transfer_rank, board[exploiter.id].transfer_rank) == (1, 2)
+    assert (board[general.id].transfer_rank.best, board[exploiter.id].transfer_rank.best) == (1, 2)
     assert board[announced_only.id].transfer is None and board[announced_only.id].transfer_rank is None
+
+
+def test_a_transfer_score_with_fewer_trials_than_planned_is_provisional_and_unranked(any_factory):
+    complete = _with_transfer(any_factory, {1: 0.90, 2: 0.91, 3: 0.92}, {1: 0.80, 2: 0.81, 3: 0.82})
+    partial = any_factory.submission(trials=TRIALS, transfer=True)
+    for run in partial.runs:  # every announced-flip trial, transfer trial 1 only
+        if not run.transfer or run.trial == 1:
+            claimed = queries.runs.claim_run(any_factory.session, run.id, "worker")
+            queries.runs.complete_run(any_factory.session, run.id, claimed.attempt, any_factory.result(0.9), "")
+    board = {e.submission.id: e for e in _board(any_factory.session)}
+    assert board[partial.id].transfer.n == 1 and board[partial.id].transfer_provisional
+    assert board[partial.id].transfer_rank is None and not board[partial.id].provisional
+    assert not board[complete.id].transfer_provisional and board[complete.id].transfer_rank.best == 1
 
 
 def test_queued_hidden_failed_and_other_suites_submissions_are_left_out(factory, session):
@@ -127,9 +178,10 @@ def test_legacy_runs_are_paired_only_with_legacy_runs(factory, session):
     today = _entry(factory, {1: 0.5, 2: 0.5, 3: 0.5})
     session.execute(update(Run).where(Run.submission_id == legacy.id).values(legacy_seed=True))
     board = {entry.submission.id: entry for entry in _board(session)}
-    # Its trials -1..-3 share none with today's 1..3: far better, yet no claim either way.
+    # Its trials -1..-3 share none with today's 1..3: far better, yet no claim either way, and no rank at all.
     assert sorted(board[legacy.id].headline_by_trial) == [-3, -2, -1]
-    assert board[legacy.id].rank == board[today.id].rank == 1
+    assert board[legacy.id].legacy and board[legacy.id].rank is None and not board[legacy.id].provisional
+    assert _places(board[today.id]) == (1, 1) and list(board) == [today.id, legacy.id]
 
 
 def test_a_submission_is_compared_paired_with_every_baseline_and_published_method_and_the_leader(factory, session):
@@ -149,6 +201,9 @@ def test_a_submission_is_compared_paired_with_every_baseline_and_published_metho
     assert versus_baseline.n == 2 and versus_baseline.mean == pytest.approx(0.145)  # paired on trials 1 and 2
     assert versus_baseline.sd == pytest.approx(0.00707, abs=1e-5) and versus_baseline.ci_low > 0
     assert found[(leader.id, HEADLINE)].is_leader and not found[(published.id, HEADLINE)].is_leader
+    # 12 comparisons in the family; +0.145 +- 0.007 on two trials (t = 29.0 on 1 df, p = 0.0219) has the smallest
+    # p, above 0.05 / 12 = 0.0042, so Holm claims nothing on this page, although that interval alone excludes 0
+    assert versus_baseline.ci_low > 0 and {c.claim for c in found.values()} == {0}
     assert found[(leader.id, BENCHMARKS[0])].difference.mean == pytest.approx(-0.16)
 
 

@@ -13,14 +13,16 @@ from scipy import stats
 
 from scoring.statistics import (
     Estimate,
+    RankInterval,
     average_ranks,
     detectable_difference,
     estimate,
     headline_per_trial,
+    holm,
     is_provisional,
-    noise_aware_ranks,
     paired_difference,
-    significantly_better,
+    paired_p_value,
+    rank_intervals,
     tied_ranks,
 )
 
@@ -38,24 +40,24 @@ def test_the_mean_of_three_trials_carries_its_t_interval():
     assert result.n == 3
     assert result.mean == pytest.approx(0.92, abs=1e-12)
     assert result.sd == pytest.approx(0.02, abs=1e-12)
-    assert result.half_width() == pytest.approx(0.049683, abs=1e-6)
+    assert result.half_width == pytest.approx(0.049683, abs=1e-6)
     assert (result.ci_low, result.ci_high) == (pytest.approx(0.870317, abs=1e-6), pytest.approx(0.969683, abs=1e-6))
 
 
 def test_a_lower_confidence_gives_a_narrower_interval_from_its_own_quantile():
     # 90 %: t_{0.95,2} * 0.02 / sqrt(3) = 2.919986 * 0.02 / 1.732051 = 0.033717
-    assert estimate([0.90, 0.92, 0.94], confidence=0.90).half_width() == pytest.approx(0.033717, abs=1e-6)
+    assert estimate([0.90, 0.92, 0.94], confidence=0.90).half_width == pytest.approx(0.033717, abs=1e-6)
 
 
 def test_one_trial_gives_a_mean_without_spread_or_interval():
     result = estimate([0.9])
     assert result == Estimate(n=1, mean=0.9, sd=None, ci_low=None, ci_high=None)
-    assert result.half_width() is None
+    assert result.half_width is None
 
 
 def test_equal_values_collapse_the_interval_to_the_mean():
     result = estimate([0.5, 0.5, 0.5])
-    assert (result.sd, result.ci_low, result.ci_high, result.half_width()) == (0.0, 0.5, 0.5, 0.0)
+    assert (result.sd, result.ci_low, result.ci_high, result.half_width) == (0.0, 0.5, 0.5, 0.0)
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf])
@@ -80,7 +82,7 @@ def test_the_paired_difference_is_taken_over_the_shared_trials_only():
     assert difference.n == 2
     assert difference.mean == pytest.approx(0.095, abs=1e-12)
     assert difference.sd == pytest.approx(0.007071, abs=1e-6)
-    assert difference.half_width() == pytest.approx(0.063531, abs=1e-6)
+    assert difference.half_width == pytest.approx(0.063531, abs=1e-6)
 
 
 def test_pairing_finds_a_difference_that_the_two_separate_intervals_hide():
@@ -91,25 +93,55 @@ def test_pairing_finds_a_difference_that_the_two_separate_intervals_hide():
     assert difference.ci_low == pytest.approx(0.025159, abs=1e-6)
     assert difference.ci_high == pytest.approx(0.074841, abs=1e-6)
     assert estimate(list(W.values())).ci_low < estimate(list(X.values())).ci_high
-    assert significantly_better(W, X) and not significantly_better(X, W)
+    assert paired_p_value(difference) < 0.05 and difference.mean > 0
 
 
 def test_a_difference_whose_interval_straddles_zero_is_no_claim():
-    # X - Z = [-0.02, 0.02, 0.01]: mean 0.003333, sd 0.020817, half-width 0.051711 -> [-0.048378, 0.055045]
+    # X - Z = [-0.02, 0.02, 0.01]: mean 0.003333, sd 0.020817 (above the floor), half-width 0.051711
     difference = paired_difference(X, Z)
     assert difference.ci_low == pytest.approx(-0.048378, abs=1e-6)
-    assert not significantly_better(X, Z) and not significantly_better(Z, X)
+    assert paired_p_value(difference) == pytest.approx(stats.ttest_rel([*X.values()], [*Z.values()]).pvalue)
+    assert paired_p_value(difference) > 0.05
 
 
-def test_a_constant_positive_difference_is_significant():
-    better, worse = {1: 0.75, 2: 0.75}, {1: 0.5, 2: 0.5}  # differences exactly 0.25 twice: sd 0, interval [0.25, 0.25]
-    assert paired_difference(better, worse).ci_low == 0.25
-    assert significantly_better(better, worse) and not significantly_better(worse, better)
-    assert not significantly_better(better, dict(better))  # a constant zero difference is no claim
+def test_a_constant_difference_has_the_floor_sd_not_a_zero_width_interval():
+    # Exactly 0.25 twice: measured sd 0, interval from the floor: 12.706205 * 0.001 / sqrt(2) = 0.0089846
+    difference = paired_difference({1: 0.75, 2: 0.75}, {1: 0.5, 2: 0.5})
+    assert difference.sd == 0.0
+    assert (difference.ci_low, difference.ci_high) == pytest.approx((0.2410154, 0.2589846), abs=1e-6)
+    # Still a claim: t = 0.25 / (0.001 / sqrt(2)) = 353.55 on 1 degree of freedom
+    assert paired_p_value(difference) == pytest.approx(2 * stats.t.sf(353.553, 1), rel=1e-3) and holm([0.0018]) == [
+        True
+    ]
+
+
+def test_a_constant_one_image_gain_over_three_trials_is_no_claim():
+    # +0.00033 on every trial (one test image on one benchmark of a headline): sd 0, floored to 0.001, half-width
+    # 4.302653 * 0.001 / sqrt(3) = 0.0024841 -> [-0.0021541, 0.0028141] holds 0.
+    copy = {trial: score + 0.00033 for trial, score in X.items()}
+    difference = paired_difference(copy, X)
+    assert difference.ci_low == pytest.approx(-0.0021541, abs=1e-6) and difference.ci_high > 0
+    assert paired_p_value(difference) > 0.05
+    assert rank_intervals({"copy": copy, "x": X}) == {"copy": RankInterval(1, 2), "x": RankInterval(1, 2)}
+
+
+def test_a_byte_identical_copy_ties_exactly():
+    difference = paired_difference(dict(W), W)
+    assert (difference.mean, difference.sd, paired_p_value(difference)) == (0.0, 0.0, 1.0)
+    # w and its copy: neither can be told from the other, both beat x (p 0.01307 twice: Holm 0.025, then 0.05)
+    assert rank_intervals({"w": W, "copy": dict(W), "x": X}) == {
+        "w": RankInterval(1, 2),
+        "copy": RankInterval(1, 2),
+        "x": RankInterval(3, 3),
+    }
 
 
 def test_fewer_than_two_shared_trials_make_no_claim_however_large_the_gap():
-    assert not significantly_better({1: 0.99, 2: 0.99}, {2: 0.10, 3: 0.10})
+    assert paired_p_value(paired_difference({1: 0.99, 2: 0.99}, {2: 0.10, 3: 0.10})) == math.inf
+    assert rank_intervals({"a": {1: 0.99, 2: 0.99}, "b": {2: 0.10, 3: 0.10}}) == {
+        "a": RankInterval(1, 2),
+        "b": RankInterval(1, 2),
+    }
     with pytest.raises(ValueError, match="share no trial"):
         paired_difference({1: 0.99}, {2: 0.10})
 
@@ -117,26 +149,47 @@ def test_fewer_than_two_shared_trials_make_no_claim_however_large_the_gap():
 def test_a_nan_anywhere_in_either_entry_is_refused_even_off_the_shared_trials():
     with pytest.raises(ValueError, match="finite"):
         paired_difference({1: 0.9, 2: 0.8, 3: math.nan}, {1: 0.7, 2: 0.6})
-    with pytest.raises(ValueError, match="finite"):
-        significantly_better({1: 0.9}, {2: math.nan})
 
 
-def test_three_entries_none_significantly_better_all_share_rank_one():
-    # X - Y = [-0.01, 0.01, 0]: mean 0, half-width 4.302653 * 0.01 / sqrt(3) = 0.024841, [-0.024841, 0.024841]
-    # X - Z: [-0.048378, 0.055045] (above); Y - Z = [-0.01, 0.01, 0.01]: mean 0.003333, sd 0.011547,
-    # half-width 0.028684 -> [-0.025351, 0.032018]. Every interval holds 0, so nobody beats anybody.
-    assert noise_aware_ranks({"x": X, "y": Y, "z": Z}) == {"x": 1, "y": 1, "z": 1}
+def test_holm_steps_down_until_the_first_p_value_above_its_threshold():
+    # Sorted: 0.005 <= 0.05/4 = 0.0125 rejected; 0.01 <= 0.05/3 = 0.01667 rejected; 0.03 > 0.05/2 = 0.025 stops,
+    # so 0.04 is not rejected although it is below 0.05/1.
+    assert holm([0.01, 0.04, 0.03, 0.005]) == [True, False, False, True]
+    assert holm([0.049]) == [True] and holm([0.051]) == [False] and holm([]) == []
+    # A test that cannot be made (infinite p) is outside the family: 0.03 is then the larger of two, <= 0.05 / 1
+    assert holm([0.01, math.inf, 0.03]) == [True, False, True]
 
 
-def test_a_clear_winner_ranks_first_and_the_two_it_beats_share_second():
-    # W - X: [0.025159, 0.074841]; W - Y = [0.03, 0.06, 0.06]: mean 0.05, sd 0.017321, half-width
-    # 4.302653 * 0.017321 / sqrt(3) = 0.043027 -> [0.006973, 0.093027]. Both above 0; X and Y are tied (above).
-    assert noise_aware_ranks({"w": W, "x": X, "y": Y}) == {"w": 1, "x": 2, "y": 2}
+def test_three_entries_with_overlapping_differences_could_each_hold_any_place():
+    # X - Y, X - Z, Y - Z all straddle 0 (worked out above): no claim, so every entry could be 1st to 3rd.
+    assert rank_intervals({"x": X, "y": Y, "z": Z}) == {e: RankInterval(1, 3) for e in "xyz"}
 
 
-def test_a_one_trial_entry_makes_no_claim_and_moves_no_other_rank():
-    with_provisional = noise_aware_ranks({"w": W, "x": X, "y": Y, "p": {1: 0.99}})
-    assert with_provisional == {"w": 1, "x": 2, "y": 2, "p": 1}  # p: beaten by none, beats none
+def test_a_clear_winner_holds_first_place_and_the_two_it_beats_second_or_third():
+    # W - X = [0.04, 0.05, 0.06]: t = 0.05 / (0.01 / sqrt(3)) = 8.660, p = 0.01307 on 2 df; W - Y = [0.03, 0.06,
+    # 0.06]: t = 0.05 / (0.017321 / sqrt(3)) = 5.000, p = 0.03775. w's family {0.01307, 0.03775}: 0.01307 <= 0.025,
+    # then 0.03775 <= 0.05: both rejected, w is 1-1. x's family {W - X: 0.01307, X - Y: 1.0}: only w is better,
+    # 2-3; y's {W - Y: 0.03775 > 0.025, stop}: nothing, 1-3.
+    p_wx = stats.ttest_rel([*W.values()], [*X.values()]).pvalue
+    p_wy = stats.ttest_rel([*W.values()], [*Y.values()]).pvalue
+    assert p_wx == pytest.approx(0.01307, abs=1e-5) and p_wy == pytest.approx(0.03775, abs=1e-5)
+    assert rank_intervals({"w": W, "x": X, "y": Y}) == {
+        "w": RankInterval(1, 1),
+        "x": RankInterval(2, 3),
+        "y": RankInterval(1, 3),
+    }
+
+
+def test_a_noisy_entry_gets_a_wide_interval_not_first_place():
+    # The proxy board's case: a precise entry p beats l on every trial by 0.07; a noisy one n has a lower mean
+    # and differences with p and l that straddle 0. Counting only who is shown better gave n rank 1.
+    precise, low, noisy = {1: 0.87, 2: 0.88, 3: 0.86}, {1: 0.80, 2: 0.81, 3: 0.79}, {1: 0.98, 2: 0.70, 3: 0.85}
+    ranks = rank_intervals({"p": precise, "l": low, "n": noisy})
+    assert ranks == {"p": RankInterval(1, 2), "l": RankInterval(2, 3), "n": RankInterval(1, 3)}
+
+
+def test_a_one_trial_entry_makes_no_claim_and_is_provisional():
+    assert rank_intervals({"w": W, "x": X, "p": {1: 0.99}})["p"] == RankInterval(1, 3)
     assert is_provisional({1: 0.99}, suite_trials=3)
     assert not is_provisional(W, suite_trials=3)
 
@@ -147,9 +200,9 @@ def test_an_entry_with_fewer_trials_than_its_suite_runs_is_provisional_and_one_t
     assert is_provisional({1: 0.9}, suite_trials=1)
 
 
-def test_noise_aware_ranks_agree_with_significantly_better_pair_by_pair():
-    # The ranks are computed in numpy blocks larger than one; this board of 150 entries with 1-5 trials each
-    # (seeded, some sharing few trials) checks every rank against the pairwise definition.
+def test_rank_intervals_agree_with_holm_over_each_entrys_pairs_one_by_one():
+    # The intervals are computed in numpy blocks larger than one; this board of 150 entries with 1-5 trials each
+    # (seeded, some sharing few trials) checks every interval against the definition, pair by pair.
     generator = random.Random(16)
     headlines = {
         entry: {
@@ -158,14 +211,29 @@ def test_noise_aware_ranks_agree_with_significantly_better_pair_by_pair():
         }
         for entry in range(150)
     }
-    expected = {e: 1 + sum(significantly_better(headlines[o], headlines[e]) for o in headlines) for e in headlines}
-    assert noise_aware_ranks(headlines) == expected
-    assert len(set(expected.values())) > 5  # the board has claims to get wrong, not only ties
+    expected = {}
+    for entry, scores in headlines.items():
+        others = [other for other in headlines if other != entry and len(headlines[other].keys() & scores.keys()) > 1]
+        differences = [paired_difference(headlines[other], scores) for other in others]
+        rejected = holm([paired_p_value(difference) for difference in differences])
+        better = sum(r and d.mean > 0 for r, d in zip(rejected, differences, strict=True))
+        worse = sum(r and d.mean < 0 for r, d in zip(rejected, differences, strict=True))
+        expected[entry] = RankInterval(1 + better, len(headlines) - worse)
+    assert rank_intervals(headlines) == expected
+    assert len(set(expected.values())) > 5  # the board has claims to get wrong, not only 1-150
 
 
-def test_noise_aware_ranks_refuse_a_nan_headline_naming_the_entry():
+def test_rank_intervals_refuse_a_nan_headline_naming_the_entry():
     with pytest.raises(ValueError, match="'q'"):
-        noise_aware_ranks({"x": X, "q": {1: math.nan, 2: 0.9}})
+        rank_intervals({"x": X, "q": {1: math.nan, 2: 0.9}})
+
+
+def test_an_interval_of_a_bounded_score_is_clipped_to_its_range():
+    # [0.99, 1.0, 1.0]: mean 0.996667, half-width 4.302653 * 0.005774 / sqrt(3) = 0.014342 -> [0.982325, 1.011009]
+    clipped = estimate([0.99, 1.0, 1.0], bounds=(0.0, 1.0))
+    assert (clipped.ci_low, clipped.ci_high) == pytest.approx((0.982325, 1.0), abs=1e-6)
+    assert clipped.half_width == pytest.approx(0.014342, abs=1e-6)  # the wider side, as a page shows it
+    assert estimate([0.99, 1.0, 1.0]).ci_high == pytest.approx(1.011009, abs=1e-6)
 
 
 def test_the_headline_of_a_trial_is_the_mean_over_the_suites_benchmarks_on_complete_trials_only():

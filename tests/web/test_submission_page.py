@@ -257,13 +257,18 @@ def test_progress_is_shown_per_benchmark_and_trial_in_a_grid(page: Page, base_ur
 def test_the_paired_comparisons_say_by_how_much_and_mark_the_significant_ones(
     page: Page, base_url, service_settings, factory_for
 ):
-    scores = {"ours": {1: 0.80, 2: 0.82}, "generalized_ce": {1: 0.60, 2: 0.61}, "close": {1: 0.79, 2: 0.82}}
+    # ours - generalized_ce = [0.20, 0.21, 0.21]: p = 0.0003 on every scope, within Holm's 0.05 / 8 and up
+    scores = {
+        "ours": {1: 0.80, 2: 0.82, 3: 0.81},
+        "generalized_ce": {1: 0.60, 2: 0.61, 3: 0.60},
+        "close": {1: 0.79, 2: 0.82, 3: 0.80},
+    }
     kinds = {"ours": SubmissionKind.SUBMISSION, "generalized_ce": SubmissionKind.BASELINE}
     ids = {}
     with session_scope(service_settings.sqlalchemy_url) as session:
         factory = factory_for(session)
         for name, by_trial in scores.items():
-            submission = factory.submission(kind=kinds.get(name, SubmissionKind.PUBLISHED), trials=2)
+            submission = factory.submission(kind=kinds.get(name, SubmissionKind.PUBLISHED), trials=3)
             submission.name = name
             for run in submission.runs:
                 attempt = queries.runs.claim_run(session, run.id, "test-worker").attempt
@@ -277,10 +282,12 @@ def test_the_paired_comparisons_say_by_how_much_and_mark_the_significant_ones(
     expect(page.locator("#comparisons thead th").nth(1)).to_have_text("headline")
     for name, verdict in (("generalized_ce", " better"), ("close", "")):
         difference = paired_difference(scores["ours"], scores[name])
-        text = f"{difference.mean:+.3f} ± {difference.half_width():.3f}".replace("-", "−")
+        text = f"{difference.mean:+.3f} ± {difference.half_width:.3f}".replace("-", "−")
         headline = page.locator(f'#comparisons tr[data-against-id="{ids[name]}"] td[data-scope="headline"]')
         expect(headline).to_have_text(text + verdict)
     assert paired_difference(scores["ours"], scores["close"]).ci_low < 0  # "close" really is within the noise
+    # two entries, the headline and every benchmark: one family, its size said beside the table
+    expect(page.locator("#comparison-count")).to_have_text(str(2 * (1 + len(SMOKE_BENCHMARKS))))
 
 
 def test_a_rerun_under_way_shows_beside_the_results_it_will_replace(

@@ -108,7 +108,8 @@ def test_an_upload_is_validated_queued_trained_in_the_sandbox_and_ranked_beside_
     mine = next(entry for entry in board["data"] if entry["kind"] == "submission")
     assert mine["submission_id"] == accepted.json()["id"] and len(mine["benchmarks"]) == SMOKE_RUNS
     assert mine["trials_complete"] == mine["headline"]["n"] == trials and not mine["provisional"]
-    assert mine["transfer"]["n"] == trials and mine["transfer_rank"] >= 1
+    assert mine["transfer"]["n"] == trials and not mine["transfer_provisional"]
+    assert 1 <= mine["rank_best"] <= mine["rank_worst"] <= 7 and 1 <= mine["transfer_rank_best"] <= 7
     public = client.get(f"{url}/public").json()
     assert {c["against_kind"] for c in public["comparisons"]} == {"baseline", "published"}
     # The secret poison seeds the worker trained with appear in no output and in no stored column

@@ -71,7 +71,7 @@
     for (const difference of comparison.differences) {
       const key = `${difference.a_id}-${difference.b_id}`;
       if (!pairs.has(key)) pairs.set(key, { difference, cells: {} });
-      pairs.get(key).cells[difference.scope] = difference.difference;
+      pairs.get(key).cells[difference.scope] = difference;
     }
     const rows = [...pairs.values()].map(({ difference, cells }) => {
       const row = element("tr");
@@ -79,13 +79,12 @@
       row.append(rowHeader(`${names.get(difference.a_id)} − ${names.get(difference.b_id)}`));
       for (const scope of scopes) {
         const cell = element("td", undefined, "num");
-        const estimate = cells[scope];
-        if (estimate) {
+        const found = cells[scope];
+        if (found) {
           cell.dataset.scope = scope;
-          cell.append(element("span", estimateText.difference(estimate), "difference"));
-          const verdict = estimateText.verdict(estimate);
-          if (verdict) cell.append(" ", element("span", verdict, `verdict verdict-${verdict}`));
-          cell.title = `n=${estimate.n} shared trials`;
+          cell.append(element("span", estimateText.difference(found.difference), "difference"));
+          if (found.claim) cell.append(" ", element("span", found.claim, `verdict verdict-${found.claim}`));
+          cell.title = `n=${found.difference.n} shared trials`;
         }
         row.append(cell);
       }

@@ -302,7 +302,7 @@
     const against = new Map();
     for (const comparison of list) {
       if (!against.has(comparison.against_id)) against.set(comparison.against_id, { comparison, cells: {} });
-      against.get(comparison.against_id).cells[comparison.scope] = comparison.difference;
+      against.get(comparison.against_id).cells[comparison.scope] = comparison;
     }
     const rows = [...against.values()].map(({ comparison, cells }) => {
       const row = element("tr");
@@ -315,20 +315,20 @@
       if (comparison.is_leader) name.append(" ", element("span", "leader", "leader-mark"));
       row.append(name);
       for (const scope of scopes) {
-        const difference = cells[scope];
+        const found = cells[scope];
         const cell = element("td", undefined, "num");
-        if (difference) {
+        if (found) {
           cell.dataset.scope = scope;
-          cell.append(element("span", estimateText.difference(difference), "difference"));
-          const verdict = estimateText.verdict(difference);
-          if (verdict) cell.append(" ", element("span", verdict, `verdict verdict-${verdict}`));
-          cell.title = `n=${difference.n} shared trials`;
+          cell.append(element("span", estimateText.difference(found.difference), "difference"));
+          if (found.claim) cell.append(" ", element("span", found.claim, `verdict verdict-${found.claim}`));
+          cell.title = `n=${found.difference.n} shared trials`;
         }
         row.append(cell);
       }
       return row;
     });
     $("comparisons").tBodies[0].replaceChildren(...rows);
+    $("comparison-count").textContent = String(list.length);
   }
 
   async function renderOwnErrors() {
