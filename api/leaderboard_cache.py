@@ -45,12 +45,15 @@ ComputeBoard = Callable[[Session, str], tuple[LeaderboardPublic, list[Leaderboar
 class LeaderboardCache:
     """One per app, serving each suite's board from memory; the database's marker says when it changed.
 
+    With `refresh_seconds` = 0 (the default) every read looks at the marker (one indexed query, one look at a
+    time) and is answered from memory while it has not moved; a read that finds it moved waits for the board
+    computed again (0.2-0.3 s for 1,000 submissions). So a finished run, and a hide by the admin command in
+    another process, show on the next read.
+
     With `refresh_seconds` > 0 a read never waits once a board exists: within `refresh_seconds` of the last look
     at the marker it touches neither the database nor a worker thread; the first read after that starts one
-    background look (an indexed query, and the board computed again only if the marker moved, 0.2-0.3 s for
-    1,000 submissions) and is answered from the board it has. So a finished run shows within `refresh_seconds`
-    plus one computation, and no reader waits for a computation. With `refresh_seconds` = 0 every read looks at
-    the marker and waits for a changed board: always current, slower under load (tests use it).
+    background look and is answered from the board it has. A change then shows within `refresh_seconds` plus one
+    computation: more reads per second on a busy board, at the price of showing a hidden entry that long.
 
     A board is kept under the marker read before it was computed, so it is never older than its marker.
     """

@@ -65,7 +65,7 @@ UPLOAD_TIMEOUT = 90.0  # seconds: longer than the service's 60 s limit on the sa
 CONNECTIONS = 50  # at most in flight at once; the rest wait in this client (open_loop)
 READY_SECONDS = 120  # for the server to answer /readyz
 DRAIN_SECONDS = 900  # for the worker to finish every accepted upload (a smoke run takes seconds)
-LEADERBOARD_REFRESH_SECONDS = 1.0  # the service's default: how long a read may reuse the board without a look
+LEADERBOARD_REFRESH_SECONDS = 1.0  # the setting the goal was measured with (the default, 0, looks on every read)
 LISTING_SECONDS = 10.0  # for a succeeded upload to show on the leaderboard: a look and a computation, with margin
 FINAL_STATUSES = {SubmissionStatus.SUCCEEDED, SubmissionStatus.FAILED, SubmissionStatus.CANCELLED}
 

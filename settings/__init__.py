@@ -71,8 +71,9 @@ class Settings(BaseSettings):
     auth_failures_allowed: PositiveInt = 10
     auth_failure_window: PositiveInt = 600  # seconds
     # Seconds a leaderboard read may reuse the board without asking the database whether it changed: a finished
-    # run shows within this; 0 asks on every read.
-    leaderboard_refresh_seconds: NonNegativeFloat = 1.0
+    # run, or a hide, shows within this. 0 (one indexed query per read) shows them on the next read: an admin
+    # who hides an entry sees it gone at once (api/leaderboard_cache.py).
+    leaderboard_refresh_seconds: NonNegativeFloat = 0.0
     hsts_max_age: NonNegativeInt = 0  # seconds of Strict-Transport-Security; set it only when served over HTTPS
 
     @model_validator(mode="after")

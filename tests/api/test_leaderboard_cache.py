@@ -9,6 +9,7 @@ from api.leaderboard_cache import CachedLeaderboard, LeaderboardCache
 from api.schemas import LeaderboardPublic
 from db import queries
 from harness.registry import Suite
+from settings import Settings
 
 
 def test_a_finished_submission_is_on_the_next_leaderboard_read_and_a_hidden_one_leaves_it(client, factory, session):
@@ -20,6 +21,18 @@ def test_a_finished_submission_is_on_the_next_leaderboard_read_and_a_hidden_one_
     assert [e["submission_id"] for e in client.get("/api/leaderboard").json()["data"]] == [second.id, first.id]
     queries.submissions.set_hidden(session, second, True)
     assert [e["submission_id"] for e in client.get("/api/leaderboard").json()["data"]] == [first.id]
+
+
+def test_with_the_default_settings_a_hide_from_another_process_shows_on_the_next_read(factory, session):
+    """The admin command hides in its own process: the API learns of it from the database's marker alone."""
+    refresh_seconds = Settings.model_fields["leaderboard_refresh_seconds"].default
+    cache = LeaderboardCache(lambda: nullcontext(session), refresh_seconds, clock=lambda: 0.0)  # no time passes
+    boards = Boards()
+    shown = factory.submission()
+    factory.finish(shown)
+    first = read(cache, boards)
+    queries.submissions.set_hidden(session, shown, True)
+    assert read(cache, boards) is not first and len(boards.computed) == 2
 
 
 class Boards:
