@@ -46,3 +46,13 @@ def test_a_link_that_is_not_a_short_http_url_is_refused_naming_the_field(upload,
 def test_a_link_is_stored_as_normalised_with_its_path_kept(upload, client, auth):
     accepted = upload(link="HTTPS://ArXiv.ORG/abs/1805.07836")
     assert client.get(accepted.json()["url"], headers=auth).json()["link"] == PAPER
+
+
+def test_a_stored_link_that_is_not_http_is_never_served_as_a_link(upload, client, auth, factory, session):
+    accepted = upload(link=PAPER).json()
+    submission = queries.submissions.get_submission(session, accepted["id"])
+    submission.link = "javascript:alert(1)"  # written before the upload's check existed, or by hand
+    factory.finish(submission)
+    assert client.get(accepted["url"], headers=auth).json()["link"] is None
+    assert client.get(f"{accepted['url']}/public").json()["link"] is None
+    assert [entry["link"] for entry in client.get("/api/leaderboard").json()["data"]] == [None]
