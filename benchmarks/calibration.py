@@ -22,6 +22,7 @@ from scipy import stats
 
 from harness.registry import benchmark_names
 from harness.result import PRIMARY_METRIC
+from scoring.statistics import estimate
 
 # Published robust_score per (entry, benchmark): the baselines and the best method from the published table, the
 # second method from its run record (docs/published-results.md).
@@ -58,11 +59,10 @@ def load(results_dir: Path, suite: str, trials: list[int]) -> dict[tuple[str, st
 
 
 def interval(values: list[float]) -> str:
-    mean = statistics.mean(values)
-    if len(values) < 2:
-        return f"{mean:.3f}"
-    half = stats.t.ppf(0.975, len(values) - 1) * statistics.stdev(values) / len(values) ** 0.5
-    return f"{mean:.3f} ± {half:.3f} (sd {statistics.stdev(values):.3f})"
+    found = estimate(values)  # the 95 % t-interval the board shows
+    if found.half_width is None:
+        return f"{found.mean:.3f}"
+    return f"{found.mean:.3f} ± {found.half_width:.3f} (sd {found.sd:.3f})"
 
 
 def check(ok: bool) -> str:
