@@ -8,14 +8,17 @@ import pytest
 from sqlalchemy import func, select
 
 from cli.main import main
+from cli.service_commands import _queue_missing_baselines
 from db import queries
 from db.models import Run, Submission, SubmissionKind, SubmissionStatus
 from db.session import session_scope
 from harness.losses import BASELINES
 from harness.registry import Suite, benchmark_names, trained_benchmark_names
 from runqueue.app import RUNS_QUEUE
+from scoring.plan import suite_plan
 from settings import get_settings
-from worker.baselines import PUBLISHED_METHODS
+from worker import records_staleness
+from worker.baselines import PUBLISHED_METHODS, SERVICE_LOSSES
 
 SMOKE_RUNS = len(trained_benchmark_names(Suite.SMOKE))  # an entry's, per trial
 
@@ -102,3 +105,42 @@ def test_an_administrator_is_told_when_a_rerun_failed_and_that_the_old_results_s
         queries.runs.fail_run(session, pending.id, claimed.attempt, "the GPU fell off", "infrastructure", "", "x")
     shown = poisonbench("admin", "submissions", "show", str(submission_id))
     assert "status succeeded" in shown and "rerun failed" in shown and "the GPU fell off" in shown
+
+
+def _queued(submission: Submission) -> set[tuple[str, int, bool]]:
+    """(benchmark, trial, transfer) of the submission's current and replacement runs."""
+    return {(run.benchmark, run.trial, run.transfer) for run in [*submission.runs, *submission.replacement_runs]}
+
+
+def _whole_plan() -> set[tuple[str, int, bool]]:
+    """(benchmark, trial, transfer) of every run of the smoke suite's plan, as scoring.plan.suite_plan builds it."""
+    plan = suite_plan(get_settings(), Suite.SMOKE)
+    tracks = ((plan.benchmarks, False), (plan.transfer_benchmarks, True))
+    return {
+        (benchmark, trial.index, transfer) for names, transfer in tracks for benchmark in names for trial in plan.trials
+    }
+
+
+def test_a_whole_rerun_from_the_command_line_queues_the_transfer_track_of_a_submission_stored_before_it(
+    poisonbench, database_url, factory_for
+):
+    with session_scope(database_url) as session:
+        stored_before = factory_for(session).submission(trials=get_settings().trials(Suite.SMOKE))  # no transfer run
+        assert not any(transfer for *_, transfer in _queued(stored_before))
+        submission_id = stored_before.id
+    poisonbench("admin", "submissions", "rerun", str(submission_id))
+    with session_scope(database_url) as session:
+        assert _queued(queries.submissions.get_submission(session, submission_id)) == _whole_plan()
+
+
+def test_serve_s_first_start_without_usable_recorded_results_queues_the_whole_plan_for_every_service_loss(
+    poisonbench, database_url, redis_client, monkeypatch, capsys
+):
+    monkeypatch.setattr(records_staleness, "read_records", lambda suite, path=None: None)
+    _queue_missing_baselines(get_settings())
+    assert "first start: queued the baselines" in capsys.readouterr().out
+    with session_scope(database_url) as session:
+        entries = session.scalars(select(Submission)).all()
+        assert sorted(entry.name for entry in entries) == sorted(SERVICE_LOSSES)
+        assert all(_queued(entry) == _whole_plan() for entry in entries)
+    assert redis_client.llen(RUNS_QUEUE) == len(SERVICE_LOSSES) * len(_whole_plan())
