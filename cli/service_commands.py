@@ -18,7 +18,7 @@ from db.migrate import upgrade
 from db.models import Participant, Submission, SubmissionStatus
 from db.session import session_scope
 from harness.plan import SuitePlan
-from harness.registry import Suite, benchmark_names, trained_benchmark_names
+from harness.registry import Suite, benchmark_names, trained_benchmark_names, transfer_benchmark_names
 from harness.result import PRIMARY_METRIC
 from scoring.plan import suite_plan
 from settings import WORKER_NICENESS, Settings, get_settings
@@ -28,6 +28,11 @@ from worker.baselines import SERVICE_LOSSES, baseline_suites, queue_baselines
 # commands that need them: the admin commands start in a second or two, not the 15-25 s torch and torchvision take on
 # a busy machine (tests/cli/test_import_weight.py).
 
+# The benchmarks a rerun may name: the announced flips and the transfer track's hidden ones (the same in each suite).
+RERUN_BENCHMARK_HELP = (
+    f"only this benchmark: {', '.join(benchmark_names())}, or a hidden flip of the transfer track: "
+    f"{', '.join(transfer_benchmark_names())}"
+)
 WORKER_STOP_SECONDS = 30  # how long `serve` waits for its workers to finish a clean shutdown
 SHOWN_LOG_LINES = 20  # of a failed run's log tail, in `admin submissions show`
 
@@ -78,7 +83,7 @@ def _register_admin(commands: argparse._SubParsersAction) -> None:
         choices=[s.value for s in Suite],
         help="default: POISONBENCH_SUITE, else the suite whose baselines the database holds (the one `serve` chose)",
     )
-    rerun.add_argument("--benchmark", choices=benchmark_names(), help="only this benchmark")
+    rerun.add_argument("--benchmark", choices=trained_benchmark_names(), metavar="NAME", help=RERUN_BENCHMARK_HELP)
     rerun.set_defaults(handler=rerun_baselines)
     record = actions.add_parser(
         "record",
@@ -120,7 +125,9 @@ def _register_submission_commands(commands: argparse._SubParsersAction) -> None:
         action = actions.add_parser(name, help=help_text)
         action.add_argument("id", type=int)
         action.set_defaults(handler=handler)
-    actions.choices["rerun"].add_argument("--benchmark", choices=benchmark_names(), help="only this benchmark")
+    actions.choices["rerun"].add_argument(
+        "--benchmark", choices=trained_benchmark_names(), metavar="NAME", help=RERUN_BENCHMARK_HELP
+    )
     actions.choices["hide"].add_argument("--undo", action="store_true", help="show it on the leaderboard again")
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from db import queries
 from db.session import session_scope
-from harness.registry import Suite, trained_benchmark_names
+from harness.registry import Suite, trained_benchmark_names, transfer_benchmark_names
 from settings import Settings
 from worker.baselines import SERVICE_LOSSES
 
@@ -56,6 +56,18 @@ def test_bare_baselines_rerun_uses_the_suite_whose_baselines_the_database_holds(
     assert poisonbench("admin", "baselines", "rerun", "--suite", "proxy", env=embedded, cwd=tmp_path).returncode == 0
     done = poisonbench("admin", "baselines", "rerun", env=embedded, cwd=tmp_path)
     assert done.returncode == 2 and "baselines of several suites (proxy, smoke): pass --suite" in done.stderr
+
+
+def test_a_submission_rerun_can_name_a_hidden_flip_benchmark_of_the_transfer_track(embedded, tmp_path):
+    assert poisonbench("admin", "baselines", "rerun", "--suite", "smoke", env=embedded, cwd=tmp_path).returncode == 0
+    hidden = transfer_benchmark_names(Suite.SMOKE)[0]
+    done = poisonbench("admin", "submissions", "rerun", "1", "--benchmark", hidden, env=embedded, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    trials = Settings().trials(Suite.SMOKE)
+    assert f"submission 1: {trials} runs queued again" in done.stdout
+    with session_scope(f"sqlite:///{tmp_path / 'var' / 'poisonbench.sqlite3'}") as session:
+        current = [run for run in queries.submissions.get_submission(session, 1).runs if run.benchmark == hidden]
+        assert len(current) == trials and all(run.transfer for run in current)
 
 
 def test_the_submission_list_has_a_header_and_a_reader_that_stops_early_gets_no_traceback(embedded, tmp_path):
