@@ -48,23 +48,29 @@ def poison_labels(
 
 def benchmark_flip(benchmark: Benchmark, poison_seed: int) -> tuple[int, ...] | None:
     """The class each poisoned label becomes on `benchmark`: None for the announced y -> (y + 1) % C; on a transfer
-    benchmark a hidden derangement of its own seed stream of the poison seed, so one trial flips alike for every
-    entry and, like the indices, only who knows the poison seed knows the flip."""
+    benchmark a hidden flip (design harness.registry.FLIP_DESIGN) from the poison seed's flip stream scoped by the
+    benchmark's key. So every entry meets the same flip on a benchmark and trial (the comparison stays paired), each
+    benchmark of a trial meets its own, and, like the poisoned indices, only who knows the poison seed knows it."""
     if not is_hidden_flip(benchmark.name):
         return None
-    return hidden_flip(stream_seed(poison_seed, Stream.FLIP), benchmark.num_classes)
+    return hidden_flip(stream_seed(poison_seed, Stream.FLIP, benchmark.key), benchmark.num_classes)
 
 
 def hidden_flip(flip_seed: int, num_classes: int) -> tuple[int, ...]:
-    """A transfer benchmark's flip: a random derangement of the classes (no class maps to itself) other than the
-    announced y -> (y + 1) % C, drawn from `flip_seed`. Every shift y -> (y + k) % C with k != 0, 1 is among the
-    derangements it draws from, so a loss can rely on nothing but "the label is wrong".
+    """A transfer benchmark's flip: a permutation of the C classes that sends no class y to itself or to its
+    announced target (y + 1) % C, drawn from `flip_seed` uniformly among all such permutations.
+
+    With C >= 3 there always is one: y -> (y + 2) % C, the only one at C = 3. Every shift y -> (y + k) % C with
+    k != 0, 1 is among those drawn from, but most draws are no shift. The flip is a fixed class map for the benchmark
+    and trial: a loss cannot rely on the announced map, though it could in principle estimate this one from
+    confident disagreements (docs/transfer.md).
     """
     if num_classes < 3:
-        raise ValueError(f"{num_classes} classes have no derangement other than the announced flip")
+        raise ValueError(f"{num_classes} classes have no flip other than to the class itself or to (y + 1) % C")
     generator = torch.Generator().manual_seed(flip_seed)
-    announced = tuple((y + 1) % num_classes for y in range(num_classes))
-    while True:  # a uniform permutation is a derangement about 37 % of the time: a few draws
+    # Rejection keeps the draw uniform. The share of permutations that qualify is the menage number U_C / C!:
+    # 1/6 at C = 3, 1/12 at C = 4, 12 % at C = 10, about e^-2 = 13.5 % beyond: a dozen draws at most on average.
+    while True:
         flip = tuple(torch.randperm(num_classes, generator=generator).tolist())
-        if all(flip[y] != y for y in range(num_classes)) and flip != announced:
+        if all(flip[y] not in (y, (y + 1) % num_classes) for y in range(num_classes)):
             return flip

@@ -188,8 +188,15 @@ def _index(entries: tuple[Benchmark, ...]) -> dict[tuple[Suite, str], Benchmark]
 BENCHMARKS = _index(_OFFICIAL + _PROXY_SUITE + _SMOKE)
 
 # The transfer track (docs/transfer.md): each benchmark again, the same in everything but the flip, which is a
-# secret derangement of the classes drawn per trial (harness.poisoning.hidden_flip) instead of y -> (y + 1) % C.
+# secret permutation of the classes drawn per benchmark and trial (harness.poisoning.hidden_flip) instead of
+# y -> (y + 1) % C.
 ANNOUNCED_SUFFIX, HIDDEN_SUFFIX = "-labelflip", "-hiddenflip"
+# The hidden flip's design, stored with every transfer run (db.models.Run.flip_design): results of different
+# designs are kept, shown apart and never ranked together (docs/transfer.md). Bumped whenever the flip a poison seed
+# gives can change (tests/harness/golden/hidden_flips_seed42.json).
+#   1: one derangement per trial, shared by its benchmarks of one class count; it could send a class to (y + 1) % C.
+#   2: one permutation per benchmark and trial, sending no class y to y or to (y + 1) % C.
+FLIP_DESIGN = 2
 TRANSFER_BENCHMARKS = _index(
     tuple(
         dataclasses.replace(

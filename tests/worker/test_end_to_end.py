@@ -181,9 +181,11 @@ def test_the_embedded_default_serves_the_same_flow_with_no_server_at_all(tmp_pat
         )
         for trial in (1, 2):  # the development master seed, 42
             poison_seed = trial_seeds(42, Suite.SMOKE, trial).poison_seed
-            secrets = [str(poison_seed), str(stream_seed(poison_seed, Stream.FLIP))]
+            secrets = [str(poison_seed)]
             for name in transfer_benchmark_names(Suite.SMOKE):  # the hidden flip, in any way it might be printed
-                flip = benchmark_flip(get_benchmark(name, Suite.SMOKE), poison_seed)
+                benchmark = get_benchmark(name, Suite.SMOKE)
+                flip = benchmark_flip(benchmark, poison_seed)
+                secrets += [str(stream_seed(poison_seed, Stream.FLIP, benchmark.key))]
                 secrets += [str(flip), str(list(flip)), ",".join(map(str, flip)), " ".join(map(str, flip))]
             assert not [secret for secret in secrets if any(secret in output for output in outputs)]
     finally:
