@@ -5,8 +5,11 @@
 setup:
 	scripts/setup
 
+# `make serve PORT=8080`: the port the API listens on, at 127.0.0.1
+PORT ?= 8000
+
 serve: setup
-	.venv/bin/poisonbench serve
+	.venv/bin/poisonbench serve --port $(PORT)
 
 test: setup
 	.venv/bin/ruff check .

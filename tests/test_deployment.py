@@ -48,3 +48,10 @@ def test_docker_compose_yml_is_valid_with_its_required_variables_set():
         timeout=120,
     )
     assert checked.returncode == 0, checked.stderr
+
+
+def test_make_serve_passes_the_port_it_is_given():
+    dry_run = subprocess.run(
+        ["make", "--dry-run", "serve", "PORT=8123"], cwd=REPOSITORY, capture_output=True, text=True, check=True
+    )
+    assert ".venv/bin/poisonbench serve --port 8123" in dry_run.stdout.splitlines()
