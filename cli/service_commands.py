@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from cli import CommandError, export_command
 from db import queries
-from db.migrate import upgrade
 from db.models import Participant, Submission, SubmissionStatus
 from db.session import session_scope
 from harness.plan import SuitePlan
@@ -24,7 +23,7 @@ from scoring.plan import suite_plan
 from settings import WORKER_NICENESS, Settings, get_settings
 from worker.baselines import SERVICE_LOSSES, baseline_suites, queue_baselines
 
-# FastAPI, uvicorn, Celery and torch (which worker.records_training loads) are imported inside the
+# FastAPI, uvicorn, Celery, Alembic and torch (which worker.records_training loads) are imported inside the
 # commands that need them: the admin commands start in a second or two, not the 15-25 s torch and torchvision take on
 # a busy machine (tests/cli/test_import_weight.py).
 
@@ -138,6 +137,7 @@ def serve_all(args: argparse.Namespace) -> None:
     import uvicorn
 
     from api.main import create_app
+    from db.migrate import upgrade
 
     settings = _with_served_suite(get_settings(), args.suite)
     settings.data_root.mkdir(parents=True, exist_ok=True)
@@ -397,6 +397,7 @@ def _submission(session: Session, submission_id: int) -> Submission:
 
 
 def upgrade_database(_args: argparse.Namespace) -> None:
+    from db.migrate import upgrade
 
     upgrade(get_settings().sqlalchemy_url)
     print("database schema is up to date")

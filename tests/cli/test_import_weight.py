@@ -13,7 +13,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 REPOSITORY = Path(__file__).parents[2]
-HEAVY = ["torch", "torchvision", "sklearn", "scipy", "celery", "fastapi", "uvicorn"]
+HEAVY = ["torch", "torchvision", "sklearn", "scipy", "celery", "fastapi", "uvicorn", "alembic"]
 # Runs the command as `poisonbench` does, then writes the modules it loaded to the file named by its first argument.
 CODE = """
 import json, sys
