@@ -10,7 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from api.board import compared_ids
 from api.deps import LeaderboardDep, SessionDep, SettingsDep, SubmissionIdPath
-from api.pages.documents import DOCUMENTS, document_html
+from api.pages.documents import DOCUMENTS, document_html, with_document_links
 from api.pages.leaderboard_table import DETAIL_METRICS, plus_minus, rank_text, rank_title, safe_link
 from db import queries
 from harness.registry import Suite, benchmarks_in, get_benchmark
@@ -19,6 +19,7 @@ from harness.result import PUBLISHED_METRICS
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 templates.env.filters["plus_minus"] = plus_minus
 templates.env.filters["safe_link"] = safe_link
+templates.env.filters["with_document_links"] = with_document_links
 templates.env.globals.update(rank_text=rank_text, rank_title=rank_title)
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -71,7 +72,7 @@ def compare_page(request: Request, ids: Annotated[list[str], Query(default_facto
 def document_page(request: Request, slug: str):
     """How ranks are computed and what the published methods are, from the repository's own documents."""
     rendered = document_html(slug)
-    filename = DOCUMENTS.get(slug, f"{slug}.md")
+    filename = DOCUMENTS.get(slug, f"{slug.removesuffix('.md')}.md")
     title, body = rendered if rendered else (filename, None)
     context = {"title": title, "body": body, "filename": filename}
     return templates.TemplateResponse(request, "document.html", context, status_code=200 if rendered else 404)

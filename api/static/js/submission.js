@@ -223,7 +223,7 @@
   }
 
   function renderAbout(submission) {
-    $("description").textContent = submission.description || "";
+    if (!("rendered" in $("description").dataset)) $("description").textContent = submission.description || "";
     const link = $("paper-link");
     const safe = /^https?:\/\/[^\s]+$/i.test(submission.link || ""); // never a javascript: or data: link
     link.hidden = !safe;
