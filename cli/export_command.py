@@ -19,8 +19,8 @@ from settings import get_settings
 PRIVATE_COLUMNS = {"code", "log_tail"}
 SUBMISSION_CSV_COLUMNS = ("submission_id", "submission", "participant", "kind", "suite", "hidden")
 RUN_COLUMNS = (
-    "benchmark", "trial", "seed", "legacy_seed", "pending_replacement", "status", "attempts", "harness_version",
-    "started_at", "finished_at", "superseded_at",
+    "benchmark", "trial", "seed", "legacy_seed", "flip_design", "pending_replacement", "status", "attempts",
+    "harness_version", "started_at", "finished_at", "superseded_at",
 )  # fmt: skip
 RUNS_CSV_HEADER = (*SUBMISSION_CSV_COLUMNS, "run_id", *RUN_COLUMNS, *METRIC_NAMES, "failure_cause", "error")
 

@@ -167,6 +167,9 @@ class Run(Base):
     recorded: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Of the transfer track: its benchmark flips labels by a hidden derangement (docs/transfer.md), not (y + 1) % C.
     transfer: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The hidden flip's design a transfer run was trained under (harness.registry.FLIP_DESIGN), set when it succeeds;
+    # None on the announced flip. The board ranks the transfer track on the current design only (migration 0009).
+    flip_design: Mapped[int | None]
     status: Mapped[RunStatus] = mapped_column(_enum(RunStatus), default=RunStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(default=0)  # starts so far; the worker's claim increments it
     worker: Mapped[str | None] = mapped_column(

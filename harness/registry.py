@@ -248,3 +248,9 @@ def trained_benchmark_names(suite: Suite | str = Suite.OFFICIAL) -> list[str]:
 
 def is_hidden_flip(name: str) -> bool:
     return name.endswith(HIDDEN_SUFFIX)
+
+
+def flip_design(name: str) -> int | None:
+    """The flip design benchmark `name` trains under today: FLIP_DESIGN on the transfer track, None on the announced
+    flip."""
+    return FLIP_DESIGN if is_hidden_flip(name) else None

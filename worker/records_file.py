@@ -1,5 +1,5 @@
 """The recorded results' file format: worker/records/SUITE.jsonl, a header line saying what the runs were trained
-with, then one line per run (a RunResult as JSON, without its poison seed).
+with, then one line per run (a RunResult as JSON, without its poison seed, and a transfer run's flip design).
 
 What the file is for is docs/recorded-results.md: `poisonbench admin baselines record` writes it
 (worker/records_training.py), `serve` installs it on first start when it still stands (worker/records_staleness.py,
@@ -38,6 +38,9 @@ class RecordedRun:
     loss_sha256: str  # of the loss file it was trained with
     trial: int
     result: dict  # harness.result.RunResult as JSON, without its poison seed
+    # A transfer run's hidden flip design (harness.registry.FLIP_DESIGN when it was trained); None on the announced
+    # flip. Runs of an older design are installed as such: shown, never ranked with the current design's.
+    flip_design: int | None
 
     @property
     def benchmark(self) -> str:

@@ -30,7 +30,7 @@ def install_records(session: Session, records: Records, plan: SuitePlan) -> list
             description=description,
             kind=kind,
             filename=loss_path(name).name,
-            results=[(run.trial, run.result) for run in records.runs if run.loss == name],
+            results=[(run.trial, run.result, run.flip_design) for run in records.runs if run.loss == name],
             to_train=[(benchmark, trial) for loss, benchmark, trial in missing if loss == name],
         )
     return queued

@@ -14,7 +14,7 @@ from harness.datasets import load_splits
 from harness.loss_file import sha256_of
 from harness.losses import loss_path
 from harness.plan import SuitePlan, Trial
-from harness.registry import get_benchmark
+from harness.registry import flip_design, get_benchmark
 from harness.result import validate_result
 from worker.baselines import SERVICE_LOSSES
 from worker.lifecycle import train_trial
@@ -35,9 +35,15 @@ def record(
     a time, appending each run to `path` as it finishes.
 
     A file already at `path` for the same harness, trials and loss files keeps its runs: an interrupted
-    recording resumes where it stopped, and one of some benchmarks is completed by another of the others.
+    recording resumes where it stopped, and one of some benchmarks is completed by another of the others. A
+    transfer run of an older flip design is trained again when its benchmark is recorded, else kept as it is.
     """
-    kept = resumable_runs(plan, path)
+    chosen = set(plan.trained_benchmarks if benchmarks is None else benchmarks)
+    kept = [
+        run
+        for run in resumable_runs(plan, path)
+        if run.flip_design == flip_design(run.benchmark) or run.benchmark not in chosen
+    ]
     done_already = {(run.loss, run.benchmark, run.trial) for run in kept}
     todo = [
         (name, benchmark, trial)
@@ -45,7 +51,7 @@ def record(
         for trial in plan.trials
         for name in SERVICE_LOSSES
         for benchmark in names
-        if (name, benchmark, trial.index) not in done_already and (benchmarks is None or benchmark in benchmarks)
+        if (name, benchmark, trial.index) not in done_already and benchmark in chosen
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as out:
@@ -81,4 +87,4 @@ def _train_one(
     splits = load_splits(benchmark, datasets_dir)
     result = train_trial(benchmark, splits, code, path.name, sha256_of(code), trial.seeds, open_loss)
     validate_result(result)
-    return RecordedRun(name, sha256_of(code), trial.index, result)
+    return RecordedRun(name, sha256_of(code), trial.index, result, flip_design(benchmark_name))

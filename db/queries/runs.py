@@ -5,12 +5,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from db.models import FailureCause, Run, RunStatus, Submission, utcnow
 from db.queries.queue_position import queued_in_fair_order
 from db.queries.transitions import transition_run
+from harness.registry import FLIP_DESIGN
 from harness.result import validate_result
 
 
@@ -127,7 +128,8 @@ def result_columns(result: dict) -> dict[str, Any]:
 
 
 def complete_run(session: Session, run_id: int, attempt: int, result: dict, log_tail: str) -> bool:
-    """running -> succeeded with the harness's RunResult.to_dict(); False if the attempt lost the run.
+    """running -> succeeded with the harness's RunResult.to_dict(); False if the attempt lost the run. A transfer
+    run is marked with this harness's flip design, which trained it.
 
     A result that does not match harness.result's schema raises ResultSchemaError and nothing is stored.
     """
@@ -137,6 +139,7 @@ def complete_run(session: Session, run_id: int, attempt: int, result: dict, log_
         RunStatus.SUCCEEDED,
         attempt=attempt,
         **result_columns(result),
+        flip_design=case((Run.transfer, FLIP_DESIGN), else_=None),
         finished_at=utcnow(),
         error=None,
         failure_cause=None,

@@ -64,15 +64,18 @@ def create_recorded_submission(
     description: str,
     kind: SubmissionKind,
     filename: str,
-    results: Sequence[tuple[int, dict]],
+    results: Sequence[tuple[int, dict, int | None]],
     to_train: Sequence[tuple[str, Trial]],
 ) -> list[int]:
-    """A submission to the plan's suite whose runs succeeded elsewhere: one run per (trial, RunResult dict), marked
-    recorded, and a queued transfer run per (benchmark, trial) of `to_train`; returns the queued runs' ids.
+    """A submission to the plan's suite whose runs succeeded elsewhere: one run per (trial, RunResult dict, flip
+    design it was trained under, None on the announced flip), marked recorded, and a queued transfer run per
+    (benchmark, trial) of `to_train`; returns the queued runs' ids.
 
     Each result must match harness.result's schema (ResultSchemaError otherwise, and nothing is stored).
     """
-    columns = [(trial, result, result_columns(result)) for trial, result in results]  # all checked before a write
+    columns = [
+        (trial, result, flip_design, result_columns(result)) for trial, result, flip_design in results
+    ]  # all checked before a write
     submission = Submission(
         participant=participant,
         name=name,
@@ -97,13 +100,14 @@ def create_recorded_submission(
                 seed=result["seed"],
                 recorded=True,
                 transfer=result["benchmark"]["name"] in plan.transfer_benchmarks,
+                flip_design=flip_design,
                 status=RunStatus.SUCCEEDED,
                 **filled,
                 epochs_total=len(result["curve"]),
                 started_at=now,
                 finished_at=now,
             )
-            for trial, result, filled in columns
+            for trial, result, flip_design, filled in columns
         ],
     )
     queued = _add_runs(

@@ -94,3 +94,49 @@ def test_upgrading_to_trials_keeps_every_run_as_a_legacy_trial_of_its_seed_and_h
     ]
     assert planned == [2, 2, 2]  # migration 0008: a submission stored before it planned the trials its runs have
     assert _schema_differences(empty_database_url) == []
+
+
+def test_upgrading_to_flip_designs_marks_every_transfer_run_design_1_and_downgrading_keeps_every_run(
+    empty_database_url,
+):
+    upgrade(empty_database_url, "0008")
+    runs = [  # (id, benchmark, transfer, status, superseded)
+        (1, "b-labelflip", False, "succeeded", False),
+        (2, "b-hiddenflip", True, "succeeded", True),  # history: replaced by run 3
+        (3, "b-hiddenflip", True, "succeeded", False),
+        (4, "c-hiddenflip", True, "queued", False),
+    ]
+    with get_engine(empty_database_url).begin() as connection:
+        connection.execute(text(
+            "INSERT INTO participants (id, display_name, token_sha256, is_admin, created_at) "
+            "VALUES (1, 'PoisonBench', 'x', false, CURRENT_TIMESTAMP)"
+        ))  # fmt: skip
+        connection.execute(text(
+            "INSERT INTO submissions (id, participant_id, name, description, code, sha256, suite, kind, status, "
+            "hidden, leaderboard_revision, created_at, trials_planned) VALUES "
+            "(1, 1, 'loss', '', 'code', 'sha', 'smoke', 'baseline', 'running', false, 1, CURRENT_TIMESTAMP, 1)"
+        ))  # fmt: skip
+        for run_id, benchmark, transfer, status, superseded in runs:
+            replaced_at = "CURRENT_TIMESTAMP" if superseded else "NULL"
+            connection.execute(text(
+                "INSERT INTO runs (id, submission_id, benchmark, trial, seed, status, attempts, queued_at, "
+                f"epochs_done, curve, transfer, superseded_at) VALUES ({run_id}, 1, '{benchmark}', 1, 7, '{status}', "
+                f"1, CURRENT_TIMESTAMP, 2, '[]', {str(transfer).lower()}, {replaced_at})"
+            ))  # fmt: skip
+    upgrade(empty_database_url)
+    with get_engine(empty_database_url).connect() as connection:
+        designs = connection.execute(text("SELECT id, flip_design FROM runs ORDER BY id")).all()
+        revision = connection.scalar(text("SELECT leaderboard_revision FROM submissions"))
+    # Trained under the old design, or (run 4) to be marked with the current one when it succeeds.
+    assert [tuple(row) for row in designs] == [(1, None), (2, 1), (3, 1), (4, 1)]
+    assert revision == 2  # the board's cache sees its transfer rank go
+    command.downgrade(alembic_config(empty_database_url), "0008")
+    with get_engine(empty_database_url).connect() as connection:
+        kept = connection.execute(
+            text("SELECT id, benchmark, transfer, status, superseded_at IS NOT NULL FROM runs ORDER BY id")
+        ).all()
+    assert [tuple(row) for row in kept] == runs
+    columns = inspect(get_engine(empty_database_url)).get_columns("runs")
+    assert "flip_design" not in {column["name"] for column in columns}
+    upgrade(empty_database_url)
+    assert _schema_differences(empty_database_url) == []

@@ -6,7 +6,7 @@ import pytest
 
 from db import queries
 from db.models import FailureCause, Participant, RunStatus, SubmissionStatus, utcnow
-from harness.registry import Suite, benchmark_names
+from harness.registry import FLIP_DESIGN, Suite, benchmark_names
 from harness.result import ResultSchemaError
 
 
@@ -24,6 +24,14 @@ def test_a_submission_gets_one_queued_run_per_benchmark_and_trial(factory):
     runs = {(run.benchmark, run.trial) for run in submission.runs}
     assert runs == {(b, t) for b in benchmark_names(Suite.SMOKE) for t in (1, 2)}
     assert submission.status is SubmissionStatus.QUEUED
+
+
+def test_a_succeeded_transfer_run_is_marked_with_the_current_flip_design_an_announced_one_with_none(any_factory):
+    submission = any_factory.submission(transfer=True)
+    assert {run.flip_design for run in submission.runs} == {None}  # queued: no design trained it yet
+    any_factory.finish(submission)
+    designs = {(run.transfer, run.flip_design) for run in submission.runs}
+    assert designs == {(False, None), (True, FLIP_DESIGN)}
 
 
 def test_a_run_is_claimed_once_even_when_its_message_is_delivered_twice(any_factory):

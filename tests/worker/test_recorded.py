@@ -9,13 +9,14 @@ import harness
 from db import queries
 from db.models import Run, RunStatus
 from harness.plan import SuitePlan
-from harness.registry import Suite, benchmark_names, transfer_benchmark_names
+from harness.registry import FLIP_DESIGN, Suite, benchmark_names, flip_design, transfer_benchmark_names
 from scoring.leaderboard import group_by_submission, rank_entries
 from scoring.plan import suite_plan
 from scoring.trials import planned_trials
 from settings import PUBLISHED_SEED, Settings
+from worker import records_training
 from worker.baselines import SERVICE_LOSSES, SERVICE_PARTICIPANT
-from worker.records_file import read_records, records_path
+from worker.records_file import read_records, records_path, write_header, write_run
 from worker.records_install import install_records
 from worker.records_staleness import missing_transfer_runs, stale_because, usable_records
 
@@ -127,3 +128,38 @@ def test_a_local_rerun_replaces_the_recorded_results_once_all_its_runs_succeeded
     board = _board(session)
     assert not board["cross_entropy"].submission.recorded and board["cross_entropy"].headline.mean == 0.5
     assert board["generalized_ce"].submission.recorded
+
+
+@pytest.mark.parametrize("suite", SHIPPED_SUITES)
+def test_the_shipped_records_say_which_flip_design_trained_each_transfer_run(suite):
+    for run in read_records(suite).runs:
+        assert (run.flip_design is None) == (run.benchmark in benchmark_names(suite))
+    assert {run.flip_design for run in read_records(Suite.PROXY).runs} == {None, 1}  # kept from before design 2
+
+
+def test_recording_a_benchmark_trains_its_old_flip_design_runs_again_and_keeps_those_of_the_others(
+    tmp_path, monkeypatch
+):
+    plan = _plan(Suite.SMOKE)
+    path = tmp_path / "smoke.jsonl"
+    with path.open("w") as out:  # the shipped records, their transfer runs as if trained under design 1
+        write_header(out, plan)
+        for run in read_records(Suite.SMOKE).runs:
+            write_run(out, dataclasses.replace(run, flip_design=1 if run.flip_design else None))
+    trained = []
+
+    def train_all(suite, todo, datasets_dir, jobs):
+        for name, benchmark, trial in todo:
+            trained.append((name, benchmark, trial.index))
+            shipped = next(r for r in read_records(suite).runs if (r.loss, r.benchmark, r.trial) == trained[-1])
+            yield dataclasses.replace(shipped, flip_design=flip_design(benchmark))
+
+    monkeypatch.setattr(records_training, "_train_all", train_all)
+    announced = records_training.record(plan, tmp_path, 1, path, benchmarks=plan.benchmarks[:1])
+    assert trained == [] and {run.flip_design for run in announced.runs} == {None, 1}  # old transfer runs kept
+    records = records_training.record(plan, tmp_path, 1, path, benchmarks=plan.transfer_benchmarks)
+    assert sorted(trained) == sorted((r.loss, r.benchmark, r.trial) for r in records.runs if r.flip_design)
+    assert len(trained) == len(SERVICE_LOSSES) * len(plan.transfer_benchmarks) * len(plan.trials)
+    assert {run.flip_design for run in records.runs} == {None, FLIP_DESIGN} and len(records.runs) == len(
+        read_records(Suite.SMOKE).runs
+    )
