@@ -4,9 +4,6 @@ from urllib.parse import urlsplit
 
 from api.schemas import EstimatePublic
 
-# The metrics a row's details show per benchmark, in the paper's order; robust_score is the row's own column.
-DETAIL_METRICS = ("test_acc", "poison_fit", "clean_fit", "robust_score")
-
 
 def plus_minus(estimate: EstimatePublic) -> str:
     """'0.750 ± 0.012': the mean and the half-width of its 95 % interval; the mean alone when n < 2.

@@ -11,16 +11,16 @@ from fastapi.templating import Jinja2Templates
 from api.board import compared_ids
 from api.deps import LeaderboardDep, SessionDep, SettingsDep, SubmissionIdPath
 from api.pages.documents import DOCUMENTS, document_html, with_document_links
-from api.pages.leaderboard_table import DETAIL_METRICS, plus_minus, rank_text, rank_title, safe_link
+from api.pages.leaderboard_table import plus_minus, rank_text, rank_title, safe_link
 from db import queries
 from harness.registry import Suite, benchmarks_in, get_benchmark
-from harness.result import PUBLISHED_METRICS
+from harness.result import PRIMARY_METRIC, PUBLISHED_METRICS
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 templates.env.filters["plus_minus"] = plus_minus
 templates.env.filters["safe_link"] = safe_link
 templates.env.filters["with_document_links"] = with_document_links
-templates.env.globals.update(rank_text=rank_text, rank_title=rank_title)
+templates.env.globals.update(rank_text=rank_text, rank_title=rank_title, primary_metric=PRIMARY_METRIC)
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 
@@ -31,7 +31,6 @@ def leaderboard_page(request: Request, session: SessionDep, settings: SettingsDe
         "board": board,
         "ranked": sum(entry.rank_best is not None for entry in board.data),
         "transfer_ranked": sum(entry.transfer_rank_best is not None for entry in board.data),
-        "detail_metrics": DETAIL_METRICS,
         "benchmarks": benchmarks_in(board.suite),
         "suites": list(Suite),
         "default_suite": settings.suite,

@@ -74,6 +74,12 @@ def leaderboard(page: Page, base_url: str, seeded) -> Page:
     return page
 
 
+def _open_legend(page: Page) -> None:
+    """The legend is one click away: folded, so that the board is the first screen."""
+    page.locator("#legend summary").click()
+    expect(page.locator("#legend")).to_have_attribute("open", "")
+
+
 def _row(page: Page, name: str):
     return page.locator("#leaderboard tbody.entry").filter(has=page.get_by_role("link", name=name, exact=True))
 
@@ -165,6 +171,7 @@ def test_the_transfer_score_stands_beside_the_headline_with_its_own_rank_or_a_da
 
 
 def test_the_legend_explains_the_suite_and_reads_each_metrics_description_from_the_api(leaderboard: Page, base_url):
+    _open_legend(leaderboard)
     metrics = leaderboard.request.get(f"{base_url}/api/leaderboard?suite=smoke").json()["metrics"]
     assert {metric["name"] for metric in metrics} >= {"test_acc", "poison_fit", "clean_fit", "robust_score"}
     legend = leaderboard.locator("#metric-legend")
@@ -183,6 +190,7 @@ def test_the_proxy_suite_says_it_is_digits_and_not_comparable_with_official_numb
 
 
 def test_the_statistics_page_the_rank_sentence_links_to_is_served(leaderboard: Page):
+    _open_legend(leaderboard)
     leaderboard.locator("#rank-note a").click()
     expect(leaderboard.locator("h1")).to_contain_text("Statistics")
     expect(leaderboard.locator("article.document table").first).to_be_visible()  # the power table
@@ -205,10 +213,13 @@ def test_a_row_opens_from_the_keyboard_to_every_metric_its_description_link_and_
     leaderboard.keyboard.press("Enter")
     expect(toggle).to_have_attribute("aria-expanded", "true")
     expect(details).to_be_visible()
+    # every metric the API names, poison_fit_noaug included, in the result schema's order
+    metrics = leaderboard.request.get(leaderboard.url.replace("/?", "/api/leaderboard?")).json()["metrics"]
     headers = details.locator("thead th").all_inner_texts()
-    assert headers == ["Benchmark", "test_acc", "poison_fit", "clean_fit", "robust_score", "n"]
+    assert headers == ["Benchmark", *(metric["name"] for metric in metrics), "n"]
+    assert "poison_fit_noaug" in headers
     first_benchmark = details.locator("tbody tr").nth(1)
-    assert first_benchmark.locator("td").all_inner_texts() == ["0.900", "0.100", "1.000", "0.900", "1"]
+    assert first_benchmark.locator("td").all_inner_texts() == ["0.900", "0.100", "0.100", "1.000", "0.900", "1"]
     expect(details.locator(".entry-description")).to_have_text(DESCRIPTION)
     link = details.locator(".entry-link a")
     expect(link).to_have_attribute("href", LINK)
@@ -302,3 +313,69 @@ def test_the_page_never_scrolls_sideways_and_the_headline_and_rank_are_in_view(o
     first.locator(".row-toggle").click()  # an open row's own table scrolls in its box, not the page
     expect(first.locator("tr.details-row")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+
+
+def test_the_legend_says_n_is_beside_every_headline_as_every_row_shows_it(leaderboard: Page):
+    for name, (_, scores) in SCORES.items():
+        expect(_row(leaderboard, name).locator("td.headline .trial-count")).to_have_text(f"n={len(scores)}")
+    _open_legend(leaderboard)
+    expect(leaderboard.locator("#rank-note")).to_contain_text("is shown beside every headline")
+    expect(leaderboard.locator("#rank-note")).not_to_contain_text("is shown where an entry has fewer trials")
+
+
+def test_at_1280_by_900_the_leaders_row_is_in_view_without_scrolling_and_the_legend_one_click_away(
+    open_page, base_url, seeded
+):
+    page = open_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{base_url}/?suite=smoke")
+    leader = page.locator("#leaderboard tbody.entry").first
+    expect(leader.locator(".pick-name a")).to_have_text("truncated_gce_ce")
+    assert page.evaluate("window.scrollY") == 0
+    box = leader.locator("tr.entry-row").bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 900, box
+    expect(page.locator("#rank-note")).to_be_hidden()
+    _open_legend(page)
+    expect(page.locator("#rank-note")).to_be_visible()
+
+
+# Where each line of an element's text ends, read from the rendered glyphs: the text up to each line break.
+LINE_ENDS = """(element) => {
+  const text = element.firstChild ? element.textContent : "";
+  const range = document.createRange();
+  const ends = [];
+  let top = null;
+  let offset = 0;
+  for (const node of [...element.childNodes].filter((child) => child.nodeType === Node.TEXT_NODE)) {
+    for (let i = 0; i < node.length; i++) {
+      range.setStart(node, i);
+      range.setEnd(node, i + 1);
+      const rect = range.getBoundingClientRect();
+      if (top !== null && rect.top > top + 1) ends.push(text.slice(0, offset + i));
+      top = rect.top;
+    }
+    offset += node.length;
+  }
+  return ends;
+}"""
+
+
+def test_on_a_phone_a_methods_name_breaks_after_an_underscore_never_mid_word(open_page, base_url, seeded):
+    page = open_page(viewport=PHONE)
+    page.goto(f"{base_url}/?suite=smoke")
+    name = _row(page, "inverse_flip_correction").locator(".pick-name a")
+    ends = name.evaluate(LINE_ENDS)
+    assert ends, "the name fits one line: the test would show nothing"
+    assert all(end.endswith("_") for end in ends), ends
+
+
+def test_on_a_phone_the_in_progress_table_keeps_status_and_progress_in_view(open_page, base_url, seeded):
+    page = open_page(viewport=PHONE)
+    page.goto(f"{base_url}/?suite=smoke")
+    table = page.locator("#in-progress")
+    assert table.locator("xpath=..").evaluate("(box) => box.scrollWidth <= box.clientWidth")  # nothing cut off
+    row = table.locator("tbody tr").filter(has_text="still training")
+    for cell in (table.locator("thead th", has_text="Status"), row.locator(".status"), row.locator(".run-progress")):
+        cell.scroll_into_view_if_needed()
+        box = cell.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+    expect(row.locator(".method-meta")).to_contain_text("grace")  # the participant, under the name

@@ -1,11 +1,7 @@
 "use strict";
-// The leaderboard's controls: the legend folded on a phone, sorting by any column (its header is a button; aria-sort says the order), a row's
+// The leaderboard's controls: sorting by any column (its header is a button; aria-sort says the order), a row's
 // details shown and hidden by its ▸ button, and the compare form sending the ticked entries as /compare?ids=1,2.
 (() => {
-  // On a phone the legend would push the board a few screens down: it starts folded there (one tap opens it).
-  const legend = document.getElementById("legend");
-  if (legend && window.matchMedia("(max-width: 48rem)").matches) legend.open = false;
-
   const table = document.getElementById("leaderboard");
   if (!table) return;
   const headers = [...table.tHead.rows[0].cells];
