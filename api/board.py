@@ -17,6 +17,7 @@ from api.schemas import (
 )
 from db import queries
 from db.models import Submission
+from harness.registry import FLIP_DESIGN
 from harness.result import METRICS, Metric
 from scoring.leaderboard import (
     LeaderboardEntry,
@@ -46,6 +47,7 @@ def compute_leaderboard(settings: Settings) -> ComputeBoard:
             harness_version=harness.HARNESS_VERSION,
             benchmarks=list(plan.benchmarks),
             transfer_benchmarks=list(plan.transfer_benchmarks),
+            flip_design=FLIP_DESIGN,
             trials_planned=len(plan.trials),
             metrics=[_metric_public(metric) for metric in METRICS],
             data=data,
@@ -89,6 +91,7 @@ def _entry_public(entry: LeaderboardEntry) -> LeaderboardEntryPublic:
         transfer_provisional=entry.transfer_provisional,
         transfer_rank_best=None if entry.transfer_rank is None else entry.transfer_rank.best,
         transfer_rank_worst=None if entry.transfer_rank is None else entry.transfer_rank.worst,
+        transfer_flip_design=entry.transfer_flip_design,
     )
 
 

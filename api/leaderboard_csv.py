@@ -15,8 +15,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def leaderboard_csv(board: LeaderboardPublic) -> str:
     """Rank interval (best, worst; empty when not ranked), provisional, legacy, name, kind, participant, the
-    headline's five fields, the transfer's provisional mark, rank interval and five fields (empty until it has a
-    trial), then the five of each benchmark and metric; 4 decimals."""
+    headline's five fields, the transfer's provisional mark, rank interval, flip design and five fields (empty until
+    it has a trial), then the five of each benchmark and metric; 4 decimals."""
     cells = [(benchmark, metric.name) for benchmark in board.benchmarks for metric in board.metrics]
     columns = [f"{benchmark}_{metric}_{field}" for benchmark, metric in cells for field in ESTIMATE_FIELDS]
     table = io.StringIO()
@@ -34,6 +34,7 @@ def leaderboard_csv(board: LeaderboardPublic) -> str:
             "transfer_provisional",
             "transfer_rank_best",
             "transfer_rank_worst",
+            "transfer_flip_design",
             *(f"transfer_{f}" for f in ESTIMATE_FIELDS),
             *columns,
         ]
@@ -46,6 +47,7 @@ def leaderboard_csv(board: LeaderboardPublic) -> str:
             entry.transfer_provisional,
             _blank(entry.transfer_rank_best),
             _blank(entry.transfer_rank_worst),
+            _blank(entry.transfer_flip_design),
         ]
         text = [_inert(entry.name), entry.kind, _inert(entry.participant)]
         writer.writerow(

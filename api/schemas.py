@@ -288,6 +288,9 @@ class LeaderboardEntryPublic(BaseModel):
     transfer_provisional: bool
     transfer_rank_best: int | None
     transfer_rank_worst: int | None
+    # The hidden flip design the transfer score is of (null with no transfer score). Only the board's flip_design
+    # is ranked; an entry whose transfer trials are all of an older design shows them, marked, with no rank.
+    transfer_flip_design: int | None
 
 
 class MetricPublic(BaseModel):
@@ -301,6 +304,7 @@ class LeaderboardPublic(BaseModel):
     harness_version: str  # only results of this version are ranked
     benchmarks: list[str]
     transfer_benchmarks: list[str]  # the same benchmarks with a hidden flip: the transfer score's
+    flip_design: int  # the hidden flip's current design: only its transfer trials are ranked
     trials_planned: int
     metrics: list[MetricPublic]
     data: list[LeaderboardEntryPublic]

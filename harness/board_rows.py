@@ -36,3 +36,5 @@ class TrialRow:
     trial: int  # from 1
     legacy_seed: bool  # trained before trials existed (scoring.leaderboard.trial_key pairs it apart)
     metrics: dict[str, float]
+    # A transfer run's hidden flip design (harness.registry.FLIP_DESIGN); scoring ranks only the current one's.
+    flip_design: int | None

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from harness.board_rows import ShownSubmission, TrialRow
 from harness.plan import SuitePlan
+from harness.registry import FLIP_DESIGN, is_hidden_flip
 from harness.result import METRIC_NAMES, PRIMARY_METRIC
 from scoring.statistics import (
     Estimate,
@@ -36,21 +37,44 @@ def trial_key(trial: int, legacy_seed: bool) -> TrialKey:
     return -trial if legacy_seed else trial
 
 
+def _cells() -> dict[str, dict[str, dict[TrialKey, float]]]:
+    return defaultdict(lambda: defaultdict(dict))
+
+
+def _primary(cells: Mapping[str, Mapping[str, dict[TrialKey, float]]]) -> dict[str, dict[TrialKey, float]]:
+    return {benchmark: metrics.get(PRIMARY_METRIC, {}) for benchmark, metrics in cells.items()}
+
+
 @dataclass
 class TrialScores:
-    """One submission's succeeded runs: benchmark -> metric -> trial -> value."""
+    """One submission's succeeded runs: benchmark -> metric -> trial -> value. Transfer runs of an older flip design
+    than harness.registry.FLIP_DESIGN are kept apart, by design: never mixed with the current design's."""
 
     submission: ShownSubmission
-    cells: dict[str, dict[str, dict[TrialKey, float]]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(dict))
+    cells: dict[str, dict[str, dict[TrialKey, float]]] = field(default_factory=_cells)
+    older_designs: dict[int | None, dict[str, dict[str, dict[TrialKey, float]]]] = field(
+        default_factory=lambda: defaultdict(_cells)
     )
 
     def robust_scores(self) -> dict[str, dict[TrialKey, float]]:
-        return {benchmark: metrics.get(PRIMARY_METRIC, {}) for benchmark, metrics in self.cells.items()}
+        return _primary(self.cells)
 
     def headline(self, benchmarks: Sequence[str]) -> dict[TrialKey, float]:
         """The mean robust_score over the suite's benchmarks on each trial complete on all of them."""
         return headline_per_trial(self.robust_scores(), benchmarks)
+
+    def transfer(self, transfer_benchmarks: Sequence[str]) -> tuple[dict[TrialKey, float], int | None]:
+        """The transfer score on each trial and the flip design it is of: the current design's trials complete on
+        every transfer benchmark; without one, those of the latest older design that has one (shown, never
+        ranked); ({}, None) without either."""
+        current = self.headline(transfer_benchmarks)
+        if current:
+            return current, FLIP_DESIGN
+        for design in sorted(self.older_designs, key=lambda design: design or 0, reverse=True):
+            by_trial = headline_per_trial(_primary(self.older_designs[design]), transfer_benchmarks)
+            if by_trial:
+                return by_trial, design
+        return {}, None
 
 
 @dataclass
@@ -70,6 +94,8 @@ class LeaderboardEntry:
     # it is complete.
     transfer_by_trial: dict[TrialKey, float] = field(default_factory=dict)
     transfer: Estimate | None = None
+    # The hidden flip design the transfer score is of: FLIP_DESIGN, or an older one shown marked and never ranked.
+    transfer_flip_design: int | None = None
     transfer_provisional: bool = True
     transfer_rank: RankInterval | None = None
 
@@ -100,12 +126,15 @@ class Comparison:
 
 
 def group_by_submission(rows: Iterable[TrialRow]) -> dict[int, TrialScores]:
-    """The query's rows (db.queries.leaderboard) by submission: id -> its scores by benchmark, metric and trial."""
+    """The query's rows (db.queries.leaderboard) by submission: id -> its scores by benchmark, metric and trial; a
+    transfer run of an older flip design among its design's, apart."""
     scores: dict[int, TrialScores] = {}
     for row in rows:
         entry = scores.setdefault(row.submission.id, TrialScores(row.submission))
+        older = is_hidden_flip(row.benchmark) and row.flip_design != FLIP_DESIGN
+        cells = entry.older_designs[row.flip_design] if older else entry.cells
         for metric, value in row.metrics.items():
-            entry.cells[row.benchmark][metric][trial_key(row.trial, row.legacy_seed)] = value
+            cells[row.benchmark][metric][trial_key(row.trial, row.legacy_seed)] = value
     return scores
 
 
@@ -168,15 +197,16 @@ def _all_legacy(by_trial: Mapping[TrialKey, float]) -> bool:
 
 def _rank_transfer(entries: Sequence[LeaderboardEntry], transfer_benchmarks: Sequence[str], planned: int) -> None:
     """Each entry's transfer score over its complete transfer trials, and its rank interval among the entries with
-    every planned transfer trial (provisional below that, as the headline)."""
+    every planned transfer trial (provisional below that, as the headline). Only the current flip design's trials
+    count: an entry whose transfer trials are all of an older design shows them, marked, with no rank."""
     for entry in entries:
-        entry.transfer_by_trial = entry.scores.headline(transfer_benchmarks)
+        entry.transfer_by_trial, entry.transfer_flip_design = entry.scores.transfer(transfer_benchmarks)
     with_transfer = [e for e in entries if e.transfer_by_trial]
     computed = estimates([list(e.transfer_by_trial.values()) for e in with_transfer], bounds=SCORE_RANGE)
     for entry, estimate in zip(with_transfer, computed, strict=True):
         entry.transfer = estimate
         entry.transfer_provisional = is_provisional(_current(entry.transfer_by_trial), planned)
-    complete = [e for e in with_transfer if not e.transfer_provisional]
+    complete = [e for e in with_transfer if not e.transfer_provisional and e.transfer_flip_design == FLIP_DESIGN]
     ranks = rank_intervals({e.submission.id: _current(e.transfer_by_trial) for e in complete})
     for entry in complete:
         entry.transfer_rank = ranks[entry.submission.id]

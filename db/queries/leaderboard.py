@@ -17,7 +17,8 @@ ON_THE_BOARD = (SubmissionStatus.QUEUED, SubmissionStatus.RUNNING, SubmissionSta
 
 def board_rows(session: Session, suite: str, harness_version: str) -> list[TrialRow]:
     """What the suite's board is ranked from (scoring.leaderboard.group_by_submission, then rank_entries): every
-    visible submission on it with its succeeded current runs under `harness_version`.
+    visible submission on it with its succeeded current runs under `harness_version`, each transfer run with the
+    flip design it was trained under (scoring keeps older designs' apart).
 
     Older results (superseded runs, other harness versions) stay in the table as history, left out here; a rerun's
     runs count only once they replaced the current ones.
@@ -44,7 +45,7 @@ def _trial_rows(session: Session, harness_version: str, submissions: Sequence) -
     shown = _shown_columns()
     metrics = [Run.metrics[name].as_float() for name in METRIC_NAMES]
     rows = session.execute(
-        select(*shown.values(), Run.benchmark, Run.trial, Run.legacy_seed, *metrics)
+        select(*shown.values(), Run.benchmark, Run.trial, Run.legacy_seed, Run.flip_design, *metrics)
         .join(Participant, Submission.participant_id == Participant.id)
         .join(Run, Run.submission_id == Submission.id)
         .where(
@@ -58,11 +59,11 @@ def _trial_rows(session: Session, harness_version: str, submissions: Sequence) -
     by_id: dict[int, ShownSubmission] = {}
     trial_rows = []
     for row in rows:
-        submission_id, (benchmark, trial, legacy_seed, *values) = row[0], row[len(shown) :]
+        submission_id, (benchmark, trial, legacy_seed, flip_design, *values) = row[0], row[len(shown) :]
         if submission_id not in by_id:
             by_id[submission_id] = ShownSubmission(**dict(zip(shown, row[: len(shown)], strict=True)))
         present = {metric: value for metric, value in zip(METRIC_NAMES, values, strict=True) if value is not None}
-        trial_rows.append(TrialRow(by_id[submission_id], benchmark, trial, legacy_seed, present))
+        trial_rows.append(TrialRow(by_id[submission_id], benchmark, trial, legacy_seed, present, flip_design))
     return trial_rows
 
 

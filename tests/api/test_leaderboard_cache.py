@@ -43,8 +43,8 @@ class Boards:
 
     def __call__(self, session: Session, suite: str) -> tuple[LeaderboardPublic, list]:
         board = LeaderboardPublic(
-            suite=suite, harness_version="1", benchmarks=[], transfer_benchmarks=[], trials_planned=1, metrics=[],
-            data=[], count=len(self.computed),
+            suite=suite, harness_version="1", benchmarks=[], transfer_benchmarks=[], flip_design=2, trials_planned=1,
+            metrics=[], data=[], count=len(self.computed),
         )  # fmt: skip
         self.computed.append(board)
         return board, []

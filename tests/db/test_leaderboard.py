@@ -7,7 +7,7 @@ from sqlalchemy import update
 import harness
 from db import queries
 from db.models import Run, SubmissionKind
-from harness.registry import Suite, benchmark_names
+from harness.registry import FLIP_DESIGN, Suite, benchmark_names
 from scoring.leaderboard import HEADLINE, comparisons, group_by_submission
 from tests.conftest import Factory
 
@@ -148,6 +148,26 @@ def test_a_transfer_score_with_fewer_trials_than_planned_is_provisional_and_unra
     assert board[partial.id].transfer.n == 1 and board[partial.id].transfer_provisional
     assert board[partial.id].transfer_rank is None and not board[partial.id].provisional
     assert not board[complete.id].transfer_provisional and board[complete.id].transfer_rank.best == 1
+
+
+def test_transfer_is_ranked_on_the_current_flip_design_only_and_an_older_designs_trials_are_shown_marked(
+    any_factory,
+):
+    session = any_factory.session
+    older = _with_transfer(any_factory, {1: 0.90, 2: 0.91, 3: 0.92}, {1: 0.95, 2: 0.96, 3: 0.97})
+    current = _with_transfer(any_factory, {1: 0.80, 2: 0.81, 3: 0.82}, {1: 0.79, 2: 0.80, 3: 0.81})
+    mixed = _with_transfer(any_factory, {1: 0.70, 2: 0.71, 3: 0.72}, {1: 0.99, 2: 0.60, 3: 0.62})
+    design_1 = update(Run).where(Run.transfer, Run.flip_design.is_not(None)).values(flip_design=1)
+    session.execute(design_1.where(Run.submission_id == older.id))
+    session.execute(design_1.where(Run.submission_id == mixed.id, Run.trial == 1))
+    board = {e.submission.id: e for e in _board(session)}
+    # Design 1 alone: its figures shown with their design, no transfer rank; its headline ranked as ever.
+    assert board[older.id].transfer_flip_design == 1 and board[older.id].transfer.mean == pytest.approx(0.96)
+    assert board[older.id].transfer_rank is None and _places(board[older.id]) == (1, 1)
+    # The current design's trials only, never mixed with design 1's: 2 of 3, provisional.
+    assert board[mixed.id].transfer_flip_design == FLIP_DESIGN and sorted(board[mixed.id].transfer_by_trial) == [2, 3]
+    assert board[mixed.id].transfer.mean == pytest.approx(0.61) and board[mixed.id].transfer_rank is None
+    assert board[current.id].transfer_flip_design == FLIP_DESIGN and board[current.id].transfer_rank.best == 1
 
 
 def test_queued_hidden_failed_and_other_suites_submissions_are_left_out(factory, session):

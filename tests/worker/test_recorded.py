@@ -88,9 +88,9 @@ def test_records_without_transfer_runs_are_used_and_the_service_trains_those_it_
     assert set(_board(any_session)) == set(SERVICE_LOSSES)  # on the board with their headline meanwhile
 
 
-def _board(session):
-    scores = group_by_submission(queries.leaderboard.board_rows(session, Suite.SMOKE, harness.HARNESS_VERSION))
-    return {entry.submission.name: entry for entry in rank_entries(scores, _plan(Suite.SMOKE))}
+def _board(session, suite: Suite = Suite.SMOKE):
+    scores = group_by_submission(queries.leaderboard.board_rows(session, suite, harness.HARNESS_VERSION))
+    return {entry.submission.name: entry for entry in rank_entries(scores, _plan(suite))}
 
 
 def test_installed_records_are_every_service_entry_complete_and_marked_with_nothing_queued(any_session):
@@ -128,6 +128,15 @@ def test_a_local_rerun_replaces_the_recorded_results_once_all_its_runs_succeeded
     board = _board(session)
     assert not board["cross_entropy"].submission.recorded and board["cross_entropy"].headline.mean == 0.5
     assert board["generalized_ce"].submission.recorded
+
+
+def test_the_proxy_records_transfer_runs_of_flip_design_1_are_installed_shown_with_it_and_not_ranked(any_session):
+    records, stale = usable_records(_plan(Suite.PROXY))
+    assert stale == ""
+    assert install_records(any_session, records, _plan(Suite.PROXY)) == []  # nothing trained again meanwhile
+    for entry in _board(any_session, Suite.PROXY).values():
+        assert entry.rank is not None and entry.transfer.n == Settings().trials(Suite.PROXY)
+        assert entry.transfer_flip_design == 1 and entry.transfer_rank is None
 
 
 @pytest.mark.parametrize("suite", SHIPPED_SUITES)
