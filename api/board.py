@@ -22,12 +22,14 @@ from harness.result import METRICS, Metric
 from scoring.leaderboard import (
     LeaderboardEntry,
     comparisons,
-    family_claims,
+    difference,
     group_by_submission,
-    paired_differences,
+    paired_scopes,
+    plan_looks,
     rank_entries,
 )
 from scoring.plan import suite_plan
+from scoring.statistics import family_claims
 from settings import Settings
 
 CLAIMS = {1: "better", -1: "worse", 0: None}  # scoring's claim sign as the API names it
@@ -115,8 +117,9 @@ def comparisons_for(
             scope=found.scope,
             difference=EstimatePublic.model_validate(found.difference),
             claim=CLAIMS[found.claim],
+            paired=found.paired,
         )
-        for found in comparisons(scores[submission.id], cached.entries, cached.board.benchmarks)
+        for found in comparisons(scores[submission.id], cached.entries, suite_plan(settings, submission.suite))
     ]
 
 
@@ -133,20 +136,31 @@ def compared_ids(raw: list[str]) -> list[int]:
     return ids
 
 
-def differences_between(leaderboard: CachedLeaderboard, wanted: list[int]) -> list[PairedDifferencePublic]:
-    """Every pair of `wanted` (a before b), a - b over the trials they share, from the board's own per-trial scores."""
+def differences_between(
+    leaderboard: CachedLeaderboard, wanted: list[int], settings: Settings
+) -> list[PairedDifferencePublic]:
+    """Every pair of `wanted` (a before b), a - b over the trials they share, from the board's own per-trial scores;
+    better or worse by Holm over all of them (one family)."""
+    plan = suite_plan(settings, leaderboard.board.suite)
     scores = {entry.submission.id: entry.scores for entry in leaderboard.entries}
-    benchmarks = leaderboard.board.benchmarks
     found = [
-        (a, b, scope, difference)
+        (a, b, scope, mine, theirs)
         for index, a in enumerate(wanted)
         for b in wanted[index + 1 :]
-        for scope, difference in paired_differences(scores[a], scores[b], benchmarks)
+        for scope, mine, theirs in paired_scopes(scores[a], scores[b], plan.benchmarks)
     ]
-    claims = family_claims([difference for *_, difference in found])
+    paired = [scores[a].submission.recorded == scores[b].submission.recorded for a, b, *_ in found]
+    claims = family_claims(
+        [(mine, theirs) for *_, mine, theirs in found], plan_looks(plan), unpaired=[not p for p in paired]
+    )
     return [
         PairedDifferencePublic(
-            a_id=a, b_id=b, scope=scope, difference=EstimatePublic.model_validate(difference), claim=CLAIMS[claim]
+            a_id=a,
+            b_id=b,
+            scope=scope,
+            difference=EstimatePublic.model_validate(difference(mine, theirs, same)),
+            claim=CLAIMS[claim],
+            paired=same,
         )
-        for (a, b, scope, difference), claim in zip(found, claims, strict=True)
+        for (a, b, scope, mine, theirs), claim, same in zip(found, claims, paired, strict=True)
     ]

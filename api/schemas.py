@@ -204,6 +204,9 @@ class ComparisonPublic(BaseModel):
     difference: EstimatePublic
     # What the difference shows, by Holm over every comparison of the list at 95 % family-wise: null claims nothing
     claim: Literal["better", "worse"] | None
+    # False when one of the two was recorded on another machine: the same seeds there give other runs, so the
+    # difference is unpaired (Welch's interval, sd null), not paired over shared trials
+    paired: bool
 
 
 class SubmissionProgress(BaseModel):
@@ -320,6 +323,7 @@ class PairedDifferencePublic(BaseModel):
     difference: EstimatePublic
     # a better or worse than b, by Holm over every difference of the comparison at 95 % family-wise; null: no claim
     claim: Literal["better", "worse"] | None
+    paired: bool  # False when one of the two was recorded on another machine: Welch's unpaired interval
 
 
 class ComparePublic(BaseModel):

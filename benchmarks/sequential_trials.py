@@ -1,56 +1,34 @@
-"""Simulated boards: how often a design of paired trials claims a difference between equal entries, and how often it
-finds a true gap, for a fixed number of trials against adding trials where the order is still open.
+"""Simulated boards: the service's extra-trials design against fixed numbers of trials: how often an entry's rank
+interval claims a difference between equal entries, and how often it finds a true gap.
 
-A board has --entries entries that meet the same trials; trial t gives entry e the score mu_e + s_t + noise, so a
-paired difference between two entries has sd --sd-difference (the trial effect s_t cancels). A claim is "a is
-better than b", made when a paired t-test over the pair's shared trials rejects, Holm-corrected over every pair of
-the board at the level in force (one family: the board's claims).
+A board has --entries entries; trial t gives entry e the score mu_e + s_t + noise, so a paired difference between
+two entries has sd --sd-difference (the trial effect s_t cancels). The board's own code decides everything:
+scoring.statistics.rank_intervals (Holm over each entry's paired comparisons, the sd floor) and, for the
+sequential design, scoring.leaderboard.open_entries picking which entry gets the next trial and
+scoring.statistics.look_levels spending alpha over the looks.
 
-- fixed: K trials, one look at level alpha.
-- sequential: the first look after K trials; then, while some pair with the leader is open (no claim) and fewer
-  than --max-trials trials ran, one more trial for every entry and another look. Adding trials after looking
-  inflates false claims under a fixed-level test, so each look k spends alpha_k of alpha by an O'Brien-Fleming-type
-  spending function of the information fraction n_k / max-trials (Lan and DeMets 1983), and a claim at any look
-  counts: by the union bound over looks the whole design's family-wise error stays at most alpha.
-- fixed at the sequential design's mean number of trials (rounded up): the fair power comparison.
+- fixed K: every entry K trials, one look at alpha = 0.05.
+- sequential K..most: every entry K trials; then, one trial at a time, the most open entry (its rank interval
+  shares places with the leader's or a neighbour's) gets another, until none is open or all have --max-trials.
+  Each trial count is a look at its share of alpha (0.035 at K, 0.0125 at the most, the rest evenly between); a
+  claim made at any look stands.
+- fixed at the sequential design's mean number of runs per entry (rounded up): the comparison at equal cost.
 
-Prints the false-claim rate (equal entries: the share of boards with any claim) and the power (one entry better by
---gap: the share of its pairs claimed better, and of boards where it is claimed better than every other).
+Prints, for equal entries, the share of entries whose interval claims anything (each interval promises at most
+5 %) and of boards with any claim; for one entry better by --gap, the share of its five pairs claimed and of boards
+where it is shown first outright (interval 1-1), and the runs spent.
 
     python benchmarks/sequential_trials.py --boards 2000 --sd-difference 0.012 --gap 0.01
 """
 
 import argparse
-import itertools
 import math
+from types import SimpleNamespace
 
 import numpy as np
-from scipy import stats
 
-ALPHA = 0.05
-
-
-def obrien_fleming_spent(fraction: float, alpha: float = ALPHA) -> float:
-    """alpha spent by information fraction t: 2 - 2 * Phi(z_{alpha/2} / sqrt(t)), Lan-DeMets' O'Brien-Fleming type."""
-    return 2.0 - 2.0 * stats.norm.cdf(stats.norm.ppf(1 - alpha / 2) / math.sqrt(fraction))
-
-
-def holm_claims(scores: np.ndarray, level: float) -> set[tuple[int, int]]:
-    """(better, worse) pairs whose paired two-sided t-test rejects under Holm's step-down at `level`."""
-    entries, trials = scores.shape
-    tests = []
-    for a, b in itertools.combinations(range(entries), 2):
-        differences = scores[a] - scores[b]
-        spread = differences.std(ddof=1) / math.sqrt(trials)
-        t = differences.mean() / spread
-        tests.append((2 * stats.t.sf(abs(t), trials - 1), (a, b) if t > 0 else (b, a)))
-    tests.sort()
-    claims = set()
-    for rank, (p_value, pair) in enumerate(tests):
-        if p_value > level / (len(tests) - rank):
-            break
-        claims.add(pair)
-    return claims
+from scoring.leaderboard import open_entries
+from scoring.statistics import RankInterval, look_levels, rank_intervals
 
 
 def board(means: np.ndarray, trials: int, sd_difference: float, rng: np.random.Generator) -> np.ndarray:
@@ -60,45 +38,48 @@ def board(means: np.ndarray, trials: int, sd_difference: float, rng: np.random.G
     return means[:, None] + trial_effect[None, :] + noise
 
 
-def fixed_design(means: np.ndarray, trials: int, sd: float, rng: np.random.Generator) -> tuple[set, int]:
-    return holm_claims(board(means, trials, sd, rng), ALPHA), trials
+def ranks_of(scores: np.ndarray, trials: list[int], looks: dict | None) -> dict[int, RankInterval]:
+    headlines = {e: {t + 1: float(scores[e, t]) for t in range(trials[e])} for e in range(len(trials))}
+    return rank_intervals(headlines, looks)
 
 
-def sequential_design(means: np.ndarray, first: int, most: int, sd: float, rng: np.random.Generator) -> tuple[set, int]:
-    """Claims made at any look, and the trials run; stops once every pair with the leader (best mean) is decided."""
+def fixed(means: np.ndarray, trials: int, sd: float, rng: np.random.Generator) -> tuple[dict, int]:
+    return ranks_of(board(means, trials, sd, rng), [trials] * len(means), None), trials * len(means)
+
+
+def sequential(means: np.ndarray, first: int, most: int, sd: float, rng: np.random.Generator) -> tuple[dict, int]:
     scores = board(means, most, sd, rng)
-    claims: set[tuple[int, int]] = set()
-    spent = 0.0
-    for trials in range(first, most + 1):
-        level = obrien_fleming_spent(trials / most) - spent
-        spent += level
-        seen = scores[:, :trials]
-        claims |= holm_claims(seen, level)
-        leader = int(np.argmax(seen.mean(axis=1)))
-        open_pairs = [e for e in range(len(means)) if e != leader and (leader, e) not in claims]
-        if not open_pairs:
-            return claims, trials
-    return claims, most
+    trials, looks = [first] * len(means), look_levels(first, most)
+    while True:
+        ranks = ranks_of(scores, trials, looks)
+        mean = [scores[e, : trials[e]].mean() for e in range(len(means))]
+        shown = [
+            SimpleNamespace(rank=ranks[e], trials_complete=trials[e], submission=SimpleNamespace(id=e, recorded=False))
+            for e in sorted(range(len(means)), key=lambda e: -mean[e])
+        ]  # what open_entries reads of a board's entries, in board order
+        chosen = open_entries(shown, most)  # type: ignore[arg-type]
+        if not chosen:
+            return ranks, sum(trials)
+        trials[chosen[0].submission.id] += 1
 
 
-def summarise(name: str, outcomes: list[tuple[set, int]], better: int | None, entries: int) -> str:
-    trials = np.mean([n for _, n in outcomes])
+def summary(name: str, outcomes: list[tuple[dict, int]], entries: int, better: int | None) -> str:
+    runs = np.mean([spent for _, spent in outcomes]) / entries
     if better is None:
-        rate = np.mean([bool(claims) for claims, _ in outcomes])
-        return f"| {name} | {trials:.2f} | false claims on {rate:.1%} of boards | |"
-    pairs = [
-        sum((better, e) in claims for e in range(entries) if e != better) / (entries - 1) for claims, _ in outcomes
-    ]
-    everyone = np.mean([p == 1.0 for p in pairs])
-    wrong = np.mean([any(pair[1] == better for pair in claims) for claims, _ in outcomes])
-    return f"| {name} | {trials:.2f} | {np.mean(pairs):.1%} of its pairs claimed, all on {everyone:.1%} | {wrong:.1%} |"
+        claimed = [rank != RankInterval(1, entries) for ranks, _ in outcomes for rank in ranks.values()]
+        boards = np.mean([any(rank != RankInterval(1, entries) for rank in ranks.values()) for ranks, _ in outcomes])
+        return f"| {name} | {runs:.2f} | {np.mean(claimed):.1%} of entries, {boards:.1%} of boards | |"
+    pairs = np.mean([(entries - ranks[better].worst) / (entries - 1) for ranks, _ in outcomes])
+    first = np.mean([ranks[better] == RankInterval(1, 1) for ranks, _ in outcomes])
+    wrong = np.mean([ranks[better].best > 1 for ranks, _ in outcomes])
+    return f"| {name} | {runs:.2f} | {pairs:.1%} of its pairs, first outright on {first:.1%} | {wrong:.1%} |"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--boards", type=int, default=2000)
     parser.add_argument("--entries", type=int, default=6)
-    parser.add_argument("--first", type=int, default=5, help="trials before the first look (the suite's K)")
+    parser.add_argument("--first", type=int, default=5, help="trials every entry runs (the suite's K)")
     parser.add_argument("--max-trials", type=int, default=10)
     parser.add_argument("--sd-difference", type=float, default=0.012, help="sd of one paired difference")
     parser.add_argument("--gap", type=float, default=0.01)
@@ -108,24 +89,24 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     print(
         f"{args.boards} boards of {args.entries} entries, paired-difference sd {args.sd_difference}, "
-        f"K = {args.first}, at most {args.max_trials} trials, alpha {ALPHA} family-wise (Holm over the board's pairs)\n"
+        f"K = {args.first}, at most {args.max_trials} trials\n"
     )
     for label, gap in (("equal entries", 0.0), (f"one entry better by {args.gap}", args.gap)):
         means = np.zeros(args.entries)
         means[0] = gap
         better = 0 if gap else None
         boards = range(args.boards)
-        sequential = [sequential_design(means, args.first, args.max_trials, args.sd_difference, rng) for _ in boards]
-        matched = math.ceil(np.mean([n for _, n in sequential]))
+        added = [sequential(means, args.first, args.max_trials, args.sd_difference, rng) for _ in boards]
+        matched = math.ceil(np.mean([spent for _, spent in added]) / args.entries)
         designs = [
-            (f"fixed K = {args.first}", [fixed_design(means, args.first, args.sd_difference, rng) for _ in boards]),
-            (f"sequential {args.first}..{args.max_trials}", sequential),
-            (f"fixed K = {matched}, the sequential mean", [fixed_design(means, matched, args.sd_difference, rng)
-                                                          for _ in boards]),
+            (f"fixed K = {args.first}", [fixed(means, args.first, args.sd_difference, rng) for _ in boards]),
+            (f"sequential {args.first}..{args.max_trials}", added),
+            (f"fixed K = {matched} (the sequential cost)", [fixed(means, matched, args.sd_difference, rng)
+                                                            for _ in boards]),
         ]  # fmt: skip
-        rows = [summarise(name, outcomes, better, args.entries) for name, outcomes in designs]
-        print(f"### {label}\n\n| design | mean trials | claims | the better entry claimed worse |\n|---|---|---|---|")
-        print("\n".join(rows) + "\n")
+        print(f"### {label}\n\n| design | trials per entry | claims | the better entry claimed below another |")
+        print("|---|---|---|---|")
+        print("\n".join(summary(name, outcomes, args.entries, better) for name, outcomes in designs) + "\n")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,14 @@ class SuitePlan:
     suite: Suite
     benchmarks: tuple[str, ...]  # the announced flip: the headline's benchmarks
     transfer_benchmarks: tuple[str, ...]  # the same with a hidden flip: the transfer score's (docs/transfer.md)
-    trials: tuple[Trial, ...]  # 1..n, the same pairs for every entry
+    trials: tuple[Trial, ...]  # 1..K, the same pairs for every entry
+    # K + 1, K + 2, ...: the trials idle workers may add to entries whose rank is still open (docs/statistics.md,
+    # "Extra trials"); none: claims are made at one look over every trial.
+    extra_trials: tuple[Trial, ...] = ()
+
+    @property
+    def most_trials(self) -> int:
+        return len(self.trials) + len(self.extra_trials)
 
     @property
     def trained_benchmarks(self) -> tuple[str, ...]:

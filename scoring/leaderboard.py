@@ -18,17 +18,17 @@ from scoring.statistics import (
     TrialKey,
     average_ranks,
     estimates,
+    family_claims,
     headline_per_trial,
-    holm,
     is_provisional,
+    look_levels,
     paired_difference,
-    paired_p_value,
     rank_intervals,
+    unpaired_difference,
 )
 
 HEADLINE = "headline"  # the scope of a comparison of headlines, beside the benchmarks' names
 SCORE_RANGE = (0.0, 1.0)  # every metric of a board is a fraction: intervals are clipped to it
-FAMILY_WISE_ALPHA = 0.05  # ranks and a page's better/worse marks hold together at 95 % (Holm)
 
 
 def trial_key(trial: int, legacy_seed: bool) -> TrialKey:
@@ -123,6 +123,7 @@ class Comparison:
     scope: str  # HEADLINE or a benchmark's name
     difference: Estimate
     claim: int
+    paired: bool  # False: one of the two was recorded on another machine, compared unpaired
 
 
 def group_by_submission(rows: Iterable[TrialRow]) -> dict[int, TrialScores]:
@@ -174,7 +175,8 @@ def rank_entries(scores: Mapping[int, TrialScores], plan: SuitePlan) -> list[Lea
         for sid, headline in zip(shown, computed[len(cells) :], strict=True)
     ]
     ranked = [entry for entry in entries if not (entry.provisional or entry.legacy)]
-    ranks = rank_intervals({e.submission.id: _current(e.headline_by_trial) for e in ranked})
+    headlines = {e.submission.id: _current(e.headline_by_trial) for e in ranked}
+    ranks = rank_intervals(headlines, plan_looks(plan), elsewhere=_recorded(ranked))
     for entry in ranked:
         entry.rank = ranks[entry.submission.id]
     average = average_ranks(
@@ -182,9 +184,14 @@ def rank_entries(scores: Mapping[int, TrialScores], plan: SuitePlan) -> list[Lea
     )
     for entry in entries:
         entry.average_rank = average[entry.submission.id]
-    _rank_transfer(entries, plan.transfer_benchmarks, trials_planned)
+    _rank_transfer(entries, plan)
     entries.sort(key=lambda e: (e.rank is None, e.legacy, -e.headline.mean, e.average_rank, e.submission.id))
     return entries
+
+
+def _recorded(entries: Iterable[LeaderboardEntry]) -> set[int]:
+    """Entries whose runs were trained on another machine: compared with the others unpaired."""
+    return {entry.submission.id for entry in entries if entry.submission.recorded}
 
 
 def _current(by_trial: Mapping[TrialKey, float]) -> dict[TrialKey, float]:
@@ -195,59 +202,94 @@ def _all_legacy(by_trial: Mapping[TrialKey, float]) -> bool:
     return all(trial < 0 for trial in by_trial)
 
 
-def _rank_transfer(entries: Sequence[LeaderboardEntry], transfer_benchmarks: Sequence[str], planned: int) -> None:
+def _rank_transfer(entries: Sequence[LeaderboardEntry], plan: SuitePlan) -> None:
     """Each entry's transfer score over its complete transfer trials, and its rank interval among the entries with
     every planned transfer trial (provisional below that, as the headline). Only the current flip design's trials
     count: an entry whose transfer trials are all of an older design shows them, marked, with no rank."""
     for entry in entries:
-        entry.transfer_by_trial, entry.transfer_flip_design = entry.scores.transfer(transfer_benchmarks)
+        entry.transfer_by_trial, entry.transfer_flip_design = entry.scores.transfer(plan.transfer_benchmarks)
     with_transfer = [e for e in entries if e.transfer_by_trial]
     computed = estimates([list(e.transfer_by_trial.values()) for e in with_transfer], bounds=SCORE_RANGE)
     for entry, estimate in zip(with_transfer, computed, strict=True):
         entry.transfer = estimate
-        entry.transfer_provisional = is_provisional(_current(entry.transfer_by_trial), planned)
+        entry.transfer_provisional = is_provisional(_current(entry.transfer_by_trial), len(plan.trials))
     complete = [e for e in with_transfer if not e.transfer_provisional and e.transfer_flip_design == FLIP_DESIGN]
-    ranks = rank_intervals({e.submission.id: _current(e.transfer_by_trial) for e in complete})
+    transfers = {e.submission.id: _current(e.transfer_by_trial) for e in complete}
+    ranks = rank_intervals(transfers, plan_looks(plan), elsewhere=_recorded(complete))
     for entry in complete:
         entry.transfer_rank = ranks[entry.submission.id]
 
 
-def comparisons(subject: TrialScores, board: Sequence[LeaderboardEntry], benchmarks: Sequence[str]) -> list[Comparison]:
+def open_entries(board: Sequence[LeaderboardEntry], most_trials: int) -> list[LeaderboardEntry]:
+    """The ranked entries an extra trial could settle, the most open first: trained by this service (a recorded
+    entry's trials ran on another machine), with fewer than `most_trials` complete trials, and whose rank interval
+    shares places with the leader's or with a neighbour's in board order. Ordered by the most places shared with
+    one of those, then by board order."""
+    ranked = [entry for entry in board if entry.rank is not None]
+    found = []
+    for place, entry in enumerate(ranked):
+        if entry.submission.recorded or entry.trials_complete >= most_trials:
+            continue
+        compared = {0, place - 1, place + 1} - {place}
+        shared = max(
+            (_places_shared(entry.rank, ranked[other].rank) for other in compared if 0 <= other < len(ranked)),
+            default=0,
+        )
+        if shared:
+            found.append((-shared, place, entry))
+    return [entry for *_, entry in sorted(found, key=lambda item: item[:2])]
+
+
+def _places_shared(a: RankInterval, b: RankInterval) -> int:
+    return max(0, min(a.worst, b.worst) - max(a.best, b.best) + 1)
+
+
+def comparisons(subject: TrialScores, board: Sequence[LeaderboardEntry], plan: SuitePlan) -> list[Comparison]:
     """`subject` against every baseline and published method on the board and against the leader (the first ranked
-    entry other than it), on the headline and on each benchmark's robust_score, paired over the trials both have.
+    entry other than it), on the headline and on each benchmark's robust_score, paired over the trials both have;
+    unpaired (Welch) between an entry trained here and one recorded on another machine, whose runs of the same
+    seeds differ.
 
     Every comparison of the list is one family: a better or worse claim is made only where Holm's procedure over
-    all of them rejects "no difference" at FAMILY_WISE_ALPHA, so a page of 28 comparisons does not claim by chance.
+    all of them rejects "no difference" at 95 % family-wise, so a page of 28 comparisons does not claim by chance.
     """
     others = [entry for entry in board if entry.submission.id != subject.submission.id]
     leader = next((entry for entry in others if entry.rank is not None), None)
     found = [
-        (entry, scope, difference)
+        (entry, scope, mine, theirs)
         for entry in others
         if entry.submission.reference or entry is leader
-        for scope, difference in paired_differences(subject, entry.scores, benchmarks)
+        for scope, mine, theirs in paired_scopes(subject, entry.scores, plan.benchmarks)
     ]
-    claims = family_claims([difference for *_, difference in found])
+    paired = [subject.submission.recorded == entry.submission.recorded for entry, *_ in found]
+    claims = family_claims(
+        [(mine, theirs) for *_, mine, theirs in found], plan_looks(plan), unpaired=[not p for p in paired]
+    )
     return [
-        Comparison(entry.submission, entry is leader, scope, difference, claim)
-        for (entry, scope, difference), claim in zip(found, claims, strict=True)
+        Comparison(entry.submission, entry is leader, scope, difference(mine, theirs, same), claim, same)
+        for (entry, scope, mine, theirs), claim, same in zip(found, claims, paired, strict=True)
     ]
 
 
-def family_claims(differences: Sequence[Estimate]) -> list[int]:
-    """For paired differences shown together: +1 (better) or -1 (worse) where Holm's procedure over all of them
-    rejects "no difference" at FAMILY_WISE_ALPHA, else 0 (no claim)."""
-    rejected = holm([paired_p_value(difference) for difference in differences], FAMILY_WISE_ALPHA)
-    return [(d.mean > 0) - (d.mean < 0) if claimed else 0 for d, claimed in zip(differences, rejected, strict=True)]
+def difference(mine: Mapping[TrialKey, float], theirs: Mapping[TrialKey, float], paired: bool) -> Estimate:
+    """mine - theirs, paired over shared trials or, between machines, unpaired."""
+    return paired_difference(mine, theirs) if paired else unpaired_difference(mine, theirs)
 
 
-def paired_differences(a: TrialScores, b: TrialScores, benchmarks: Sequence[str]) -> list[tuple[str, Estimate]]:
-    """(scope, a - b paired over their shared trials) for the headline and each benchmark's robust_score. A scope
-    they share no trial on is left out: there is nothing to pair."""
+def plan_looks(plan: SuitePlan) -> dict[TrialKey, float]:
+    """The looks claims are made at: one over every trial, or with extra trials the first K and each one added."""
+    return look_levels(len(plan.trials), plan.most_trials)
+
+
+def paired_scopes(
+    a: TrialScores, b: TrialScores, benchmarks: Sequence[str]
+) -> list[tuple[str, dict[TrialKey, float], dict[TrialKey, float]]]:
+    """(scope, a's scores, b's scores) for the headline and each benchmark's robust_score they share a trial on:
+    a scope without one has nothing to pair."""
     mine = {HEADLINE: a.headline(benchmarks), **a.robust_scores()}
     theirs = {HEADLINE: b.headline(benchmarks), **b.robust_scores()}
     return [
-        (scope, paired_difference(mine[scope], theirs[scope]))
+        (scope, mine[scope], theirs[scope])
         for scope in (HEADLINE, *benchmarks)
         if mine.get(scope, {}).keys() & theirs.get(scope, {}).keys()
     ]

@@ -7,7 +7,7 @@ no database, no torch. The design and the measured figures behind it: docs/stati
 """
 
 import math
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -132,33 +132,15 @@ def paired_difference(
     return _as_estimate(int(n[0]), float(mean[0]), float(sd[0]), float(half[0]), None)
 
 
-def paired_p_value(difference: Estimate, sd_floor: float = PAIRED_SD_FLOOR) -> float:
-    """The two-sided paired t-test's p-value of "no difference" for a paired difference; infinite below 2 trials,
-    where there is no test (`holm` leaves it out of the family).
-
-    The same floored sd as the difference's interval, so the test rejects at level 1 - c exactly when the
-    c-interval excludes 0.
-    """
-    if difference.sd is None:
-        return math.inf
-    return float(_p_values(np.array(difference.n), np.array(difference.mean), np.array(difference.sd), sd_floor))
-
-
-def holm(p_values: Sequence[float], alpha: float = 0.05) -> list[bool]:
-    """Holm's step-down procedure: which of a family of hypotheses are rejected with family-wise error <= alpha.
+def _holm_rows(p: np.ndarray, alpha: float) -> np.ndarray:
+    """Holm's step-down procedure on each row of `p` (one family per row): which tests are rejected with
+    family-wise error <= alpha.
 
     Sorted ascending, the i-th smallest p-value (from 0) is rejected while p <= alpha / (m - i); the first that is
     not stops the procedure. Valid under any dependence between the tests, which paired comparisons sharing one
-    entry have. An infinite p-value stands for a test that cannot be made (fewer than 2 shared trials): it is
-    left out of the family and never rejected.
+    entry have. An infinite p-value stands for a test that cannot be made (fewer than 2 shared trials): it is left
+    out of the family and never rejected.
     """
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha={alpha}: must lie in (0, 1)")
-    return _holm_rows(np.array([p_values], dtype=float).reshape(1, -1), alpha)[0].tolist()
-
-
-def _holm_rows(p: np.ndarray, alpha: float) -> np.ndarray:
-    """`holm` on each row of `p` at once."""
     family = np.isfinite(p).sum(axis=1, keepdims=True)
     order = np.argsort(p, axis=1, kind="stable")
     ranked = np.take_along_axis(p, order, axis=1)
@@ -179,21 +161,50 @@ class RankInterval:
     worst: int
 
 
+# With extra trials (docs/statistics.md, "Extra trials"), the shares of alpha spent at the look after the suite's
+# K trials and at the look after the most trials; the rest is split evenly over the looks between. Simulated in
+# benchmarks/sequential_trials.py: near-equal entries run to the most trials, so the last look carries weight.
+FIRST_LOOK_SHARE, LAST_LOOK_SHARE = 0.7, 0.25
+
+Looks = Mapping[TrialKey, float]  # look at the trials keyed <= k -> the alpha it may spend
+
+
+def look_levels(first: int, most: int, alpha: float = 0.05) -> dict[TrialKey, float]:
+    """The looks of a board that may add trials after its first `first` ones, up to `most`: alpha at one look over
+    every trial when none are added; else FIRST_LOOK_SHARE of it at `first`, LAST_LOOK_SHARE at `most` and the
+    rest split evenly over the trial counts between. The levels sum to alpha, so by the union bound a claim made at
+    any look keeps the design's family-wise error at most alpha whatever decided to add trials (a Bonferroni
+    alpha-spending design)."""
+    if most <= first:
+        return {ALL_TRIALS: alpha}
+    between = range(first + 1, most)
+    last = LAST_LOOK_SHARE if between else 1 - FIRST_LOOK_SHARE
+    levels = {first: alpha * FIRST_LOOK_SHARE}
+    levels |= {n: alpha * (1 - FIRST_LOOK_SHARE - LAST_LOOK_SHARE) / len(between) for n in between}
+    return levels | {most: alpha * last}
+
+
+ALL_TRIALS = 2**62  # a look over every trial: no trial key reaches it
+
+
 def rank_intervals(
     headlines: Mapping[EntryId, Mapping[TrialKey, float]],
-    confidence: float = 0.95,
+    looks: Looks | None = None,
     sd_floor: float = PAIRED_SD_FLOOR,
+    elsewhere: Collection[EntryId] = (),
 ) -> dict[EntryId, RankInterval]:
-    """Each entry's rank interval from its paired comparisons with every other entry, family-wise at `confidence`.
+    """Each entry's rank interval from its paired comparisons with every other entry, family-wise at 95 %.
 
     `headlines` maps entry -> trial -> headline score; pass only entries that may be ranked (complete, current
     trials). For one entry the family is its N - 1 paired t-tests (floored sd, as `paired_difference`), corrected
-    with Holm; an entry is better or worse than it where the rejected test's mean difference says so. The interval
-    then holds the entry's true place with probability >= `confidence` (Al Mohamad et al.'s simultaneous ranks
-    read per entry); a noisy entry gets a wide interval instead of rank 1. Pairs sharing fewer than 2 trials are
-    never rejected. In numpy blocks: a 1,000-entry board is a million pairs.
+    with Holm; an entry is better or worse than it where a rejected test's mean difference says so. The interval
+    then holds the entry's true place with probability >= 95 % (Al Mohamad et al.'s simultaneous ranks read per
+    entry); a noisy entry gets a wide interval instead of rank 1. With `looks` (`look_levels`) each look tests the
+    trials keyed up to it at its own level and a claim at any look stands. Pairs sharing fewer than 2 trials are
+    never rejected. An entry in `elsewhere` (trained on another machine: recorded results) and one that is not are
+    compared unpaired (`unpaired_difference`): the same seeds on two machines do not give the same run. In numpy
+    blocks: a 1,000-entry board is a million pairs.
     """
-    _check_confidence(confidence)
     for entry, scores in headlines.items():
         _check_finite(scores.values(), f"headline of {entry!r}")
     entries = list(headlines)
@@ -205,24 +216,114 @@ def rank_intervals(
     for row, entry in enumerate(entries):
         for trial, score in headlines[entry].items():
             table[row, column[trial]] = score
-    alpha = 1 - confidence
+    away = np.array([entry in elsewhere for entry in entries])
     better = np.zeros(len(entries), dtype=int)
     worse = np.zeros(len(entries), dtype=int)
     for first in range(0, len(entries), _ROWS_PER_BLOCK):
-        # differences[i, j, k]: entry j minus entry first + i on trial k, NaN where either lacks trial k
-        differences = table[None, :, :] - table[first : first + _ROWS_PER_BLOCK, None, :]
-        n, mean, sd, _ = _intervals(differences, confidence, sd_floor)
-        p = _p_values(n, mean, sd, sd_floor)
-        rows = np.arange(p.shape[0])
-        p[n < MIN_TRIALS_FOR_A_CLAIM] = np.inf  # a pair without 2 shared trials cannot be tested: not in the family
-        p[rows, first + rows] = np.inf  # nor is an entry compared with itself
-        rejected = _holm_rows(p, alpha)
-        better[first : first + _ROWS_PER_BLOCK] = (rejected & (mean > 0)).sum(axis=1)
-        worse[first : first + _ROWS_PER_BLOCK] = (rejected & (mean < 0)).sum(axis=1)
+        # (i, j, k): entry j and entry first + i on trial k; j - (first + i) is what is tested
+        block = slice(first, first + _ROWS_PER_BLOCK)
+        them = np.broadcast_to(table[None, :, :], (len(table[block]), *table.shape)).copy()
+        rows = np.arange(them.shape[0])
+        them[rows, first + rows] = np.nan  # an entry is not compared with itself
+        us = np.broadcast_to(table[block, None, :], them.shape)
+        unpaired = away[None, :] != away[block, None]
+        claims = _claims(them, us, unpaired, np.array(trials), looks or {ALL_TRIALS: 0.05}, sd_floor)
+        better[first : first + _ROWS_PER_BLOCK] = (claims > 0).sum(axis=1)
+        worse[first : first + _ROWS_PER_BLOCK] = (claims < 0).sum(axis=1)
     return {
         entry: RankInterval(best=1 + int(up), worst=len(entries) - int(down))
         for entry, up, down in zip(entries, better, worse, strict=True)
     }
+
+
+def family_claims(
+    pairs: Sequence[tuple[Mapping[TrialKey, float], Mapping[TrialKey, float]]],
+    looks: Looks | None = None,
+    sd_floor: float = PAIRED_SD_FLOOR,
+    unpaired: Sequence[bool] = (),
+) -> list[int]:
+    """For comparisons a - b shown together (one family): +1 (a better) or -1 (a worse) where Holm's procedure over
+    all of them rejects "no difference" at 95 % family-wise (at any of `looks`), else 0. Comparisons flagged in
+    `unpaired` are Welch tests of the two sets of trials (`unpaired_difference`), the others paired t-tests."""
+    for a, b in pairs:
+        _check_finite(a.values(), "score")
+        _check_finite(b.values(), "score")
+    trials = sorted(set().union(*(a.keys() | b.keys() for a, b in pairs)))
+    ours, theirs = (np.full((1, len(pairs), len(trials)), np.nan) for _ in range(2))
+    for test, (a, b) in enumerate(pairs):
+        for index, trial in enumerate(trials):
+            ours[0, test, index] = a.get(trial, np.nan)
+            theirs[0, test, index] = b.get(trial, np.nan)
+    flags = np.array([list(unpaired) or [False] * len(pairs)], dtype=bool).reshape(1, len(pairs))
+    return _claims(ours, theirs, flags, np.array(trials), looks or {ALL_TRIALS: 0.05}, sd_floor)[0].tolist()
+
+
+def unpaired_difference(
+    a: Mapping[TrialKey, float], b: Mapping[TrialKey, float], sd_floor: float = PAIRED_SD_FLOOR
+) -> Estimate:
+    """mean(a) - mean(b) with Welch's 95 % interval, for entries whose trials are not pairs (one trained on another
+    machine): each mean's own spread, floored as a paired difference's, adds up. n is the smaller trial count; sd
+    is None (there is no single spread of a difference). Fewer than 2 trials on either side: the difference alone.
+    """
+    _check_finite(a.values(), "score")
+    _check_finite(b.values(), "score")
+    if not a or not b:
+        raise ValueError("an unpaired difference needs at least one trial on each side")
+    n, mean, half, _ = _welch(
+        np.array([list(a.values())], dtype=float), np.array([list(b.values())], dtype=float), sd_floor
+    )
+    if n[0] < MIN_TRIALS_FOR_A_CLAIM:
+        return Estimate(n=int(n[0]), mean=float(mean[0]), sd=None, ci_low=None, ci_high=None)
+    return Estimate(
+        n=int(n[0]), mean=float(mean[0]), sd=None, ci_low=float(mean[0] - half[0]), ci_high=float(mean[0] + half[0])
+    )
+
+
+def _welch(a: np.ndarray, b: np.ndarray, sd_floor: float) -> tuple[np.ndarray, ...]:
+    """Over the last axis (NaN = no value): the smaller n, mean(a) - mean(b), Welch's 95 % half-width and p-value
+    (Welch-Satterthwaite degrees of freedom), each sample's sd floored at `sd_floor`; p is infinite (no test) where
+    either side has fewer than 2 values."""
+    n_a, mean_a, sd_a, _ = _intervals(a, 0.95)
+    n_b, mean_b, sd_b, _ = _intervals(b, 0.95)
+    share_a = np.maximum(sd_a, sd_floor) ** 2 / np.maximum(n_a, 1)
+    share_b = np.maximum(sd_b, sd_floor) ** 2 / np.maximum(n_b, 1)
+    se = np.sqrt(share_a + share_b)
+    dof = (share_a + share_b) ** 2 / (share_a**2 / np.maximum(n_a - 1, 1) + share_b**2 / np.maximum(n_b - 1, 1))
+    mean = mean_a - mean_b
+    p = 2 * stats.t.sf(np.abs(mean) / se, dof)
+    testable = (n_a >= MIN_TRIALS_FOR_A_CLAIM) & (n_b >= MIN_TRIALS_FOR_A_CLAIM)
+    return np.minimum(n_a, n_b), mean, stats.t.ppf(0.975, dof) * se, np.where(testable, p, np.inf)
+
+
+def _claims(
+    ours: np.ndarray,
+    theirs: np.ndarray,
+    unpaired: np.ndarray,
+    trial_keys: np.ndarray,
+    looks: Looks,
+    sd_floor: float,
+) -> np.ndarray:
+    """Over (families, tests, trials) of two entries' scores (NaN: no value): +1 / -1 where the test of ours -
+    theirs is rejected at some look with the difference above / below 0 (Holm within each family at the look's
+    level), else 0. A test is paired over the shared trials, or Welch's where `unpaired` (families, tests) says so.
+    A look sees the trials keyed up to it; one that adds no trial to the previous is skipped."""
+    claims = np.zeros(ours.shape[:2], dtype=int)
+    seen = -1
+    for last, level in sorted(looks.items()):
+        visible = int((trial_keys <= last).sum())
+        if visible == seen:
+            continue
+        seen = visible
+        a, b = ours[:, :, :visible], theirs[:, :, :visible]
+        n, mean, sd, _ = _intervals(a - b, 0.95, sd_floor)
+        p = _p_values(n, mean, sd, sd_floor)
+        p[n < MIN_TRIALS_FOR_A_CLAIM] = np.inf  # a pair without 2 shared trials cannot be tested: not in the family
+        if unpaired.any():
+            _, welch_mean, _, welch_p = _welch(a, b, sd_floor)
+            mean, p = np.where(unpaired, welch_mean, mean), np.where(unpaired, welch_p, p)
+        rejected = _holm_rows(p, level) & (claims == 0)
+        claims[rejected] = np.sign(mean[rejected]).astype(int)
+    return claims
 
 
 def is_provisional(headline: Mapping[TrialKey, float], suite_trials: int) -> bool:

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     trials_official: PositiveInt = 3
     trials_proxy: PositiveInt = 3
     trials_smoke: PositiveInt = 2
+    # Idle workers add trials, one at a time and up to this many per entry, to complete entries whose rank interval
+    # overlaps the leader's or a neighbour's, behind every participant's runs (docs/statistics.md, "Extra
+    # trials"). 0 (or at most a suite's trials) adds none: a CPU machine would spend hours on them.
+    extra_trials_up_to: NonNegativeInt = 0
     # The upload limit: every message and the web form's hint say this number (the sandbox refuses more anyway).
     max_file_bytes: PositiveInt = Field(MAX_FILE_BYTES, le=MAX_FILE_BYTES)
     submissions_per_day: PositiveInt = 5  # per participant; infrastructure failures, cancelled ones are free

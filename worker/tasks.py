@@ -1,10 +1,11 @@
-"""The Celery tasks, thin over worker.lifecycle and worker.reaper: one task per run, and the reaper."""
+"""The Celery tasks, thin over worker.lifecycle, worker.reaper and worker.extra_trials: one task per run, and the
+periodic pass that reaps and, when the queue is empty, adds an extra trial."""
 
 from celery import Task, shared_task
 
 from runqueue.app import EXECUTE_RUN, REAP
 from settings import get_settings
-from worker import lifecycle, reaper
+from worker import extra_trials, lifecycle, reaper
 from worker.sandboxed_loss import open_loss
 
 RETRY_COUNTDOWN = 10  # seconds before an infrastructure failure's retry: lets a passing hiccup pass
@@ -21,4 +22,6 @@ def execute_run(self: Task, run_id: int) -> None:
 
 @shared_task(bind=True, name=REAP)
 def reap(self: Task) -> None:
-    reaper.reap(get_settings(), self.app)
+    settings = get_settings()
+    reaper.reap(settings, self.app)
+    extra_trials.add_extra_trial(settings, self.app)

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.board import compared_ids, differences_between
-from api.deps import LeaderboardDep
+from api.deps import LeaderboardDep, SettingsDep
 from api.errors import ApiError, error_responses
 from api.schemas import MAX_DB_INTEGER, ComparePublic
 
@@ -29,7 +29,7 @@ IdsQuery = Annotated[
     response_model=ComparePublic,
     responses=error_responses(404, 422, 503),  # 503: the first read of a suite's board, on a database busy or down
 )
-def read_comparison(leaderboard: LeaderboardDep, ids: IdsQuery) -> ComparePublic:
+def read_comparison(leaderboard: LeaderboardDep, ids: IdsQuery, settings: SettingsDep) -> ComparePublic:
     """Entries of the suite's leaderboard side by side, and their paired differences per benchmark and headline."""
     try:
         wanted = compared_ids(ids)
@@ -50,5 +50,5 @@ def read_comparison(leaderboard: LeaderboardDep, ids: IdsQuery) -> ComparePublic
         benchmarks=board.benchmarks,
         trials_planned=board.trials_planned,
         data=[entries[submission_id] for submission_id in wanted],
-        differences=differences_between(leaderboard, wanted),
+        differences=differences_between(leaderboard, wanted, settings),
     )

@@ -195,6 +195,12 @@ def stale_runs(session: Session, heartbeat_before: datetime) -> Sequence[tuple[i
     return [(row.id, row.attempts) for row in rows]
 
 
+def nothing_queued(session: Session) -> bool:
+    """No current run waits for a worker (running ones may still train)."""
+    waiting = select(Run.id).where(Run.status == RunStatus.QUEUED, Run.superseded_at.is_(None)).limit(1)
+    return session.scalar(waiting) is None
+
+
 def undispatched_runs(session: Session, dispatched_before: datetime | None = None) -> list[int]:
     """Queued runs whose message was never sent or, given `dispatched_before`, was sent before it."""
     sent_long_ago = Run.dispatched_at.is_(None)

@@ -119,6 +119,22 @@ def create_recorded_submission(
     return queued
 
 
+def add_extra_trial(session: Session, submission_id: int, plan: SuitePlan) -> list[int]:
+    """Queues the submission's next trial beyond its planned ones on the plan's announced benchmarks (the headline's
+    only), when that trial is among the plan's most_trials; returns the new runs' ids (none past most_trials).
+
+    Extra runs wait behind every other run (queries.queue_position.fair_order) and never change the submission's
+    status: it stays succeeded whatever they do (queries.transitions.refresh_submission)."""
+    lock_submission(session, submission_id)
+    last = session.scalar(
+        select(func.max(Run.trial)).where(Run.submission_id == submission_id, Run.superseded_at.is_(None))
+    )
+    trials = plan.trials + plan.extra_trials
+    if last is None or last >= len(trials):
+        return []
+    return _add_runs(session, _new_runs(submission_id, plan.benchmarks, [trials[last]], ()))
+
+
 def _new_runs(
     submission_id: int,
     benchmarks: Sequence[str],
@@ -299,7 +315,10 @@ def rerun_submission(
         session.execute(update(Run).where(Run.id.in_([run.id for run in current])).values(superseded_at=now))
     new_runs = _new_runs(submission.id, rerun, plan.trials, rerun_transfer, pending_replacement=keeps_results)
     run_ids = _add_runs(session, new_runs)
-    session.execute(update(Submission).where(Submission.id == submission.id).values(rerun_error=None))
+    # the rerun's trials are the plan's: a submission claims the trial count it runs now, and trials past it are
+    # extra ones (queries.queue_position.extra_trial_last)
+    values = {"rerun_error": None, "trials_planned": len(plan.trials)}
+    session.execute(update(Submission).where(Submission.id == submission.id).values(**values))
     mark_board_changed(session, submission.id)  # it shows as being rerun
     refresh_submission(session, submission.id)
     session.expire(submission)

@@ -138,7 +138,13 @@ def refresh_submission(session: Session, submission_id: int) -> None:
     )
     runs = session.execute(
         select(*columns)
-        .where(Run.submission_id == submission_id, Run.superseded_at.is_(None), Run.pending_replacement.is_(False))
+        .join(Submission, Run.submission_id == Submission.id)
+        .where(
+            Run.submission_id == submission_id,
+            Run.superseded_at.is_(None),
+            Run.pending_replacement.is_(False),
+            Run.trial <= Submission.trials_planned,  # an extra trial never changes the status (add_extra_trial)
+        )
         .order_by(Run.id)
     ).all()
     outcomes = [RunOutcome(run.status, run.attempts > 0, run.failure_cause) for run in runs]

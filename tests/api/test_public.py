@@ -19,9 +19,9 @@ def test_the_leaderboard_shows_complete_submissions_beside_the_marked_baselines(
     assert board["suite"] == "smoke" and board["benchmarks"] == benchmark_names(Suite.SMOKE)
     assert board["trials_planned"] == 2  # the smoke suite's setting
     assert [m["name"] for m in board["metrics"]][-1] == "robust_score" and board["metrics"][-1]["higher_is_better"]
-    assert [(e["submission_id"], e["kind"], e["rank"]) for e in board["data"]] == [
-        (submission.id, "submission", 1),
-        (baseline.id, "baseline", 2),  # the paired difference +0.15, +0.16 is significant
+    assert [(e["submission_id"], e["kind"], e["rank_best"], e["rank_worst"]) for e in board["data"]] == [
+        (submission.id, "submission", 1, 1),
+        (baseline.id, "baseline", 2, 2),  # the paired difference +0.15, +0.16 is significant (p 0.021, one test)
     ]
     entry = board["data"][0]
     assert entry["headline"]["n"] == 2 and entry["headline"]["mean"] == pytest.approx(0.76)

@@ -110,7 +110,11 @@ def test_a_provisional_entry_with_the_best_mean_is_listed_after_the_ranked_ones_
     assert [e.submission.id for e in board] == [ranked.id, mine.id, early.id]
     assert board[2].provisional and board[2].rank is None
     rows = queries.leaderboard.submission_rows(any_factory.session, Suite.SMOKE, [mine.id], harness.HARNESS_VERSION)
-    leader = {c.against.id for c in comparisons(group_by_submission(rows)[mine.id], board, BENCHMARKS) if c.is_leader}
+    leader = {
+        c.against.id
+        for c in comparisons(group_by_submission(rows)[mine.id], board, Factory.plan(TRIALS))
+        if c.is_leader
+    }
     assert leader == {ranked.id}
 
 
@@ -214,7 +218,7 @@ def test_a_submission_is_compared_paired_with_every_baseline_and_published_metho
     board = _board(session)
     rows = queries.leaderboard.submission_rows(session, Suite.SMOKE, [mine.id], harness.HARNESS_VERSION)
     scores = group_by_submission(rows)[mine.id]
-    found = {(c.against.id, c.scope): c for c in comparisons(scores, board, BENCHMARKS)}
+    found = {(c.against.id, c.scope): c for c in comparisons(scores, board, Factory.plan(TRIALS))}
     assert {against for against, _ in found} == {baseline.id, published.id, leader.id}
     assert {scope for _, scope in found} == {HEADLINE, *BENCHMARKS}
     versus_baseline = found[(baseline.id, HEADLINE)].difference

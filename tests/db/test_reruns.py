@@ -101,3 +101,14 @@ def test_a_whole_rerun_of_a_submission_with_transfer_runs_queues_each_once(any_f
     transfer = transfer_benchmark_names(Suite.SMOKE)
     new_ids = queries.submissions.rerun_submission(session, baseline, any_factory.plan(TRIALS, transfer=True))
     assert len(new_ids) == (len(BENCHMARKS) + len(transfer)) * TRIALS
+
+
+def test_a_rerun_under_a_plan_of_more_trials_claims_that_many_and_queues_each(any_factory):
+    submission = any_factory.submission(trials=TRIALS)
+    any_factory.finish(submission)
+    assert submission.trials_planned == TRIALS
+    queries.submissions.rerun_submission(any_factory.session, submission, Factory.plan(TRIALS + 1))
+    any_factory.session.refresh(submission)
+    assert submission.trials_planned == TRIALS + 1  # not read from the settings of the day it was queued
+    queued = [run for run in submission.replacement_runs if run.status is RunStatus.QUEUED]
+    assert sorted({run.trial for run in queued}) == [1, 2, 3]

@@ -12,18 +12,20 @@ import pytest
 from scipy import stats
 
 from scoring.statistics import (
+    ALL_TRIALS,
     Estimate,
     RankInterval,
     average_ranks,
     detectable_difference,
     estimate,
+    family_claims,
     headline_per_trial,
-    holm,
     is_provisional,
+    look_levels,
     paired_difference,
-    paired_p_value,
     rank_intervals,
     tied_ranks,
+    unpaired_difference,
 )
 
 # A fixed table of headlines over trials 1, 2, 3 (entry -> trial -> headline robust_score).
@@ -93,15 +95,15 @@ def test_pairing_finds_a_difference_that_the_two_separate_intervals_hide():
     assert difference.ci_low == pytest.approx(0.025159, abs=1e-6)
     assert difference.ci_high == pytest.approx(0.074841, abs=1e-6)
     assert estimate(list(W.values())).ci_low < estimate(list(X.values())).ci_high
-    assert paired_p_value(difference) < 0.05 and difference.mean > 0
+    assert family_claims([(W, X)]) == [1] and family_claims([(X, W)]) == [-1]
 
 
 def test_a_difference_whose_interval_straddles_zero_is_no_claim():
     # X - Z = [-0.02, 0.02, 0.01]: mean 0.003333, sd 0.020817 (above the floor), half-width 0.051711
     difference = paired_difference(X, Z)
     assert difference.ci_low == pytest.approx(-0.048378, abs=1e-6)
-    assert paired_p_value(difference) == pytest.approx(stats.ttest_rel([*X.values()], [*Z.values()]).pvalue)
-    assert paired_p_value(difference) > 0.05
+    assert _p_by_hand(X, Z) == pytest.approx(stats.ttest_rel([*X.values()], [*Z.values()]).pvalue)  # sd > floor
+    assert _p_by_hand(X, Z) > 0.05 and family_claims([(X, Z)]) == [0]
 
 
 def test_a_constant_difference_has_the_floor_sd_not_a_zero_width_interval():
@@ -109,10 +111,8 @@ def test_a_constant_difference_has_the_floor_sd_not_a_zero_width_interval():
     difference = paired_difference({1: 0.75, 2: 0.75}, {1: 0.5, 2: 0.5})
     assert difference.sd == 0.0
     assert (difference.ci_low, difference.ci_high) == pytest.approx((0.2410154, 0.2589846), abs=1e-6)
-    # Still a claim: t = 0.25 / (0.001 / sqrt(2)) = 353.55 on 1 degree of freedom
-    assert paired_p_value(difference) == pytest.approx(2 * stats.t.sf(353.553, 1), rel=1e-3) and holm([0.0018]) == [
-        True
-    ]
+    # Still a claim: t = 0.25 / (0.001 / sqrt(2)) = 353.55 on 1 degree of freedom, p = 0.0018
+    assert family_claims([({1: 0.75, 2: 0.75}, {1: 0.5, 2: 0.5})]) == [1]
 
 
 def test_a_constant_one_image_gain_over_three_trials_is_no_claim():
@@ -121,13 +121,13 @@ def test_a_constant_one_image_gain_over_three_trials_is_no_claim():
     copy = {trial: score + 0.00033 for trial, score in X.items()}
     difference = paired_difference(copy, X)
     assert difference.ci_low == pytest.approx(-0.0021541, abs=1e-6) and difference.ci_high > 0
-    assert paired_p_value(difference) > 0.05
+    assert family_claims([(copy, X)]) == [0]
     assert rank_intervals({"copy": copy, "x": X}) == {"copy": RankInterval(1, 2), "x": RankInterval(1, 2)}
 
 
 def test_a_byte_identical_copy_ties_exactly():
     difference = paired_difference(dict(W), W)
-    assert (difference.mean, difference.sd, paired_p_value(difference)) == (0.0, 0.0, 1.0)
+    assert (difference.mean, difference.sd) == (0.0, 0.0) and family_claims([(dict(W), W)]) == [0]
     # w and its copy: neither can be told from the other, both beat x (p 0.01307 twice: Holm 0.025, then 0.05)
     assert rank_intervals({"w": W, "copy": dict(W), "x": X}) == {
         "w": RankInterval(1, 2),
@@ -137,7 +137,7 @@ def test_a_byte_identical_copy_ties_exactly():
 
 
 def test_fewer_than_two_shared_trials_make_no_claim_however_large_the_gap():
-    assert paired_p_value(paired_difference({1: 0.99, 2: 0.99}, {2: 0.10, 3: 0.10})) == math.inf
+    assert family_claims([({1: 0.99, 2: 0.99}, {2: 0.10, 3: 0.10})]) == [0]
     assert rank_intervals({"a": {1: 0.99, 2: 0.99}, "b": {2: 0.10, 3: 0.10}}) == {
         "a": RankInterval(1, 2),
         "b": RankInterval(1, 2),
@@ -151,13 +151,41 @@ def test_a_nan_anywhere_in_either_entry_is_refused_even_off_the_shared_trials():
         paired_difference({1: 0.9, 2: 0.8, 3: math.nan}, {1: 0.7, 2: 0.6})
 
 
-def test_holm_steps_down_until_the_first_p_value_above_its_threshold():
-    # Sorted: 0.005 <= 0.05/4 = 0.0125 rejected; 0.01 <= 0.05/3 = 0.01667 rejected; 0.03 > 0.05/2 = 0.025 stops,
-    # so 0.04 is not rejected although it is below 0.05/1.
-    assert holm([0.01, 0.04, 0.03, 0.005]) == [True, False, False, True]
-    assert holm([0.049]) == [True] and holm([0.051]) == [False] and holm([]) == []
-    # A test that cannot be made (infinite p) is outside the family: 0.03 is then the larger of two, <= 0.05 / 1
-    assert holm([0.01, math.inf, 0.03]) == [True, False, True]
+def _p_by_hand(a: dict[int, float], b: dict[int, float]) -> float:
+    """The paired t-test's two-sided p-value with the sd floored at 0.001, written out."""
+    differences = [a[trial] - b[trial] for trial in sorted(a.keys() & b.keys())]
+    n = len(differences)
+    mean = sum(differences) / n
+    sd = math.sqrt(sum((d - mean) ** 2 for d in differences) / (n - 1))
+    return 2 * stats.t.sf(abs(mean) / (max(sd, 0.001) / math.sqrt(n)), n - 1)
+
+
+def _holm_by_hand(p_values: list[float], alpha: float = 0.05) -> list[bool]:
+    rejected = [False] * len(p_values)
+    for step, index in enumerate(sorted(range(len(p_values)), key=p_values.__getitem__)):
+        if p_values[index] > alpha / (len(p_values) - step):
+            break
+        rejected[index] = True
+    return rejected
+
+
+def test_family_claims_match_holm_worked_by_hand_on_a_fixed_example():
+    # Four comparisons against X (X = 0.90, 0.92, 0.94): their paired t p-values from scipy, then Holm's steps:
+    # sorted 0.0051 <= 0.05/4 = 0.0125 and 0.0131 <= 0.05/3 = 0.0167 are rejected; 0.0390 > 0.05/2 = 0.025 stops,
+    # so 0.0390 makes no claim although alone it is below 0.05.
+    pairs = [
+        ({1: 0.95, 2: 0.96, 3: 0.99}, X),  # +0.05, +0.04, +0.05
+        (W, X),  # +0.04, +0.05, +0.06
+        ({1: 0.87, 2: 0.86, 3: 0.90}, X),  # -0.03, -0.06, -0.04
+        (Z, X),
+    ]
+    p_values = [stats.ttest_rel([*a.values()], [*b.values()]).pvalue for a, b in pairs]
+    assert [round(p, 4) for p in p_values] == [0.0051, 0.0131, 0.039, 0.8075]
+    assert _holm_by_hand(p_values) == [True, True, False, False]
+    assert family_claims(pairs) == [1, 1, 0, 0]
+    # A comparison that cannot be made (one shared trial) is outside the family: the same four and it still
+    # claim the same, where counting it would have made the thresholds 0.05/5, 0.05/4
+    assert family_claims([*pairs, ({1: 0.5}, X)]) == [1, 1, 0, 0, 0]
 
 
 def test_three_entries_with_overlapping_differences_could_each_hold_any_place():
@@ -215,12 +243,62 @@ def test_rank_intervals_agree_with_holm_over_each_entrys_pairs_one_by_one():
     for entry, scores in headlines.items():
         others = [other for other in headlines if other != entry and len(headlines[other].keys() & scores.keys()) > 1]
         differences = [paired_difference(headlines[other], scores) for other in others]
-        rejected = holm([paired_p_value(difference) for difference in differences])
+        rejected = _holm_by_hand([_p_by_hand(headlines[other], scores) for other in others])
         better = sum(r and d.mean > 0 for r, d in zip(rejected, differences, strict=True))
         worse = sum(r and d.mean < 0 for r, d in zip(rejected, differences, strict=True))
         expected[entry] = RankInterval(1 + better, len(headlines) - worse)
     assert rank_intervals(headlines) == expected
     assert len(set(expected.values())) > 5  # the board has claims to get wrong, not only 1-150
+
+
+def test_without_extra_trials_one_look_spends_all_of_alpha_and_with_them_the_levels_sum_to_it():
+    assert look_levels(first=3, most=3) == {ALL_TRIALS: 0.05} and look_levels(first=3, most=0) == {ALL_TRIALS: 0.05}
+    levels = look_levels(first=5, most=10)
+    assert list(levels) == [5, 6, 7, 8, 9, 10] and levels[5] == pytest.approx(0.035) and levels[10] == 0.0125
+    assert all(levels[n] == pytest.approx(0.000625) for n in range(6, 10)) and sum(levels.values()) == pytest.approx(
+        0.05
+    )
+    assert look_levels(first=2, most=3) == pytest.approx({2: 0.035, 3: 0.015})
+
+
+def test_with_extra_trials_the_first_look_claims_only_at_its_share_of_alpha():
+    # a - b = [0.03, 0.05, 0.04, 0.02, 0.06] at trials 1-5: t = 0.04 / (0.015811 / sqrt(5)) = 5.657, p = 0.0048
+    # on 4 df. Alone, and at the first look of 5 with extras (0.035), a claim; at a first look spending 0.004, none.
+    a = {1: 0.93, 2: 0.95, 3: 0.94, 4: 0.92, 5: 0.96}
+    b = {trial: 0.90 for trial in a}
+    assert _p_by_hand(a, b) == pytest.approx(0.0048, abs=1e-4)
+    assert family_claims([(a, b)], look_levels(5, 10)) == [1]
+    assert family_claims([(a, b)], {5: 0.004, 6: 0.046}) == [0]  # trial 6 is not there: that look is skipped
+
+
+def test_a_claim_made_at_an_earlier_look_stands_after_trials_that_blur_it():
+    # Trials 1-5 as above (p = 0.0048 <= 0.035); trials 6-8 go the other way, so over all 8 the difference is no
+    # longer significant (mean 0.0125) -- the claim of the look at 5 stands, as the spending design allows.
+    a = {1: 0.93, 2: 0.95, 3: 0.94, 4: 0.92, 5: 0.96, 6: 0.86, 7: 0.87, 8: 0.87}
+    b = {trial: 0.90 for trial in a}
+    assert family_claims([(a, b)]) == [0]  # one look over every trial
+    assert family_claims([(a, b)], look_levels(5, 10)) == [1]
+    ranks = rank_intervals({"a": a, "b": b}, look_levels(5, 10))
+    assert ranks == {"a": RankInterval(1, 1), "b": RankInterval(2, 2)}
+
+
+def test_an_unpaired_difference_is_welchs_interval_and_test():
+    # W = [0.94, 0.97, 1.00] against X = [0.90, 0.92, 0.94] as if trained on two machines: scipy's Welch test
+    difference = unpaired_difference(W, X)
+    welch = stats.ttest_ind([*W.values()], [*X.values()], equal_var=False)
+    interval = welch.confidence_interval(0.95)
+    assert (difference.n, difference.mean, difference.sd) == (3, pytest.approx(0.05), None)
+    assert (difference.ci_low, difference.ci_high) == pytest.approx((interval.low, interval.high), abs=1e-9)
+    assert welch.pvalue > 0.05 and family_claims([(W, X)], unpaired=[True]) == [0]
+    assert family_claims([(W, X)]) == [1]  # paired, the same figures are a claim: the trial noise cancels
+
+
+def test_an_entry_recorded_elsewhere_is_ranked_against_local_entries_by_unpaired_tests():
+    # Paired, w beats x and y on every trial; recorded on another machine, the pairs' noise no longer cancels and
+    # nothing separates w from them (Welch p 0.084 and 0.082), while x and y, both local, stay paired.
+    assert rank_intervals({"w": W, "x": X, "y": Y})["w"] == RankInterval(1, 1)
+    assert rank_intervals({"w": W, "x": X, "y": Y}, elsewhere={"w"})["w"] == RankInterval(1, 3)
+    assert rank_intervals({"w": W, "x": X, "y": Y}, elsewhere={"w", "x", "y"})["w"] == RankInterval(1, 1)
 
 
 def test_rank_intervals_refuse_a_nan_headline_naming_the_entry():
