@@ -14,8 +14,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def leaderboard_csv(board: LeaderboardPublic) -> str:
-    """Rank interval (best, worst; empty when not ranked), provisional, legacy, name, kind, participant, the
-    headline's five fields, the transfer's provisional mark, rank interval, flip design and five fields (empty until
+    """Rank interval (best, worst; empty when not ranked), provisional, legacy, name, kind, participant, recorded
+    (trained on another machine: compared with entries trained here unpaired), the headline's five fields, the transfer's provisional mark, rank interval, flip design and five fields (empty until
     it has a trial), then the five of each benchmark and metric; 4 decimals."""
     cells = [(benchmark, metric.name) for benchmark in board.benchmarks for metric in board.metrics]
     columns = [f"{benchmark}_{metric}_{field}" for benchmark, metric in cells for field in ESTIMATE_FIELDS]
@@ -30,6 +30,7 @@ def leaderboard_csv(board: LeaderboardPublic) -> str:
             "name",
             "kind",
             "participant",
+            "recorded",
             *(f"headline_{f}" for f in ESTIMATE_FIELDS),
             "transfer_provisional",
             "transfer_rank_best",
@@ -49,7 +50,7 @@ def leaderboard_csv(board: LeaderboardPublic) -> str:
             _blank(entry.transfer_rank_worst),
             _blank(entry.transfer_flip_design),
         ]
-        text = [_inert(entry.name), entry.kind, _inert(entry.participant)]
+        text = [_inert(entry.name), entry.kind, _inert(entry.participant), entry.recorded]
         writer.writerow(
             [
                 *rank,

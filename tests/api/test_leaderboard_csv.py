@@ -30,10 +30,11 @@ def test_the_csv_parses_back_to_the_json_leaderboard_rounded_to_4_decimals(clien
         assert tuple(row[f] for f in RANK_FIELDS) == tuple(
             "" if entry[f] is None else str(entry[f]) for f in RANK_FIELDS
         )
-        assert (row["name"], row["participant"], row["kind"]) == (
+        assert (row["name"], row["participant"], row["kind"], row["recorded"]) == (
             entry["name"],
             entry["participant"],
             entry["kind"],
+            str(entry["recorded"]),
         )
         estimates = {"headline": entry["headline"]} | {
             f"{benchmark}_{metric}": value
@@ -53,14 +54,14 @@ def test_the_csv_parses_back_to_the_json_leaderboard_rounded_to_4_decimals(clien
 def test_the_csv_has_a_header_even_for_an_empty_suite_and_refuses_an_unknown_one(client):
     response = client.get("/api/leaderboard.csv", params={"suite": "proxy"})
     header = next(csv.reader(io.StringIO(response.text)))
-    assert header[:8] == ["rank_best", "rank_worst", "provisional", "legacy", "name", "kind", "participant",
-                          "headline_n"]  # fmt: skip
+    assert header[:9] == ["rank_best", "rank_worst", "provisional", "legacy", "name", "kind", "participant",
+                          "recorded", "headline_n"]  # fmt: skip
     # five figures for the headline, the transfer's mark, rank interval, flip design and five figures, five for each
     # benchmark and metric
-    assert header[12:21] == ["transfer_provisional", "transfer_rank_best", "transfer_rank_worst",
+    assert header[13:22] == ["transfer_provisional", "transfer_rank_best", "transfer_rank_worst",
                              "transfer_flip_design", "transfer_n", "transfer_mean", "transfer_sd", "transfer_ci_low",
                              "transfer_ci_high"]  # fmt: skip
-    assert len(header) == 7 + 5 + 9 + 5 * 5 * len(benchmark_names(Suite.PROXY))
+    assert len(header) == 8 + 5 + 9 + 5 * 5 * len(benchmark_names(Suite.PROXY))
     assert header[-1] == f"{benchmark_names(Suite.PROXY)[-1]}_robust_score_ci_high"
     refused = client.get("/api/leaderboard.csv", params={"suite": "imagenet"})
     assert refused.status_code == 422 and "suite" in refused.json()["detail"]

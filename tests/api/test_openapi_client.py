@@ -281,4 +281,4 @@ def test_a_client_generated_from_the_description_drives_the_whole_participant_pa
     table = generated.get_leaderboard_csv.sync(client=anyone)
     assert isinstance(table, str)
     rows = {row[4]: row for row in csv.reader(io.StringIO(table))}
-    assert rows["gce again"][2:8] == ["False", "False", "gce again", "submission", "ada", "2"], table
+    assert rows["gce again"][2:9] == ["False", "False", "gce again", "submission", "ada", "False", "2"], table
