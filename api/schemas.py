@@ -210,10 +210,15 @@ class ComparisonPublic(BaseModel):
 
 
 class SubmissionProgress(BaseModel):
-    """Where a submission stands: its place in the queue and its paired comparisons on the board."""
+    """Where a submission stands: its place in the queue, when it should start and finish, and its paired
+    comparisons on the board."""
 
     queue_position: int | None  # 1 = next to start; None when no run is waiting
-    estimated_start: datetime | None  # None once running, or before any run has finished to time
+    # From the time left on running runs and the durations of runs trained on this deployment, shared among its
+    # live workers (db/queue_forecast.py). None once started, or while a run before it has no duration to go by.
+    estimated_start: datetime | None
+    # When its last run should end, while it is queued or running; None otherwise, or when a run cannot be timed.
+    estimated_finish: datetime | None
     trials_planned: int
     comparisons: list[ComparisonPublic]
 

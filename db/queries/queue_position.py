@@ -1,30 +1,31 @@
-"""The queue's one order (which queued run starts next), where a submission stands in it, and when it should start.
+"""The queue's one order (which queued run starts next), where a submission stands in it, and when it should start
+and finish (the arithmetic in db/queue_forecast.py).
 
 The worker's claim (queries.runs.claim_next_run) and the estimate shown to participants both read `fair_order`,
 so the position a page shows is the order the workers follow.
 """
 
-import statistics
-from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, select, union
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from db.models import Run, RunStatus, Submission, SubmissionKind, SubmissionStatus, utcnow
+from db.queue_forecast import QueuedRun, RunningRun, SubmissionTimes, TimedRun, forecast, median_durations
 
-RECENT_RUNS_FOR_ESTIMATE = 20  # per suite and benchmark: the median of their durations estimates one run
-RECENT_RUNS_READ = 500  # the latest succeeded runs read to find them
+RECENT_RUNS_READ = 500  # the latest runs trained here read to time each suite and benchmark
+# A worker that finished a run this recently counts as live: between two runs it trains none.
+WORKER_SEEN_WITHIN = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
 class QueueEstimate:
-    runs_ahead: int  # queued runs that start before this submission's first one
-    position: int  # 1 + runs_ahead
-    estimated_start: datetime | None  # None before any run has finished to time
+    runs_ahead: int | None  # queued runs that start before this submission's first one; None once it runs
+    position: int | None  # 1 + runs_ahead
+    estimated_start: datetime | None  # None once it runs, or when a run before it cannot be timed yet
+    estimated_finish: datetime | None  # None when one of its runs, or one before them, cannot be timed yet
 
 
 def fair_order() -> list[ColumnElement]:
@@ -72,39 +73,67 @@ def queued_in_fair_order(*columns: ColumnElement) -> Select:
 
 
 def queue_estimate(session: Session, submission: Submission) -> QueueEstimate | None:
-    """Where the submission's first run stands in the queue while it waits to start; None once it runs (or
-    without a queued run)."""
-    if submission.status is not SubmissionStatus.QUEUED:
+    """Where a queued or running submission stands and when it should start and finish; None once it has ended
+    (or without a current queued or running run)."""
+    if submission.status not in (SubmissionStatus.QUEUED, SubmissionStatus.RUNNING):
         return None
-    queue = session.execute(queued_in_fair_order(Run.submission_id, Submission.suite, Run.benchmark)).all()
+    queue = queued_runs(session)
+    times = submission_times(session, queue).get(submission.id)
+    if times is None:
+        return None
+    if submission.status is not SubmissionStatus.QUEUED:
+        return QueueEstimate(None, None, None, times.finish)
     ahead = next((index for index, run in enumerate(queue) if run.submission_id == submission.id), None)
     if ahead is None:
-        return None
-    return QueueEstimate(ahead, ahead + 1, _estimated_start(session, [(r.suite, r.benchmark) for r in queue[:ahead]]))
+        return QueueEstimate(None, None, None, times.finish)
+    return QueueEstimate(ahead, ahead + 1, times.start, times.finish)
 
 
-def _estimated_start(session: Session, runs_ahead: Sequence[tuple[str, str]]) -> datetime | None:
-    """Now + the runs ahead, each at the median duration of recent runs of its suite and benchmark, spread over the
-    workers. While there is a queue every worker is busy, so the running runs count the workers.
+def queued_runs(session: Session) -> list[QueuedRun]:
+    """Every queued current run, in the order the workers claim them."""
+    rows = session.execute(queued_in_fair_order(Run.submission_id, Submission.suite, Run.benchmark)).all()
+    return [QueuedRun(*row) for row in rows]
 
-    A benchmark never run yet is timed at the median over every recent run; with no finished run at all there is
-    nothing to time, and the estimate is None.
-    """
-    recent = session.execute(
+
+def submission_times(session: Session, queue: list[QueuedRun] | None = None) -> dict[int, SubmissionTimes]:
+    """Start and finish of every submission with a queued or running run (db.queue_forecast.forecast): the running
+    runs' time left, the queue in its order, the durations of runs trained here (recorded results, trained on
+    another machine and stored with no duration, never count) and the live workers."""
+    running = session.execute(
+        select(Run.submission_id, Submission.suite, Run.benchmark, Run.started_at, Run.epochs_done, Run.epochs_total)
+        .join(Submission, Run.submission_id == Submission.id)
+        .where(Run.status == RunStatus.RUNNING, Run.superseded_at.is_(None), Run.started_at.is_not(None))
+    ).all()
+    trained_here = session.execute(
         select(Submission.suite, Run.benchmark, Run.started_at, Run.finished_at)
         .join(Submission, Run.submission_id == Submission.id)
-        .where(Run.status == RunStatus.SUCCEEDED, Run.started_at.is_not(None), Run.finished_at.is_not(None))
+        .where(
+            Run.status == RunStatus.SUCCEEDED,
+            Run.recorded.is_(False),
+            Run.started_at.is_not(None),
+            Run.finished_at.is_not(None),
+        )
         .order_by(Run.finished_at.desc())
         .limit(RECENT_RUNS_READ)
     ).all()
-    if not recent:
-        return None
-    durations: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for run in recent:
-        if len(durations[(run.suite, run.benchmark)]) < RECENT_RUNS_FOR_ESTIMATE:
-            durations[(run.suite, run.benchmark)].append((run.finished_at - run.started_at).total_seconds())
-    overall = statistics.median(seconds for runs in durations.values() for seconds in runs)
-    median = {key: statistics.median(runs) for key, runs in durations.items()}
-    workers = session.scalar(select(func.count()).where(Run.status == RunStatus.RUNNING)) or 1
-    wait = sum(median.get(key, overall) for key in runs_ahead) / workers
-    return utcnow() + timedelta(seconds=wait)
+    durations = median_durations(
+        TimedRun(run.suite, run.benchmark, (run.finished_at - run.started_at).total_seconds()) for run in trained_here
+    )
+    return forecast(
+        utcnow(),
+        [RunningRun(*row) for row in running],
+        queued_runs(session) if queue is None else queue,
+        durations,
+        live_workers(session),
+    )
+
+
+def live_workers(session: Session) -> int:
+    """The workers training a run now or that finished one within WORKER_SEEN_WITHIN; 1 when none is known."""
+    names = union(
+        select(Run.worker).where(Run.status == RunStatus.RUNNING, Run.worker.is_not(None)),
+        select(Run.worker).where(
+            Run.recorded.is_(False), Run.worker.is_not(None), Run.finished_at >= utcnow() - WORKER_SEEN_WITHIN
+        ),
+    ).subquery()
+    return session.scalar(select(func.count()).select_from(names)) or 1

@@ -1,13 +1,16 @@
 """Uploading, reading, listing and cancelling submissions through HTTP, and every way an upload is refused."""
 
+from datetime import datetime, timedelta
+
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from api.deps import get_session, get_settings
 from api.main import create_app
 from api.validation import CheckPool
 from db import queries
-from db.models import SubmissionStatus
+from db.models import Run, SubmissionStatus, utcnow
 from harness.registry import Suite, trained_benchmark_names
 from tests.api.conftest import VALID_LOSS
 
@@ -146,6 +149,28 @@ def test_a_submission_has_no_queue_position_nor_estimated_start_once_a_run_train
     statuses = [run["status"] for run in detail["runs"]]
     assert detail["status"] == "running" and statuses.count("queued") == len(statuses) - 1
     assert detail["queue_position"] is None and detail["estimated_start"] is None
+
+
+def test_a_queued_submission_is_given_a_start_and_a_finish_and_a_running_one_its_finish(
+    upload, client, auth, session, factory
+):
+    timed = factory.submission(transfer=True)  # every benchmark of the suite trained here once, in 60 s
+    factory.finish(timed)
+    began = utcnow() - timedelta(seconds=60)
+    session.execute(update(Run).where(Run.submission_id == timed.id).values(started_at=began, finished_at=utcnow()))
+    accepted = upload().json()
+    detail = client.get(accepted["url"], headers=auth).json()
+    start, finish = (datetime.fromisoformat(detail[field]) for field in ("estimated_start", "estimated_finish"))
+    # nothing ahead and one worker: it starts now and its runs follow one another, 60 s each
+    assert abs((start - utcnow()).total_seconds()) < 30
+    assert abs((finish - start).total_seconds() - 60 * len(detail["runs"])) < 30
+    public = client.get(f"{accepted['url']}/public").json()
+    public_finish = datetime.fromisoformat(public["estimated_finish"])  # anyone may see both
+    assert public["estimated_start"] is not None and abs((public_finish - finish).total_seconds()) < 30
+    first_run = queries.submissions.get_submission(session, accepted["id"]).runs[0]
+    queries.runs.claim_run(session, first_run.id, "test-worker")
+    detail = client.get(accepted["url"], headers=auth).json()
+    assert detail["estimated_start"] is None and datetime.fromisoformat(detail["estimated_finish"]) > utcnow()
 
 
 def test_a_participant_lists_only_their_own_submissions(upload, client, auth, factory):

@@ -1,4 +1,4 @@
-"""The fair queue: which queued run a worker's claim takes, and the position and start time a submission is shown."""
+"""The fair queue: which queued run a worker's claim takes, and the position, start and finish a submission is shown."""
 
 from datetime import timedelta
 
@@ -71,8 +71,52 @@ def test_a_submission_is_shown_the_position_the_claims_follow_and_a_start_from_t
         assert abs((estimate.estimated_start - expected).total_seconds()) < 30
     assert _claims(session, 1) == [(mine.id, 1)]  # the claim follows the position shown
     session.expire(mine)
-    assert queries.queue_position.queue_estimate(session, mine) is None  # running: no longer waiting to start
-    assert queries.queue_position.queue_estimate(session, timed) is None  # nothing of it waits
+    running = queries.queue_position.queue_estimate(session, mine)
+    assert running.position is None and running.estimated_start is None  # no longer waiting to start
+    assert running.estimated_finish is not None
+    assert queries.queue_position.queue_estimate(session, timed) is None  # nothing of it waits or runs
+
+
+def _timed(factory, seconds: float, recorded: bool = False, worker: str = "worker") -> None:
+    """A submission whose every run succeeded here in `seconds` (a recorded result: started_at == finished_at)."""
+    submission = factory.submission()
+    factory.finish(submission)
+    began = utcnow() - timedelta(seconds=0 if recorded else seconds)
+    factory.session.execute(
+        update(Run)
+        .where(Run.submission_id == submission.id)
+        .values(started_at=began, finished_at=utcnow(), recorded=recorded, worker=worker)
+    )
+
+
+def test_recorded_results_never_time_a_run_and_without_a_run_trained_here_there_is_no_estimate(any_factory):
+    session = any_factory.session
+    _timed(any_factory, 0, recorded=True)
+    ahead, mine = any_factory.submission(), any_factory.submission()
+    estimate = queries.queue_position.queue_estimate(session, mine)
+    assert estimate.position == BENCHMARKS + 1 and estimate.estimated_start is estimate.estimated_finish is None
+    _timed(any_factory, 100)
+    _timed(any_factory, 0, recorded=True)  # would halve the median if it counted
+    estimate = queries.queue_position.queue_estimate(session, mine)
+    # one worker: the BENCHMARKS runs ahead at 100 s each, then its own
+    expected_start = utcnow() + timedelta(seconds=100 * BENCHMARKS)
+    assert abs((estimate.estimated_start - expected_start).total_seconds()) < 30
+    expected_finish = expected_start + timedelta(seconds=100 * BENCHMARKS)
+    assert abs((estimate.estimated_finish - expected_finish).total_seconds()) < 30
+    assert queries.queue_position.queue_estimate(session, ahead).estimated_start is not None
+
+
+def test_the_queue_is_shared_by_the_workers_seen_training_or_just_done(any_factory):
+    session = any_factory.session
+    _timed(any_factory, 100, worker="gpu-1")
+    _timed(any_factory, 100, worker="gpu-2")
+    assert queries.queue_position.live_workers(session) == 2  # both finished a run within minutes
+    ahead, mine = any_factory.submission(), any_factory.submission()
+    estimate = queries.queue_position.queue_estimate(session, mine)
+    # the BENCHMARKS runs ahead two at a time: a worker is free for its first run after BENCHMARKS // 2 turns
+    expected = utcnow() + timedelta(seconds=100 * (BENCHMARKS // 2))
+    assert abs((estimate.estimated_start - expected).total_seconds()) < 30
+    assert queries.queue_position.queue_estimate(session, ahead).position == 1
 
 
 @pytest.mark.usefixtures("redis_client")
