@@ -1,12 +1,17 @@
 """A submission's page in a browser: public parts for anyone, live progress per benchmark and trial, curves, the
-queue while it waits and paired comparisons once it has results; code and errors for its owner only."""
+queue and its estimates while it waits or trains, and paired comparisons once it has results; code and errors for
+its owner only."""
+
+import re
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from db import queries
-from db.models import FailureCause, Submission, SubmissionKind, SubmissionStatus
+from db.models import FailureCause, Run, Submission, SubmissionKind, SubmissionStatus, utcnow
 from db.session import session_scope
 from harness.registry import Suite, benchmark_names
 from scoring.statistics import paired_difference
@@ -14,6 +19,7 @@ from scoring.trials import planned_trials
 from settings import PUBLISHED_SEED
 
 pytestmark = pytest.mark.slow
+ESTIMATE = re.compile(r"\((in about \d+ (min|h)|any minute now)\)$")  # "12:34:56 (in about 3 min)"
 
 SMOKE_BENCHMARKS = benchmark_names(Suite.SMOKE)
 SECRET_LINE = "# the secret sauce: nobody but its owner reads this"
@@ -210,25 +216,44 @@ def test_the_services_own_baselines_ask_nobody_for_a_token(page: Page, base_url,
     expect(page.locator("#token-form")).to_be_hidden()
 
 
-def test_a_queued_submission_shows_its_queue_position_and_estimated_start_until_a_run_starts(
+def test_a_queued_submission_shows_its_position_start_and_finish_and_a_running_one_its_finish(
     page: Page, base_url, service_settings, factory_for
 ):
     with session_scope(service_settings.sqlalchemy_url) as session:
         factory = factory_for(session)
-        factory.submission(kind=SubmissionKind.BASELINE)  # service runs queued first
+        timed = factory.submission(transfer=True)  # every benchmark of the suite trained here once, in 60 s
+        factory.finish(timed)
+        began = utcnow() - timedelta(seconds=60)
+        session.execute(update(Run).where(Run.submission_id == timed.id).values(started_at=began))
+        factory.submission(kind=SubmissionKind.BASELINE)  # queued first, claimed after participants' runs
         waiting = factory.submission()
         waiting_id, first_run_id = waiting.id, waiting.runs[0].id
     page.goto(f"{base_url}/submissions/{waiting_id}")
     expect(page.locator("#status")).to_have_text("queued")
     public = page.request.get(f"{base_url}/api/submissions/{waiting_id}/public").json()
     assert public["queue_position"] >= 1
+    assert public["estimated_start"] is not None and public["estimated_finish"] is not None
     expect(page.locator("#queue-section")).to_be_visible()
     expect(page.locator("#queue-position")).to_contain_text(f"{public['queue_position']} (")
-    expect(page.locator("#estimated-start")).not_to_be_empty()
+    expect(page.locator("#estimated-start")).to_have_text(ESTIMATE)
+    expect(page.locator("#estimated-finish")).to_have_text(ESTIMATE)
     with session_scope(service_settings.sqlalchemy_url) as session:
         queries.runs.claim_run(session, first_run_id, "test-worker")
     expect(page.locator("#status")).to_have_text("running", timeout=10_000)  # polled, no reload
-    expect(page.locator("#queue-section")).to_be_hidden()
+    expect(page.locator("#queue-heading")).to_have_text("Training")
+    expect(page.locator("#queue-position")).to_be_hidden()
+    expect(page.locator("#estimated-start")).to_be_hidden()
+    expect(page.locator("#estimated-finish")).to_have_text(ESTIMATE)
+
+
+def test_a_submission_waiting_for_a_benchmark_never_trained_here_says_its_estimates_are_not_known(
+    page: Page, base_url, service_settings, factory_for
+):
+    with session_scope(service_settings.sqlalchemy_url) as session:
+        waiting_id = factory_for(session).submission().id
+    page.goto(f"{base_url}/submissions/{waiting_id}")
+    expect(page.locator("#estimated-start")).to_contain_text("not known yet")
+    expect(page.locator("#estimated-finish")).to_contain_text("not known yet")
 
 
 def test_progress_is_shown_per_benchmark_and_trial_in_a_grid(page: Page, base_url, service_settings, factory_for):

@@ -234,21 +234,30 @@
     $("about-entry").hidden = !submission.description && !safe;
   }
 
-  // Shown while the submission waits, cleared as soon as one of its runs starts (the API then sends nulls).
+  // Shown while the submission is queued or running: its place and estimated start while it waits (the API sends
+  // nulls once one of its runs starts), its estimated finish until its last run ends.
   function renderQueue(submission) {
     const waiting = submission.status === "queued" && submission.queue_position !== null;
-    $("queue-section").hidden = !waiting;
+    $("queue-section").hidden = !ACTIVE.has(submission.status);
+    $("queue-heading").textContent = waiting ? "Waiting in the queue" : "Training";
+    document.querySelectorAll("#queue-section .while-waiting").forEach((node) => (node.hidden = !waiting));
+    $("estimated-finish").textContent = estimatedTimeText(submission.estimated_finish);
     if (!waiting) return;
     const ahead = submission.queue_position - 1;
     $("queue-position").textContent =
       `${submission.queue_position} (${ahead === 0 ? "next to start" : `${ahead} run${ahead === 1 ? "" : "s"} ahead`})`;
-    if (submission.estimated_start === null) {
-      $("estimated-start").textContent = "not known yet: no run of this suite has finished to time it";
-      return;
-    }
-    const start = new Date(submission.estimated_start);
-    const minutes = Math.max(0, Math.round((start - Date.now()) / 60000));
-    $("estimated-start").textContent = `${start.toLocaleTimeString()} (in about ${minutes} min)`;
+    $("estimated-start").textContent = estimatedTimeText(submission.estimated_start);
+  }
+
+  // A start or finish from the API as a clock time and how far off it is; null until every benchmark it waits for
+  // has a run trained on this service to time it.
+  function estimatedTimeText(iso) {
+    if (iso === null) return "not known yet: a benchmark it waits for has no run trained here to time it";
+    const at = new Date(iso);
+    const minutes = Math.max(0, Math.round((at - Date.now()) / 60000));
+    const clock = at.toDateString() === new Date().toDateString() ? at.toLocaleTimeString() : at.toLocaleString();
+    if (minutes === 0) return `${clock} (any minute now)`;
+    return `${clock} (in about ${minutes < 120 ? `${minutes} min` : `${Math.round(minutes / 60)} h`})`;
   }
 
   // Benchmarks down, trials across: each cell the run's status and its epochs or its robust_score.
