@@ -5,13 +5,15 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from api.board import compared_ids
 from api.deps import LeaderboardDep, SessionDep, SettingsDep, SubmissionIdPath
 from api.pages.documents import DOCUMENTS, document_html, with_document_links
 from api.pages.leaderboard_table import plus_minus, rank_text, rank_title, safe_link
+from api.pages.schema_script import schema_script
+from api.schemas import MAX_LINK_LENGTH
 from db import queries
 from harness.registry import Suite, benchmarks_in, get_benchmark
 from harness.result import PRIMARY_METRIC, PUBLISHED_METRICS
@@ -54,7 +56,8 @@ def submission_page(request: Request, session: SessionDep, submission_id: Submis
 
 @router.get("/submit")
 def submit_page(request: Request, settings: SettingsDep):
-    return templates.TemplateResponse(request, "submit.html", {"max_file_bytes": settings.max_file_bytes})
+    context = {"max_file_bytes": settings.max_file_bytes, "max_link_length": MAX_LINK_LENGTH}
+    return templates.TemplateResponse(request, "submit.html", context)
 
 
 @router.get("/compare")
@@ -75,3 +78,9 @@ def document_page(request: Request, slug: str):
     title, body = rendered if rendered else (filename, None)
     context = {"title": title, "body": body, "filename": filename}
     return templates.TemplateResponse(request, "document.html", context, status_code=200 if rendered else 404)
+
+
+@router.get("/schema.js")
+def schema_module() -> Response:
+    """The metric and status names the pages' scripts read, from their Python definitions."""
+    return Response(schema_script(), media_type="text/javascript")

@@ -33,3 +33,12 @@ def test_the_api_docs_render_every_operation_offline_and_within_the_pages_policy
     page.locator(".opblock-summary", has_text="/api/benchmarks").first.click()  # an operation opens on a click
     expect(page.locator(".opblock.is-open .parameters-container").first).to_be_visible()
     assert elsewhere == [] and refused == []
+
+
+def test_the_api_docs_lead_back_to_the_board(page: Page, base_url):
+    page.goto(f"{base_url}/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("PoisonBench")
+    back = page.get_by_role("navigation", name="Site").get_by_role("link", name="Leaderboard")
+    expect(back).to_be_visible()
+    back.click()
+    expect(page.locator("h1")).to_have_text("Leaderboard")

@@ -328,3 +328,72 @@ def test_a_rerun_under_way_shows_beside_the_results_it_will_replace(
     page.goto(f"{base_url}/submissions/{submission_id}")
     cells = page.locator("#trial-grid tbody td")
     expect(cells).to_have_text(["succeeded robust_score 0.700 rerun: queued"] * len(SMOKE_BENCHMARKS))
+
+
+# What Chart.js drew on a page's first chart: its legend's labels, each dataset's marker radii, and where the
+# legend and the axes lie against the canvas.
+CHART_DRAWN = """(canvas) => {
+  const chart = Chart.getChart(canvas);
+  return {
+    legend: chart.legend.legendItems.map((item) => item.text),
+    radii: chart.data.datasets.map((_, index) => chart.getDatasetMeta(index).data.map((point) => point.options.radius)),
+    width: chart.width,
+    legendRight: Math.max(...chart.legend.legendHitBoxes.map((box) => box.left + box.width)),
+    axes: Object.fromEntries(Object.entries(chart.scales).map(([id, scale]) => [id, [scale.left, scale.right]])),
+  };
+}"""
+
+
+def _three_entries(service_settings, factory_for) -> dict[str, int]:
+    """ours (0.81) leads close (0.80, within the noise) and generalized_ce (0.60), three trials each, two-epoch
+    curves."""
+    scores = {"ours": (0.80, 0.82, 0.81), "close": (0.79, 0.82, 0.80), "generalized_ce": (0.60, 0.61, 0.60)}
+    kinds = {"ours": SubmissionKind.SUBMISSION, "close": SubmissionKind.PUBLISHED}
+    ids = {}
+    with session_scope(service_settings.sqlalchemy_url) as session:
+        factory = factory_for(session)
+        for name, by_trial in scores.items():
+            submission = factory.submission(kind=kinds.get(name, SubmissionKind.BASELINE), trials=3)
+            submission.name = name
+            for run in submission.runs:
+                attempt = queries.runs.claim_run(session, run.id, "test-worker").attempt
+                result = {**factory.result(robust_score=by_trial[run.trial - 1]), "curve": _curve(2)}
+                queries.runs.complete_run(session, run.id, attempt, result, log_tail="")
+            ids[name] = submission.id
+    return ids
+
+
+def test_an_entry_that_leads_the_board_calls_no_other_entry_the_leader(
+    page: Page, base_url, service_settings, factory_for
+):
+    ids = _three_entries(service_settings, factory_for)
+    board = page.request.get(f"{base_url}/api/leaderboard?suite=smoke").json()["data"]
+    assert board[0]["submission_id"] == ids["ours"] and board[0]["rank_best"] is not None  # ours leads
+    page.goto(f"{base_url}/submissions/{ids['ours']}")
+    marks = page.locator("#comparisons .leader-mark")
+    expect(marks).to_have_count(1)
+    expect(page.locator(f'#comparisons tr[data-against-id="{ids["close"]}"] .leader-mark')).to_have_text("runner-up")
+    page.goto(f"{base_url}/submissions/{ids['close']}")  # another entry's page: ours is the leader there
+    expect(page.locator(f'#comparisons tr[data-against-id="{ids["ours"]}"] .leader-mark')).to_have_text("leader")
+
+
+def test_each_curve_says_which_line_is_dashed_and_only_the_last_epoch_has_a_marker(page: Page, base_url, seeded):
+    page.goto(f"{base_url}/submissions/1")
+    expect(page.locator("#curves canvas")).to_have_count(len(SMOKE_BENCHMARKS))
+    drawn = page.locator("#curves canvas").first.evaluate(CHART_DRAWN)
+    assert drawn["legend"] == ["test_acc ↑ (solid)", "poison_fit ↓ (dashed)"]
+    assert drawn["radii"] == [[0, 3], [0, 3]]  # two epochs: a marker on the second only
+
+
+def test_on_a_phone_each_chart_keeps_its_legend_and_both_axes_inside_the_screen(open_page, base_url, seeded):
+    phone = {"width": 390, "height": 844}
+    page = open_page(viewport=phone)
+    page.goto(f"{base_url}/submissions/1")
+    canvas = page.locator("#curves canvas").first
+    expect(canvas).to_be_visible()
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= phone["width"], box
+    drawn = canvas.evaluate(CHART_DRAWN)
+    assert len(drawn["legend"]) == 2 and drawn["legendRight"] <= drawn["width"]
+    assert drawn["axes"]["y"][0] >= 0 and drawn["axes"]["y1"][1] <= drawn["width"], drawn["axes"]

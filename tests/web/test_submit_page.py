@@ -87,3 +87,26 @@ def test_an_upload_through_the_form_is_followed_on_its_page_to_the_end_of_a_smok
     expect(page.locator("#code")).to_contain_text("# mine")  # the owner's token came along in the tab
     page.goto(f"{base_url}/")
     expect(page.locator("#leaderboard .pick-name a")).to_have_text(["gce again"])
+
+
+def test_the_paper_link_is_sent_with_the_upload_and_shown_on_its_page_and_a_malformed_one_caught_first(
+    page: Page, base_url, token, service_settings
+):
+    posts = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    page.goto(f"{base_url}/submit")
+    page.get_by_label("Token").fill(token)
+    code = loss_path("generalized_ce").read_text() + "\n# linked\n"
+    page.get_by_label("Loss file").set_input_files(_python_file("gce.py", code))
+    page.get_by_label("Name", exact=True).fill("gce with its paper")
+    page.get_by_label("Paper or code").fill("ftp://example.org/paper.pdf")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#link-error")).to_contain_text("http(s)")
+    assert posts == []
+    page.get_by_label("Paper or code").fill("https://arxiv.org/abs/1805.07836")
+    page.get_by_role("button", name="Submit").click()
+    page.wait_for_url(f"{base_url}/submissions/*", timeout=60_000)  # the real check starts a sandbox
+    expect(page.locator("#paper-link")).to_have_attribute("href", "https://arxiv.org/abs/1805.07836")
+    with session_scope(service_settings.sqlalchemy_url) as session:
+        stored = session.scalars(select(Submission.link)).all()
+    assert stored == ["https://arxiv.org/abs/1805.07836"]

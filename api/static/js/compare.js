@@ -51,7 +51,7 @@
       row.dataset.scope = scope;
       row.append(rowHeader(scope, scope === "headline" ? "" : "mono"));
       for (const entry of comparison.data) {
-        const estimate = scope === "headline" ? entry.headline : entry.benchmarks[scope].robust_score;
+        const estimate = scope === "headline" ? entry.headline : entry.benchmarks[scope][poisonbenchSchema.primaryMetric];
         const cell = element("td", estimateText.plusMinus(estimate), "num");
         cell.append(element("span", ` n=${estimate.n}`, "trial-count"));
         row.append(cell);
@@ -99,81 +99,41 @@
     $("differences-section").hidden = rows.length === 0;
   }
 
-  // The mean over an entry's runs of one benchmark, epoch by epoch, of a curve field (trials of equal length).
-  function meanCurve(runs, field) {
+  // The mean over an entry's runs of one benchmark, epoch by epoch, of each curve metric (trials of equal length).
+  function meanValues(runs) {
     const curves = runs.map((run) => run.curve).filter((curve) => curve.length > 0);
+    if (curves.length === 0) return null;
     const epochs = Math.min(...curves.map((curve) => curve.length));
-    if (curves.length === 0 || !Number.isFinite(epochs)) return [];
-    return Array.from({ length: epochs }, (_, epoch) => {
-      const values = curves.map((curve) => curve[epoch][field]);
-      return values.reduce((sum, value) => sum + value, 0) / values.length;
-    });
-  }
-
-  // The poison_fit axis spans its data with a margin, never below 0 or above 1 (it is a fraction).
-  function poisonFitRange(datasets) {
-    const values = datasets.filter((dataset) => dataset.yAxisID === "y1").flatMap((dataset) => dataset.data);
-    const low = Math.min(...values);
-    const high = Math.max(...values);
-    const margin = Math.max((high - low) * 0.1, 0.01);
-    return { min: Math.max(0, low - margin), max: Math.min(1, high + margin) };
+    const mean = (field, epoch) => curves.reduce((sum, curve) => sum + curve[epoch][field], 0) / curves.length;
+    return Object.fromEntries(
+      epochCurves.metrics.map((metric) => [
+        metric.name,
+        Array.from({ length: epochs }, (_, epoch) => mean(metric.name, epoch)),
+      ]),
+    );
   }
 
   function renderCurves(comparison, progress) {
     const figures = [];
     for (const benchmark of comparison.benchmarks) {
-      const datasets = [];
-      let epochs = 0;
-      const summary = [];
+      const lines = [];
       comparison.data.forEach((entry, index) => {
         const runs = (progress[index]?.runs || []).filter(
-          (run) => run.benchmark === benchmark && run.status === "succeeded",
+          (run) => run.benchmark === benchmark && run.status === poisonbenchSchema.status.SUCCEEDED,
         );
-        const testAcc = meanCurve(runs, "test_acc");
-        const poisonFit = meanCurve(runs, "poison_fit");
-        if (testAcc.length === 0) return;
-        epochs = Math.max(epochs, testAcc.length);
-        const colour = COLOURS[index];
-        datasets.push(
-          { label: `${entry.name} test_acc ↑`, data: testAcc, borderColor: colour, backgroundColor: colour, yAxisID: "y" },
-          {
-            label: `${entry.name} poison_fit ↓`,
-            data: poisonFit,
-            borderColor: colour,
-            backgroundColor: colour,
-            borderDash: [6, 3],
-            yAxisID: "y1",
-          },
-        );
-        summary.push(
-          `${entry.name}: test_acc ${testAcc.at(-1).toFixed(3)}, poison_fit ${poisonFit.at(-1).toFixed(3)}`,
-        );
+        const values = meanValues(runs);
+        if (values !== null) lines.push({ name: entry.name, colour: COLOURS[index], values });
       });
-      if (datasets.length === 0) continue;
+      if (lines.length === 0) continue;
       const figure = element("figure", undefined, "curve");
       const canvas = element("canvas");
       canvas.setAttribute("role", "img");
+      const summary = lines.map((line) => `${line.name}: ${epochCurves.lastValues(line.values)}`);
       canvas.setAttribute("aria-label", `${benchmark}, after the last epoch: ${summary.join("; ")}`);
       figure.append(canvas, element("figcaption", benchmark));
       figures.push(figure);
       $("compare-curves").append(figure);
-      new Chart(canvas, {
-        type: "line",
-        data: { labels: Array.from({ length: epochs }, (_, epoch) => epoch + 1), datasets },
-        options: {
-          animation: false,
-          maintainAspectRatio: false,
-          color: "#1b1b1f",
-          plugins: { legend: { labels: { usePointStyle: true, pointStyle: "line", boxWidth: 24 } } },
-          scales: {
-            x: { title: { display: true, text: "epoch" } },
-            y: { min: 0, max: 1, position: "left", title: { display: true, text: "test_acc" } },
-            // poison_fit is often a few hundredths: on test_acc's 0-1 axis its differences would be flat lines.
-            y1: { position: "right", ...poisonFitRange(datasets), grid: { drawOnChartArea: false },
-                  title: { display: true, text: "poison_fit" } },
-          },
-        },
-      });
+      epochCurves.draw(canvas, lines);
     }
     $("compare-curves-section").hidden = figures.length === 0;
   }

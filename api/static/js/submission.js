@@ -4,7 +4,8 @@
 // owner-only endpoints, and a cancel button while it is queued or running.
 (() => {
   const POLL_MS = 2000;
-  const ACTIVE = new Set(["queued", "running"]);
+  const { status: STATUS, primaryMetric } = poisonbenchSchema;
+  const ACTIVE = new Set(poisonbenchSchema.activeStatuses);
   const root = document.getElementById("submission");
   const id = root.dataset.submissionId;
   const charts = new Map();
@@ -130,7 +131,7 @@
     const cell = element("td");
     const total = run.epochs_total;
     if (total === null) {
-      cell.textContent = run.status === "queued" ? "waiting to start" : "—";
+      cell.textContent = run.status === STATUS.QUEUED ? "waiting to start" : "—";
       return cell;
     }
     const bar = element("progress");
@@ -156,68 +157,35 @@
     $("runs-section").hidden = false;
   }
 
-  function chartFor(run, label) {
-    const key = `${run.benchmark}/${run.seed}`;
-    if (charts.has(key)) return charts.get(key);
-    const figure = element("figure", undefined, "curve");
-    const canvas = element("canvas");
-    canvas.setAttribute("role", "img");
-    figure.append(canvas, element("figcaption", label));
-    $("curves").append(figure);
-    const chart = new Chart(canvas, {
-      type: "line",
-      data: {
-        labels: [],
-        datasets: [
-          { label: "test_acc ↑", data: [], borderColor: "#1f5fa8", backgroundColor: "#1f5fa8" },
-          {
-            label: "poison_fit ↓",
-            data: [],
-            borderColor: "#b3261e",
-            backgroundColor: "#b3261e",
-            borderDash: [6, 3],
-            yAxisID: "poisonFit",
-          },
-        ],
-      },
-      options: {
-        animation: false,
-        maintainAspectRatio: false,
-        color: "#1b1b1f", // Chart.js's default grey is too faint on white
-        plugins: { legend: { labels: { usePointStyle: true, pointStyle: "line" } } },
-        scales: {
-          x: { title: { display: true, text: "epoch" } },
-          y: { min: 0, max: 1, title: { display: true, text: "test_acc", color: "#1f5fa8" } },
-          // poison_fit is often a few hundredths: on test_acc's 0–1 axis its curve would lie flat on the floor.
-          poisonFit: {
-            position: "right",
-            beginAtZero: true,
-            grid: { drawOnChartArea: false },
-            title: { display: true, text: "poison_fit", color: "#b3261e" },
-          },
-        },
-      },
-    });
-    charts.set(key, { chart, canvas });
-    return charts.get(key);
-  }
+  // One chart per run, its two curve metrics in the Okabe-Ito colours of the compare page.
+  const CURVE_COLOURS = Object.fromEntries(
+    epochCurves.metrics.map((metric, index) => [metric.name, ["#0072b2", "#d55e00"][index]]),
+  );
 
   function renderCurves(runs) {
     const several = new Set(runs.map((run) => run.seed)).size > 1;
     const drawn = runs.filter((run) => run.curve.length > 0);
     for (const run of drawn) {
       const label = several ? `${run.benchmark} (seed ${run.seed})` : run.benchmark;
-      const { chart, canvas } = chartFor(run, label);
-      chart.data.labels = run.curve.map((record) => record.epoch + 1);
-      chart.data.datasets[0].data = run.curve.map((record) => record.test_acc);
-      chart.data.datasets[1].data = run.curve.map((record) => record.poison_fit);
-      chart.update();
+      const key = `${run.benchmark}/${run.seed}`;
+      const lines = [{ name: null, colour: CURVE_COLOURS, values: epochCurves.valuesOf(run.curve) }];
+      if (!charts.has(key)) {
+        const figure = element("figure", undefined, "curve");
+        const canvas = element("canvas");
+        canvas.setAttribute("role", "img");
+        figure.append(canvas, element("figcaption", label));
+        $("curves").append(figure);
+        charts.set(key, { chart: epochCurves.draw(canvas, lines), canvas });
+      } else {
+        epochCurves.update(charts.get(key).chart, lines);
+      }
       const last = run.curve[run.curve.length - 1];
-      canvas.setAttribute(
-        "aria-label",
-        `${label}: after epoch ${last.epoch + 1}, test_acc ${last.test_acc.toFixed(3)}, ` +
-          `poison_fit ${last.poison_fit.toFixed(3)}`,
-      );
+      charts
+        .get(key)
+        .canvas.setAttribute(
+          "aria-label",
+          `${label}: after epoch ${last.epoch + 1}, ${epochCurves.lastValues(lines[0].values)}`,
+        );
     }
     $("curves-section").hidden = drawn.length === 0;
   }
@@ -237,7 +205,7 @@
   // Shown while the submission is queued or running: its place and estimated start while it waits (the API sends
   // nulls once one of its runs starts), its estimated finish until its last run ends.
   function renderQueue(submission) {
-    const waiting = submission.status === "queued" && submission.queue_position !== null;
+    const waiting = submission.status === STATUS.QUEUED && submission.queue_position !== null;
     $("queue-section").hidden = !ACTIVE.has(submission.status);
     $("queue-heading").textContent = waiting ? "Waiting in the queue" : "Training";
     document.querySelectorAll("#queue-section .while-waiting").forEach((node) => (node.hidden = !waiting));
@@ -260,7 +228,7 @@
     return `${clock} (in about ${minutes < 120 ? `${minutes} min` : `${Math.round(minutes / 60)} h`})`;
   }
 
-  // Benchmarks down, trials across: each cell the run's status and its epochs or its robust_score.
+  // Benchmarks down, trials across: each cell the run's status and its epochs or its primary metric.
   function renderTrialGrid(runs) {
     const trials = [...new Set(runs.map((run) => run.trial))].sort((a, b) => a - b);
     const benchmarks = [...new Set(runs.map((run) => run.benchmark))];
@@ -282,7 +250,7 @@
           cell.dataset.status = run.status;
           cell.append(element("span", run.status, `status status-${run.status}`));
           const detail = run.metrics
-            ? `robust_score ${run.metrics.robust_score.toFixed(3)}`
+            ? `${primaryMetric} ${run.metrics[primaryMetric].toFixed(3)}`
             : run.epochs_total === null
               ? ""
               : `epoch ${run.epochs_done} of ${run.epochs_total}`;
@@ -297,8 +265,16 @@
     $("trials-section").hidden = runs.length === 0;
   }
 
+  // The board's leader, its first ranked entry: the API's is_leader marks the first ranked entry other than this
+  // one, which is the runner-up when this one leads.
+  async function boardLeader(suite) {
+    const response = await fetch(`/api/leaderboard?suite=${encodeURIComponent(suite)}&limit=1`).catch(() => null);
+    const first = response && response.ok ? (await response.json()).data[0] : undefined;
+    return first && first.rank_best !== null ? String(first.submission_id) : null;
+  }
+
   // One row per other entry, one column per scope (headline first): "+0.012 ± 0.008", marked when significant.
-  function renderComparisons(comparisons) {
+  function renderComparisons(comparisons, leader) {
     const list = comparisons || [];
     $("comparisons-section").hidden = list.length === 0;
     if (list.length === 0) return;
@@ -321,7 +297,9 @@
       const link = element("a", comparison.against_name);
       link.href = `/submissions/${comparison.against_id}`;
       name.append(link, " ", element("span", comparison.against_kind, `kind kind-${comparison.against_kind}`));
-      if (comparison.is_leader) name.append(" ", element("span", "leader", "leader-mark"));
+      if (comparison.is_leader) {
+        name.append(" ", element("span", leader === id ? "runner-up" : "leader", "leader-mark"));
+      }
       row.append(name);
       for (const scope of scopes) {
         const found = cells[scope];
@@ -347,10 +325,10 @@
 
   async function renderOwnErrors() {
     const detail = await fetchOwn("");
-    const failed = detail ? detail.runs.filter((run) => run.status === "failed") : [];
+    const failed = detail ? detail.runs.filter((run) => run.status === STATUS.FAILED) : [];
     const blocks = failed.map((run) => {
       const block = element("div", undefined, "run-error");
-      block.append(element("h3", `${run.benchmark} (seed ${run.seed}): ${run.failure_cause || "failed"}`));
+      block.append(element("h3", `${run.benchmark} (seed ${run.seed}): ${run.failure_cause || STATUS.FAILED}`));
       block.append(element("p", run.error || "no error message was recorded", "error-message"));
       if (run.log_tail) {
         const log = element("details");
@@ -391,7 +369,8 @@
     renderAbout(submission);
     renderQueue(submission);
     renderTrialGrid(submission.runs);
-    renderComparisons(submission.comparisons);
+    const leader = submission.comparisons.length > 0 ? await boardLeader(submission.suite) : null;
+    renderComparisons(submission.comparisons, leader);
     renderRuns(submission.runs);
     renderCurves(submission.runs);
     const active = ACTIVE.has(submission.status);

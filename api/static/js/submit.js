@@ -6,7 +6,7 @@
   const maxBytes = Number(form.dataset.maxFileBytes);
   const formError = document.getElementById("form-error");
   const button = document.getElementById("submit-button");
-  const checkedFields = ["token", "file", "name"];
+  const checkedFields = ["token", "file", "name", "link"];
   if (participantToken.get()) form.elements.token.value = participantToken.get();
 
   function showFieldError(name, message) {
@@ -27,6 +27,10 @@
       mistakes.file = `The file is ${file.size.toLocaleString()} bytes; the limit is ${maxBytes.toLocaleString()}.`;
     }
     if (!form.elements.name.value.trim()) mistakes.name = "Give the submission a name.";
+    const link = form.elements.link.value.trim();
+    if (link && !/^https?:\/\/\S+$/i.test(link)) {
+      mistakes.link = "An http(s) address, e.g. https://arxiv.org/abs/1805.07836.";
+    }
     return mistakes;
   }
 
@@ -45,6 +49,10 @@
       formError.append(link);
     }
     if (status === 401) showFieldError("token", "This token was not accepted.");
+    for (const problem of answer.errors || []) {
+      const name = problem.field.replace(/^body\./, "");
+      if (checkedFields.includes(name)) showFieldError(name, problem.message);
+    }
     formError.hidden = false;
   }
 
@@ -63,6 +71,7 @@
     body.append("file", form.elements.file.files[0]);
     body.append("name", form.elements.name.value.trim());
     body.append("description", form.elements.description.value);
+    if (form.elements.link.value.trim()) body.append("link", form.elements.link.value.trim());
     button.disabled = true;
     button.textContent = "Checking it in the sandbox…";
     try {
