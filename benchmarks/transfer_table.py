@@ -1,6 +1,7 @@
 """The transfer track's table from a suite's recorded results: each service loss's headline (announced flip) and
 transfer score (hidden flip) with their intervals and ranks, the paired drop from one to the other, and the
-robust_score on each hidden-flip benchmark. Figures: docs/transfer.md.
+robust_score on each hidden-flip benchmark, under the one flip design the records' transfer runs were trained
+with (said above the table). Figures: docs/transfer.md.
 
     python benchmarks/transfer_table.py --suite proxy
 """
@@ -8,7 +9,7 @@ robust_score on each hidden-flip benchmark. Figures: docs/transfer.md.
 import argparse
 from collections import defaultdict
 
-from harness.registry import benchmark_names, transfer_benchmark_names
+from harness.registry import FLIP_DESIGN, benchmark_names, transfer_benchmark_names
 from harness.result import PRIMARY_METRIC
 from scoring.statistics import Estimate, RankInterval, estimate, headline_per_trial, paired_difference, rank_intervals
 from worker.records_file import read_records
@@ -28,6 +29,10 @@ def main() -> None:
     records = read_records(args.suite)
     if records is None:
         raise SystemExit(f"no recorded results for the {args.suite} suite")
+    designs = sorted({run.flip_design for run in records.runs if run.flip_design is not None})
+    if len(designs) > 1:
+        raise SystemExit(f"the {args.suite} records mix hidden flip designs {designs}: one table would mix them")
+    print(f"Transfer runs of hidden flip design {', '.join(map(str, designs)) or '—'} (current: {FLIP_DESIGN}).\n")
     announced, hidden = benchmark_names(args.suite), transfer_benchmark_names(args.suite)
     cells: dict[str, dict[str, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
     for run in records.runs:

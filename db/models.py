@@ -165,7 +165,7 @@ class Run(Base):
     pending_replacement: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Trained by the project with its own harness and shipped with it (worker/records_file.py), not on this machine.
     recorded: Mapped[bool] = mapped_column(default=False, server_default=false())
-    # Of the transfer track: its benchmark flips labels by a hidden derangement (docs/transfer.md), not (y + 1) % C.
+    # Of the transfer track: its benchmark flips labels by a hidden flip (docs/transfer.md), not (y + 1) % C.
     transfer: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The hidden flip's design a transfer run was trained under (harness.registry.FLIP_DESIGN), set when it succeeds;
     # None on the announced flip. The board ranks the transfer track on the current design only (migration 0009).

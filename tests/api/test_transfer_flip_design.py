@@ -30,3 +30,4 @@ def test_an_older_flip_designs_transfer_score_is_shown_with_its_design_and_no_ra
     page = client.get("/").text
     assert page.count('class="design-mark" href="/about/transfer#flip-designs"') == 1
     assert ">flip design 1</a>" in page
+    assert 'id="flip-designs"' in client.get("/about/transfer").text  # where the mark leads

@@ -102,6 +102,7 @@ def test_installed_records_are_every_service_entry_complete_and_marked_with_noth
     for name, entry in board.items():
         assert entry.submission.recorded and not entry.provisional
         assert entry.transfer is not None and entry.transfer.n == Settings().trials(Suite.SMOKE)
+        assert entry.transfer_flip_design == FLIP_DESIGN and entry.transfer_rank is not None  # recorded again
         for track, benchmarks in ((entry.headline, benchmark_names), (entry.transfer, transfer_benchmark_names)):
             shipped = [run for run in records.runs if run.loss == name and run.benchmark in benchmarks(Suite.SMOKE)]
             mean = sum(run.result["metrics"]["robust_score"] for run in shipped) / len(shipped)
