@@ -15,8 +15,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def leaderboard_csv(board: LeaderboardPublic) -> str:
     """Rank interval (best, worst; empty when not ranked), provisional, legacy, name, kind, participant, recorded
-    (trained on another machine: compared with entries trained here unpaired), the headline's five fields, the transfer's provisional mark, rank interval, flip design and five fields (empty until
-    it has a trial), then the five of each benchmark and metric; 4 decimals."""
+    (trained on another machine: compared with entries trained here unpaired), the headline's five fields, the
+    transfer's provisional mark, rank interval, flip design and five fields (empty until it has a trial), then the
+    five of each benchmark and metric; 4 decimals."""
     cells = [(benchmark, metric.name) for benchmark in board.benchmarks for metric in board.metrics]
     columns = [f"{benchmark}_{metric}_{field}" for benchmark, metric in cells for field in ESTIMATE_FIELDS]
     table = io.StringIO()
