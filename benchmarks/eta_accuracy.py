@@ -1,15 +1,14 @@
 """How close the queue's start and finish estimates come: predicted against actual per submission, embedded service.
 
 Starts `poisonbench serve --suite smoke` on the embedded default (SQLite and its broker in a temporary folder, one
-worker training for real). With `--trials` other than the suite's default the shipped recorded results do not
-apply, so the service's own entries (36 runs at one trial) are queued and trained too, behind participants' runs
-in the queue's fair order: a mixed queue. Uploads one warm-up submission and waits until it has finished, so that
-every benchmark of the suite has one run trained here, then
-uploads `--submissions` more (the shipped baseline losses in turn, each from a participant of its own), reads each
-one's `estimated_start` and `estimated_finish` from the API right after its upload, and waits for all of them.
-Prints, per submission, the wait predicted and the wait it had until its first run started and its last run
-ended (seconds from its upload), and the median absolute error of each as a % of the actual wait. Figures:
-docs/performance.md, "Queue estimates".
+worker training for real, the shipped recorded results of the service's entries installed: they must not count;
+with `--trials` other than the suite's default they do not apply, and the service's entries are trained too,
+behind participants' runs in the queue's fair order). Uploads one warm-up submission and waits until it has
+finished, so that every benchmark of the suite has one run trained here, then uploads `--submissions` more (the
+shipped baseline losses in turn, each from a participant of its own), reads each one's `estimated_start` and
+`estimated_finish` from the API right after its upload, and waits for all of them. Prints, per submission, the
+wait predicted and the wait it had until its first run started and its last run ended (seconds from its upload),
+and the median absolute error of each as a % of the actual wait. Figures: docs/performance.md, "Queue estimates".
 
     python benchmarks/eta_accuracy.py --submissions 4
 """
@@ -51,12 +50,14 @@ class Upload:
     finished: datetime | None = None
 
 
-def start_service(data_root: Path, port: int, trials: int) -> subprocess.Popen:
+def start_service(data_root: Path, port: int, trials: int | None) -> subprocess.Popen:
     """`poisonbench serve` on the embedded default in `data_root`; its output in data_root/serve.log."""
     env = {
         key: value for key, value in os.environ.items() if not key.startswith("POISONBENCH_")
     }  # the embedded default, whatever this shell has set
-    env |= {"POISONBENCH_DATA_ROOT": str(data_root), "POISONBENCH_TRIALS_SMOKE": str(trials)}
+    env["POISONBENCH_DATA_ROOT"] = str(data_root)
+    if trials is not None:
+        env["POISONBENCH_TRIALS_SMOKE"] = str(trials)
     log = (data_root / "serve.log").open("w")
     command = [sys.executable, "-m", "cli.main", "serve", "--suite", "smoke", "--port", str(port)]
     return subprocess.Popen(command, env=env, cwd=REPOSITORY, stdout=log, stderr=log, start_new_session=True)
@@ -164,7 +165,7 @@ def report(uploads: list[Upload]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=4, help="uploaded after the warm-up (default 4)")
-    parser.add_argument("--trials", type=int, default=1, help="trials per submission (default 1)")
+    parser.add_argument("--trials", type=int, help="trials per submission (default: the smoke suite's, 2)")
     parser.add_argument("--port", type=int, default=8766, help="loopback port of the server (default 8766)")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # progress shows in a log while it runs

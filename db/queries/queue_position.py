@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from db.models import Run, RunStatus, Submission, SubmissionKind, SubmissionStatus, utcnow
-from db.queue_forecast import QueuedRun, RunningRun, SubmissionTimes, TimedRun, forecast, median_durations
+from db.queue_forecast import (
+    QueuedRun,
+    RunningRun,
+    SubmissionTimes,
+    TimedRun,
+    claim_order,
+    forecast,
+    median_durations,
+)
 
 RECENT_RUNS_READ = 500  # the latest runs trained here read to time each suite and benchmark
 # A worker that finished a run this recently counts as live: between two runs it trains none.
@@ -83,16 +91,25 @@ def queue_estimate(session: Session, submission: Submission) -> QueueEstimate | 
         return None
     if submission.status is not SubmissionStatus.QUEUED:
         return QueueEstimate(None, None, None, times.finish)
-    ahead = next((index for index, run in enumerate(queue) if run.submission_id == submission.id), None)
+    ahead = next((index for index, run in enumerate(claim_order(queue)) if run.submission_id == submission.id), None)
     if ahead is None:
         return QueueEstimate(None, None, None, times.finish)
     return QueueEstimate(ahead, ahead + 1, times.start, times.finish)
 
 
 def queued_runs(session: Session) -> list[QueuedRun]:
-    """Every queued current run, in the order the workers claim them."""
-    rows = session.execute(queued_in_fair_order(Run.submission_id, Submission.suite, Run.benchmark)).all()
-    return [QueuedRun(*row) for row in rows]
+    """Every queued current run in the fair order now, with its key (db.queue_forecast.claim_order replays it)."""
+    order = fair_order()
+    rows = session.execute(
+        queued_in_fair_order(Run.submission_id, Submission.suite, Run.benchmark, Run.pending_replacement, *order)
+    ).all()
+    queue = []
+    for submission_id, suite, benchmark, pending, extra, transfer, trial, service, started, *tie in rows:
+        turn = (submission_id, trial, pending, transfer)  # the runs fair_order's started_in_trial counts together
+        queue.append(
+            QueuedRun(submission_id, suite, benchmark, turn, (extra, transfer, trial, service), started, tuple(tie))
+        )
+    return queue
 
 
 def submission_times(session: Session, queue: list[QueuedRun] | None = None) -> dict[int, SubmissionTimes]:

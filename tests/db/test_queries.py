@@ -139,12 +139,12 @@ def test_others_cannot_see_a_submission_but_admins_can(factory, session):
     assert queries.submissions.submission_for(session, submission.id, admin) == submission
 
 
-def test_the_queue_position_counts_the_runs_queued_before_and_estimates_from_recent_durations(factory, session):
+def test_the_queue_position_counts_the_runs_claimed_before_and_estimates_from_recent_durations(factory, session):
     ahead = factory.submission()
     behind = factory.submission()
     assert queries.queue_position.queue_estimate(session, ahead).position == 1
     estimate = queries.queue_position.queue_estimate(session, behind)
-    assert estimate.runs_ahead == 3 and estimate.estimated_start is None
+    assert estimate.runs_ahead == 1 and estimate.estimated_start is None  # the two take turns run by run
     factory.finish(factory.submission())
     assert queries.queue_position.queue_estimate(session, behind).estimated_start is not None
 

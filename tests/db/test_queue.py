@@ -94,14 +94,14 @@ def test_recorded_results_never_time_a_run_and_without_a_run_trained_here_there_
     _timed(any_factory, 0, recorded=True)
     ahead, mine = any_factory.submission(), any_factory.submission()
     estimate = queries.queue_position.queue_estimate(session, mine)
-    assert estimate.position == BENCHMARKS + 1 and estimate.estimated_start is estimate.estimated_finish is None
+    assert estimate.position == 2 and estimate.estimated_start is estimate.estimated_finish is None
     _timed(any_factory, 100)
     _timed(any_factory, 0, recorded=True)  # would halve the median if it counted
     estimate = queries.queue_position.queue_estimate(session, mine)
-    # one worker: the BENCHMARKS runs ahead at 100 s each, then its own
-    expected_start = utcnow() + timedelta(seconds=100 * BENCHMARKS)
+    # one worker, the two taking turns at 100 s a run: it starts after ahead's first run and ends last
+    expected_start = utcnow() + timedelta(seconds=100)
     assert abs((estimate.estimated_start - expected_start).total_seconds()) < 30
-    expected_finish = expected_start + timedelta(seconds=100 * BENCHMARKS)
+    expected_finish = utcnow() + timedelta(seconds=100 * 2 * BENCHMARKS)
     assert abs((estimate.estimated_finish - expected_finish).total_seconds()) < 30
     assert queries.queue_position.queue_estimate(session, ahead).estimated_start is not None
 
@@ -113,9 +113,10 @@ def test_the_queue_is_shared_by_the_workers_seen_training_or_just_done(any_facto
     assert queries.queue_position.live_workers(session) == 2  # both finished a run within minutes
     ahead, mine = any_factory.submission(), any_factory.submission()
     estimate = queries.queue_position.queue_estimate(session, mine)
-    # the BENCHMARKS runs ahead two at a time: a worker is free for its first run after BENCHMARKS // 2 turns
-    expected = utcnow() + timedelta(seconds=100 * (BENCHMARKS // 2))
-    assert abs((estimate.estimated_start - expected).total_seconds()) < 30
+    # taking turns two at a time, 100 s a run: it starts now beside ahead's first run and ends with ahead's last
+    assert estimate.position == 2 and abs((estimate.estimated_start - utcnow()).total_seconds()) < 30
+    expected_finish = utcnow() + timedelta(seconds=100 * BENCHMARKS)  # one worker: twice that
+    assert abs((estimate.estimated_finish - expected_finish).total_seconds()) < 30
     assert queries.queue_position.queue_estimate(session, ahead).position == 1
 
 
@@ -135,3 +136,12 @@ def test_two_workers_claiming_at_once_take_different_runs_without_waiting_on_eac
         assert {claimed_a.submission_id, claimed_b.submission_id} == submission_ids
         worker_a.commit()
         worker_b.commit()
+
+
+def test_the_position_shown_follows_the_claims_as_submissions_take_turns(any_factory):
+    session = any_factory.session
+    first, second = any_factory.submission(), any_factory.submission()
+    # in the fair order now all of first's runs come before second's, but once one of first's has started the
+    # second's turn comes: second's first run is the 2nd claimed
+    assert queries.queue_position.queue_estimate(session, second).position == 2
+    assert _claims(session, 2) == [(first.id, 1), (second.id, 1)]

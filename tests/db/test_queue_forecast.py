@@ -8,6 +8,7 @@ from db.queue_forecast import (
     RunningRun,
     SubmissionTimes,
     TimedRun,
+    claim_order,
     forecast,
     median_durations,
 )
@@ -88,4 +89,22 @@ def test_a_running_run_that_cannot_be_timed_leaves_the_queue_without_an_estimate
     assert forecast(NOW, running, _queued((2, "b")), DURATIONS, workers=2) == {
         1: _times(None, None),
         2: _times(None, None),
+    }
+
+
+def test_a_submission_uploaded_behind_another_s_started_turn_is_claimed_before_the_rest_of_it():
+    # fair order now: 1's trial-1 turn has one run started, so 2's (none started) goes first; 1's transfer track last
+    queue = [
+        QueuedRun(2, "smoke", "a", turn=(2, 1), rank=(0, False, 1), started_in_turn=0, tie=(20,)),
+        QueuedRun(2, "smoke", "b", turn=(2, 1), rank=(0, False, 1), started_in_turn=0, tie=(21,)),
+        QueuedRun(1, "smoke", "b", turn=(1, 1), rank=(0, False, 1), started_in_turn=1, tie=(11,)),
+        QueuedRun(1, "smoke", "a-hidden", turn=(1, "t"), rank=(0, True, 1), started_in_turn=0, tie=(12,)),
+    ]
+    # once 2 has started a run the two turns are level again, and the earlier upload goes first: they alternate
+    order = [(run.submission_id, run.benchmark) for run in claim_order(queue)]
+    assert order == [(2, "a"), (1, "b"), (2, "b"), (1, "a-hidden")]
+    running = [RunningRun(1, "smoke", "a", NOW - timedelta(seconds=100), epochs_done=1, epochs_total=2)]  # 100 s left
+    assert forecast(NOW, running, queue, DURATIONS | {("smoke", "a-hidden"): 200}, workers=1) == {
+        1: _times(300, 680),  # b at 300-390, its transfer run at 480-680
+        2: _times(100, 480),  # a at 100-300, b at 390-480
     }
