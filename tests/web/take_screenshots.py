@@ -2,9 +2,9 @@
 
 It starts `poisonbench serve` on the smoke suite in a temporary folder (the embedded default: SQLite, no
 Redis), whose board shows the baselines and published methods from the recorded results at once, submits a
-loss and a broken file through the submit page in Debian's Chromium, and writes docs/screenshots/*.png: the
-board on a desktop (with a row's details open) and a phone, a submission waiting in the queue and finished, and
-the compare page.
+loss and a broken file through the submit page in Debian's Chromium, and writes docs/screenshots/*.png: the board's
+first screen, a finished submission's page and the compare page at 1,280 x 900 and on a 390 x 844 phone, the
+board with a row's details open, a submission waiting in the queue, and the submit page's refusal.
 """
 
 import os
@@ -63,17 +63,22 @@ def take_screenshots(base: str, token: str) -> None:
         submission_id = page.url.rsplit("/", 1)[-1]
         expect(page.locator("#status")).to_have_text("succeeded", timeout=TRAINING_SECONDS * 1000)
         expect(page.locator("#comparisons tbody tr").first).to_be_visible(timeout=60_000)
-        page.screenshot(path=SCREENSHOTS / "submission.png", full_page=True)
+        board = httpx.get(f"{base}/api/leaderboard", timeout=10).json()["data"]
+        leader = next(entry["submission_id"] for entry in board if str(entry["submission_id"]) != submission_id)
+        phone = browser.new_page(viewport=PHONE)
+        for shown, suffix in ((page, ""), (phone, "-phone")):
+            shown.goto(f"{base}/")  # the first screen: the board leads with its leader
+            shown.screenshot(path=SCREENSHOTS / f"leaderboard{suffix}.png")
+            shown.goto(f"{base}/submissions/{submission_id}")
+            expect(shown.locator("#comparisons tbody tr").first).to_be_visible(timeout=60_000)
+            expect(shown.locator("#curves canvas").first).to_be_visible(timeout=60_000)
+            shown.screenshot(path=SCREENSHOTS / f"submission{suffix}.png", full_page=True)
+            shown.goto(f"{base}/compare?ids={leader},{submission_id}")
+            expect(shown.locator("#compare-curves canvas").first).to_be_visible(timeout=60_000)
+            shown.screenshot(path=SCREENSHOTS / f"compare{suffix}.png", full_page=True)
         page.goto(f"{base}/")
         page.locator("#leaderboard .row-toggle").first.click()  # one row's details open
-        page.screenshot(path=SCREENSHOTS / "leaderboard.png", full_page=True)
-        leader = httpx.get(f"{base}/api/leaderboard", timeout=10).json()["data"][0]["submission_id"]
-        page.goto(f"{base}/compare?ids={leader},{submission_id}")
-        expect(page.locator("#compare-curves canvas").first).to_be_visible(timeout=60_000)
-        page.screenshot(path=SCREENSHOTS / "compare.png", full_page=True)
-        phone = browser.new_page(viewport=PHONE)
-        phone.goto(f"{base}/")
-        phone.screenshot(path=SCREENSHOTS / "leaderboard-phone.png", full_page=True)
+        page.screenshot(path=SCREENSHOTS / "leaderboard-details.png", full_page=True)
         # Two uploads at once: the second waits behind the first's trial-1 runs, with its place and ETA.
         for q in ("0.5", "0.4"):
             _submit(page, base, token, f"gce_q{q}.py", code.replace("q = 0.6", f"q = {q}"), f"GCE, q = {q}")

@@ -80,7 +80,7 @@ def test_anyone_sees_the_status_progress_metrics_and_curves_but_not_the_code(pag
     seed = str(planned_trials(PUBLISHED_SEED, Suite.SMOKE, 1)[0].seeds.training_seed)
     assert len(seed) > 16
     for row, benchmark in zip(rows.all(), SMOKE_BENCHMARKS, strict=True):
-        expect(row.locator("th")).to_have_text(benchmark)
+        expect(row.locator("th")).to_have_text(benchmark, use_inner_text=True)  # the seed under it is a phone's
         expect(row.locator("td").first).to_have_text(seed)
         expect(row.locator(".progress-text")).to_have_text("epoch 2 of 2")
         assert row.locator("td.num").all_inner_texts() == ["0.700", "0.300", "0.700"]
@@ -397,3 +397,24 @@ def test_on_a_phone_each_chart_keeps_its_legend_and_both_axes_inside_the_screen(
     drawn = canvas.evaluate(CHART_DRAWN)
     assert len(drawn["legend"]) == 2 and drawn["legendRight"] <= drawn["width"]
     assert drawn["axes"]["y"][0] >= 0 and drawn["axes"]["y1"][1] <= drawn["width"], drawn["axes"]
+
+
+def test_on_a_phone_a_runs_status_and_progress_stay_in_view_with_its_seed_under_the_benchmark(
+    open_page, base_url, seeded
+):
+    phone = {"width": 390, "height": 844}
+    page = open_page(viewport=phone)
+    page.goto(f"{base_url}/submissions/1")
+    first = page.locator("#runs tbody tr").first
+    expect(first.locator(".status")).to_have_text("succeeded")
+    # Where the cells lie with the table not scrolled sideways: in view as the page opens, not after a swipe.
+    boxes = first.evaluate(
+        """(row) => [row.querySelector('.status'), row.querySelector('.progress-text')].map((cell) => {
+          const box = cell.getBoundingClientRect();
+          return [box.left, box.right, row.closest('.table-scroll').scrollLeft];
+        })"""
+    )
+    assert all(left >= 0 and right <= phone["width"] and scrolled == 0 for left, right, scrolled in boxes), boxes
+    seed = str(planned_trials(PUBLISHED_SEED, Suite.SMOKE, 1)[0].seeds.training_seed)
+    expect(first.locator("th .method-meta")).to_have_text(f"seed {seed}")
+    expect(first.locator("td").first).to_be_hidden()  # the Seed column itself gives way

@@ -148,7 +148,9 @@
       row.dataset.benchmark = run.benchmark;
       const status = element("td");
       status.append(element("span", run.status, `status status-${run.status}`));
-      row.append(element("th", run.benchmark), element("td", String(run.seed)), status, progressCell(run));
+      const benchmark = element("th", run.benchmark);
+      benchmark.append(element("span", `seed ${run.seed}`, "method-meta narrow-only"));
+      row.append(benchmark, element("td", String(run.seed), "wide-only"), status, progressCell(run));
       row.cells[0].scope = "row";
       row.append(...metricColumns().map((metric) => metricCell(run, metric)));
       return row;
