@@ -137,7 +137,17 @@ def _expected_outputs(cwd: Path) -> dict[str, Callable[[str, dict], None]]:
 
     def leaderboard_csv(output: str, seen: dict) -> None:
         with open(cwd / "leaderboard.csv", newline="") as table:
-            assert next(csv.reader(table))[:5] == ["rank", "provisional", "name", "kind", "participant"]
+            header = next(csv.reader(table))[:8]
+            assert header == [
+                "rank_best",
+                "rank_worst",
+                "provisional",
+                "legacy",
+                "name",
+                "kind",
+                "participant",
+                "recorded",
+            ]
 
     def benchmarks(output: str, seen: dict) -> None:
         assert _json(output)["count"] == len(BENCHMARKS)
