@@ -6,9 +6,11 @@ with `--trials` other than the suite's default they do not apply, and the servic
 behind participants' runs in the queue's fair order). Uploads one warm-up submission and waits until it has
 finished, so that every benchmark of the suite has one run trained here, then uploads `--submissions` more (the
 shipped baseline losses in turn, each from a participant of its own), reads each one's `estimated_start` and
-`estimated_finish` from the API right after its upload, and waits for all of them. Prints, per submission, the
-wait predicted and the wait it had until its first run started and its last run ended (seconds from its upload),
-and the median absolute error of each as a % of the actual wait. Figures: docs/performance.md, "Queue estimates".
+`estimated_finish` from the API right after its upload and again once all are in (an earlier upload cannot know
+of the later ones, which take turns with it), and waits for all of them. Prints, per submission and reading, the
+wait predicted and the wait it had until its first run started and its last run ended (seconds from the
+reading), and the median absolute error of each as a % of the actual wait. Figures: docs/performance.md,
+"Queue estimates".
 
     python benchmarks/eta_accuracy.py --submissions 4
 """
@@ -22,7 +24,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -39,13 +41,21 @@ FINISH_SECONDS = 7_200  # for every upload to finish on a loaded 2-core machine
 FINAL_STATUSES = {"succeeded", "failed", "cancelled"}
 
 
+@dataclass(frozen=True)
+class Reading:
+    """A submission's estimates as the API gave them at `at` (null: not known, or its start already past)."""
+
+    at: datetime
+    start: datetime | None
+    finish: datetime | None
+
+
 @dataclass
 class Upload:
     submission_id: int
     token: str
-    uploaded: datetime  # as the server's answer says: the response's Date is only to the second
-    predicted_start: datetime | None
-    predicted_finish: datetime | None
+    at_upload: Reading  # right after its upload: `at` is its created_at, the server's clock
+    after_all: Reading | None = None  # once every upload is in: later uploads take turns with it
     started: datetime | None = None
     finished: datetime | None = None
 
@@ -100,13 +110,17 @@ def upload(client: httpx.Client, data_root: Path, number: int) -> Upload:
     if answer.status_code != 202:
         raise SystemExit(f"upload {number} refused: {answer.status_code} {answer.text}")
     detail = client.get(answer.json()["url"], headers={"Authorization": f"Bearer {token}"}).json()
+    created = datetime.fromisoformat(detail["created_at"])
     return Upload(
-        detail["id"],
-        token,
-        datetime.fromisoformat(detail["created_at"]),
-        _time(detail["estimated_start"]),
-        _time(detail["estimated_finish"]),
+        detail["id"], token, Reading(created, _time(detail["estimated_start"]), _time(detail["estimated_finish"]))
     )
+
+
+def read_again(client: httpx.Client, item: Upload) -> None:
+    at = datetime.now(UTC)  # the server's clock: the same machine
+    detail = client.get(f"/api/submissions/{item.submission_id}", headers={"Authorization": f"Bearer {item.token}"})
+    body = detail.json()
+    item.after_all = Reading(at, _time(body["estimated_start"]), _time(body["estimated_finish"]))
 
 
 def _time(value: str | None) -> datetime | None:
@@ -134,20 +148,22 @@ def wait_for(client: httpx.Client, uploads: list[Upload]) -> None:
             pending.remove(item)
 
 
-def report(uploads: list[Upload]) -> None:
-    print("submission  predicted start  actual start  predicted finish  actual finish  (s after its upload)")
+def report(uploads: list[Upload], which: str) -> None:
+    """Predicted and actual waits from the reading `which` ("at_upload" or "after_all"), and the median error."""
+    print(f"{which}: submission  predicted start  actual start  predicted finish  actual finish  (s after reading)")
     errors: dict[str, list[float]] = {"start": [], "finish": []}
     for item in uploads:
+        reading: Reading = getattr(item, which)
         row = [f"{item.submission_id:>10}"]
         for name, predicted, actual in (
-            ("start", item.predicted_start, item.started),
-            ("finish", item.predicted_finish, item.finished),
+            ("start", reading.start, item.started),
+            ("finish", reading.finish, item.finished),
         ):
-            waited = (actual - item.uploaded).total_seconds()
-            if predicted is None:
-                row += [f"{'unknown':>15}", f"{waited:>13.0f}"]
+            waited = (actual - reading.at).total_seconds()
+            if predicted is None:  # not known, or (read after its start) already past
+                row += [f"{'-':>15}", f"{waited:>13.0f}"]
                 continue
-            guessed = (predicted - item.uploaded).total_seconds()
+            guessed = (predicted - reading.at).total_seconds()
             row += [f"{guessed:>15.0f}", f"{waited:>13.0f}"]
             # an error as a share of the wait; a wait under 1 s (the worker idle) is taken as 1 s
             errors[name].append(abs(guessed - waited) / max(waited, 1.0))
@@ -155,11 +171,9 @@ def report(uploads: list[Upload]) -> None:
     for name, shares in errors.items():
         if shares:
             print(
-                f"median absolute error of the {name}: {100 * statistics.median(shares):.0f} % of the actual wait "
-                f"(max {100 * max(shares):.0f} %, {len(shares)} submissions)"
+                f"{which}: median absolute error of the {name}: {100 * statistics.median(shares):.0f} % of the actual "
+                f"wait (max {100 * max(shares):.0f} %, {len(shares)} submissions)"
             )
-        else:
-            print(f"no {name} estimate was given")
 
 
 def main() -> None:
@@ -181,9 +195,12 @@ def main() -> None:
                 print(f"warm-up: one run per benchmark trained in {time.monotonic() - began:.0f} s")
                 print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
                 uploads = [upload(client, data_root, number) for number in range(1, args.submissions + 1)]
+                for item in uploads:
+                    read_again(client, item)
                 wait_for(client, uploads)
                 print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-            report(uploads)
+            report(uploads, "at_upload")
+            report(uploads, "after_all")
         finally:
             stop_service(server)
             if server.returncode not in (0, 128 + signal.SIGTERM, -signal.SIGTERM):
