@@ -52,6 +52,30 @@ def _wait_until(
     raise AssertionError(f"nothing advanced for {seconds:.0f} s while waiting for {what} (last: {last})")
 
 
+def _cpu_ticks(processes: tuple[subprocess.Popen, ...]) -> int:
+    """CPU time (clock ticks) used so far by every process of these processes' sessions (each is started in a
+    session of its own): a worker still importing torch on a starved core advances it, a hung one does not."""
+    sessions, total = {process.pid for process in processes}, 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after the command: state, ppid, pgrp, session...
+        except OSError:  # the process ended while being read
+            continue
+        if int(fields[3]) in sessions:
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total
+
+
+def _runs_state(settings, submission_id: int) -> object:
+    """Every run of the submission as (id, status, epochs done, attempts); None while the database is down."""
+    try:
+        with session_scope(settings.sqlalchemy_url) as session:
+            runs = session.scalars(select(Run).where(Run.submission_id == submission_id).order_by(Run.id))
+            return [(run.id, run.status, run.epochs_done, run.attempts) for run in runs]
+    except OperationalError:  # the database is the fault under test: no news
+        return None
+
+
 class PostgresServer:
     """A cluster in a temporary folder owned by the postgres user, on 127.0.0.1 only, fsync off."""
 
@@ -261,8 +285,23 @@ def database(service_settings) -> Callable[[str, dict], object]:
 
 
 @pytest.fixture
-def wait_until() -> Callable[[Callable[[], object], float, str], object]:
+def wait_until() -> Callable[..., object]:
     return _wait_until
+
+
+@pytest.fixture
+def progress_of(service_settings) -> Callable[..., Callable[[], object]]:
+    """What waiting on a submission counts as progress: its runs' states and the CPU time of the given processes
+    (a worker starting up on a loaded machine moves no run yet, but works)."""
+
+    def progress(submission_id: int | None, processes: tuple[subprocess.Popen, ...]) -> Callable[[], object]:
+        def now() -> object:
+            runs = None if submission_id is None else _runs_state(service_settings, submission_id)
+            return runs, _cpu_ticks(processes)
+
+        return now
+
+    return progress
 
 
 def _assert_each_run_succeeded_once(trials: int, status: SubmissionStatus, runs: list[Run]) -> None:
@@ -289,12 +328,7 @@ def final_runs(service_settings) -> Callable[..., tuple[SubmissionStatus, list[R
         submission_id: int, seconds: float, processes: tuple[subprocess.Popen, ...] = ()
     ) -> tuple[SubmissionStatus, list[Run]]:
         def advanced() -> object:
-            try:
-                with session_scope(service_settings.sqlalchemy_url) as session:
-                    runs = session.scalars(select(Run).where(Run.submission_id == submission_id).order_by(Run.id))
-                    return [(run.id, run.status, run.epochs_done, run.attempts) for run in runs]
-            except OperationalError:  # the database is the fault under test: no news
-                return None
+            return _runs_state(service_settings, submission_id)
 
         def final() -> tuple[SubmissionStatus, list[Run]] | None:
             exited = [process.args for process in processes if process.poll() is not None]

@@ -6,7 +6,7 @@ import pytest
 
 from settings import Settings
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 WAITING = "the database is unreachable, writing again"  # what the worker logs while it waits
 
@@ -19,7 +19,16 @@ def service_settings(service_settings: Settings) -> Settings:
 
 
 def test_a_worker_waits_out_a_database_outage_mid_run_and_neither_loses_nor_doubles_a_result(
-    upload, start_worker, tmp_path, postgres_server, database, wait_until, final_runs, succeeded_once, slow_loss_file
+    upload,
+    start_worker,
+    tmp_path,
+    postgres_server,
+    database,
+    wait_until,
+    progress_of,
+    final_runs,
+    succeeded_once,
+    slow_loss_file,
 ):
     log = tmp_path / "worker.log"
     workers = start_worker(log=log), start_worker("--maintenance")
@@ -27,9 +36,13 @@ def test_a_worker_waits_out_a_database_outage_mid_run_and_neither_loses_nor_doub
     assert accepted.status_code == 202, accepted.text
     submission_id = accepted.json()["id"]
     running = "SELECT id FROM runs WHERE submission_id = :s AND status = 'running' AND epochs_done >= 1"
-    wait_until(lambda: database(running, {"s": submission_id}), 90, "a run mid-training")
+    progress = progress_of(submission_id, workers)
+    wait_until(lambda: database(running, {"s": submission_id}), 90, "a run mid-training", progress=progress)
     postgres_server.stop()
-    wait_until(lambda: WAITING in log.read_text(), 90, "the worker to write the next epoch's progress")
+    waiting = progress_of(None, workers)  # the database is down: the worker's own work is the only news
+    wait_until(
+        lambda: WAITING in log.read_text(), 90, "the worker to write the next epoch's progress", progress=waiting
+    )
     time.sleep(3)
     postgres_server.start()
     status, runs = final_runs(submission_id, 150, workers)

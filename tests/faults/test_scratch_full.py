@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture
@@ -31,7 +31,13 @@ def full_filesystem(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_workers_whose_scratch_space_is_full_still_train_every_run_once_and_keep_reaping(
-    upload, service_environment, service_processes, full_filesystem, tmp_path, final_runs, slow_loss_file,
+    upload,
+    service_environment,
+    service_processes,
+    full_filesystem,
+    tmp_path,
+    final_runs,
+    slow_loss_file,
     succeeded_once,
 ):
     environment = {

@@ -7,17 +7,18 @@ import pytest
 from db.models import RunStatus, SubmissionStatus
 from harness.registry import Suite, trained_benchmark_names
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 READY = "ready."  # what a Celery worker logs once it consumes
 
 
 def test_two_workers_share_the_runs_and_no_run_is_trained_twice(
-    upload, start_worker, tmp_path, wait_until, final_runs, slow_loss_file, service_settings
+    upload, start_worker, tmp_path, wait_until, progress_of, final_runs, slow_loss_file, service_settings
 ):
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     workers = [start_worker(log=log) for log in logs] + [start_worker("--maintenance")]
-    wait_until(lambda: all(log.exists() and READY in log.read_text() for log in logs), 90, "both workers")
+    started = progress_of(None, tuple(workers))
+    wait_until(lambda: all(log.exists() and READY in log.read_text() for log in logs), 90, "both workers", started)
     accepted = upload(slow_loss_file(0.05), "quick")  # three benchmarks x two trials for two workers
     assert accepted.status_code == 202, accepted.text
     status, runs = final_runs(accepted.json()["id"], 300, tuple(workers))
