@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from load import stop_service
 
 from db import queries
 from db.session import session_scope
@@ -71,15 +72,6 @@ def start_service(data_root: Path, port: int, trials: int | None) -> subprocess.
     log = (data_root / "serve.log").open("w")
     command = [sys.executable, "-m", "cli.main", "serve", "--suite", "smoke", "--port", str(port)]
     return subprocess.Popen(command, env=env, cwd=REPOSITORY, stdout=log, stderr=log, start_new_session=True)
-
-
-def stop_service(server: subprocess.Popen) -> None:
-    server.send_signal(signal.SIGTERM)  # `serve` stops its workers in order
-    try:
-        server.wait(60)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
 
 
 def wait_until_ready(client: httpx.Client, server: subprocess.Popen) -> None:

@@ -304,6 +304,19 @@ def progress_of(service_settings) -> Callable[..., Callable[[], object]]:
     return progress
 
 
+@pytest.fixture
+def run_mid_training(database, progress_of) -> Callable[[int, tuple[subprocess.Popen, ...]], int]:
+    """Waits until one of the submission's runs has trained an epoch and returns its id, failing when neither its
+    runs nor the workers' CPU time have moved for 90 s."""
+
+    def wait(submission_id: int, workers: tuple[subprocess.Popen, ...]) -> int:
+        running = "SELECT id FROM runs WHERE submission_id = :s AND status = 'running' AND epochs_done >= 1"
+        found = lambda: database(running, {"s": submission_id})  # noqa: E731
+        return _wait_until(found, 90, "a run mid-training", progress=progress_of(submission_id, workers))
+
+    return wait
+
+
 def _assert_each_run_succeeded_once(trials: int, status: SubmissionStatus, runs: list[Run]) -> None:
     assert status is SubmissionStatus.SUCCEEDED
     benchmarks = trained_benchmark_names(Suite.SMOKE)

@@ -8,15 +8,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def test_runs_whose_messages_died_with_the_broker_are_sent_again_and_each_runs_once(
-    upload, start_worker, redis_server, database, wait_until, progress_of, final_runs, succeeded_once, slow_loss_file
+    upload, start_worker, redis_server, run_mid_training, final_runs, succeeded_once, slow_loss_file
 ):
     workers = start_worker(), start_worker("--maintenance")
     accepted = upload(slow_loss_file(0.5), "slow")
     assert accepted.status_code == 202, accepted.text
     submission_id = accepted.json()["id"]
-    running = "SELECT id FROM runs WHERE submission_id = :s AND status = 'running' AND epochs_done >= 1"
-    progress = progress_of(submission_id, workers)
-    wait_until(lambda: database(running, {"s": submission_id}), 90, "a run mid-training", progress=progress)
+    run_mid_training(submission_id, workers)
     redis_server.stop()  # no persistence: the queued runs' messages are gone for good
     time.sleep(3)
     redis_server.start()

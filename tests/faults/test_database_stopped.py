@@ -23,7 +23,7 @@ def test_a_worker_waits_out_a_database_outage_mid_run_and_neither_loses_nor_doub
     start_worker,
     tmp_path,
     postgres_server,
-    database,
+    run_mid_training,
     wait_until,
     progress_of,
     final_runs,
@@ -35,9 +35,7 @@ def test_a_worker_waits_out_a_database_outage_mid_run_and_neither_loses_nor_doub
     accepted = upload(slow_loss_file(0.5), "slow")
     assert accepted.status_code == 202, accepted.text
     submission_id = accepted.json()["id"]
-    running = "SELECT id FROM runs WHERE submission_id = :s AND status = 'running' AND epochs_done >= 1"
-    progress = progress_of(submission_id, workers)
-    wait_until(lambda: database(running, {"s": submission_id}), 90, "a run mid-training", progress=progress)
+    run_mid_training(submission_id, workers)
     postgres_server.stop()
     waiting = progress_of(None, workers)  # the database is down: the worker's own work is the only news
     wait_until(

@@ -9,9 +9,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_the_run_completes_once_on_a_n
     upload,
     start_worker,
     service_processes,
-    database,
-    wait_until,
-    progress_of,
+    run_mid_training,
     final_runs,
     succeeded_once,
     slow_loss_file,
@@ -20,11 +18,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_the_run_completes_once_on_a_n
     accepted = upload(slow_loss_file(0.5), "slow")
     assert accepted.status_code == 202, accepted.text
     submission_id = accepted.json()["id"]
-    running = "SELECT id FROM runs WHERE submission_id = :s AND status = 'running' AND epochs_done >= 1"
-    progress = progress_of(submission_id, (first, maintenance))
-    killed_run = wait_until(
-        lambda: database(running, {"s": submission_id}), 90, "a run mid-training", progress=progress
-    )
+    killed_run = run_mid_training(submission_id, (first, maintenance))
     service_processes.kill(first)
     second = start_worker()
     status, runs = final_runs(submission_id, 120, (maintenance, second))

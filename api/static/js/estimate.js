@@ -11,4 +11,17 @@ const estimateText = {
     const text = this.plusMinus(estimate);
     return estimate.mean >= 0 ? `+${text}` : text.replace("-", "−");
   },
+  // A table cell of one comparison from the API ({difference, claim, paired}): the signed difference, the claim the
+  // family-wise correction allows, and "unpaired" where one side was recorded on another machine.
+  fillDifference(cell, found) {
+    const span = (text, className) => Object.assign(document.createElement("span"), { textContent: text, className });
+    cell.append(span(this.difference(found.difference), "difference"));
+    if (found.claim) cell.append(" ", span(found.claim, `verdict verdict-${found.claim}`));
+    if (!found.paired) {
+      const mark = span("unpaired", "unpaired-mark");
+      mark.title = "one of the two was recorded on another machine: compared as two samples, not trial by trial";
+      cell.append(" ", mark);
+    }
+    cell.title = `n=${found.difference.n} shared trials`;
+  },
 };

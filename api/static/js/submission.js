@@ -308,14 +308,7 @@
         const cell = element("td", undefined, "num");
         if (found) {
           cell.dataset.scope = scope;
-          cell.append(element("span", estimateText.difference(found.difference), "difference"));
-          if (found.claim) cell.append(" ", element("span", found.claim, `verdict verdict-${found.claim}`));
-          if (!found.paired) {
-            const mark = element("span", "unpaired", "unpaired-mark");
-            mark.title = "one of the two was recorded on another machine: compared as two samples, not trial by trial";
-            cell.append(" ", mark);
-          }
-          cell.title = `n=${found.difference.n} shared trials`;
+          estimateText.fillDifference(cell, found);
         }
         row.append(cell);
       }
