@@ -22,14 +22,11 @@ from harness.result import METRICS, Metric
 from scoring.leaderboard import (
     LeaderboardEntry,
     comparisons,
-    difference,
     group_by_submission,
-    paired_scopes,
-    plan_looks,
     rank_entries,
+    scope_differences,
 )
 from scoring.plan import suite_plan
-from scoring.statistics import family_claims
 from settings import Settings
 
 CLAIMS = {1: "better", -1: "worse", 0: None}  # scoring's claim sign as the API names it
@@ -140,27 +137,20 @@ def differences_between(
     leaderboard: CachedLeaderboard, wanted: list[int], settings: Settings
 ) -> list[PairedDifferencePublic]:
     """Every pair of `wanted` (a before b), a - b over the trials they share, from the board's own per-trial scores;
-    better or worse by Holm over all of them (one family)."""
+    better or worse by Holm over each track's differences of all the pairs (scoring.leaderboard.scope_differences)."""
     plan = suite_plan(settings, leaderboard.board.suite)
     scores = {entry.submission.id: entry.scores for entry in leaderboard.entries}
-    found = [
-        (a, b, scope, mine, theirs)
-        for index, a in enumerate(wanted)
-        for b in wanted[index + 1 :]
-        for scope, mine, theirs in paired_scopes(scores[a], scores[b], plan.benchmarks)
-    ]
-    paired = [scores[a].submission.recorded == scores[b].submission.recorded for a, b, *_ in found]
-    claims = family_claims(
-        [(mine, theirs) for *_, mine, theirs in found], plan_looks(plan), unpaired=[not p for p in paired]
-    )
+    pairs = [(a, b) for index, a in enumerate(wanted) for b in wanted[index + 1 :]]
+    differences = scope_differences([(scores[a], scores[b]) for a, b in pairs], plan)
     return [
         PairedDifferencePublic(
             a_id=a,
             b_id=b,
-            scope=scope,
-            difference=EstimatePublic.model_validate(difference(mine, theirs, same)),
-            claim=CLAIMS[claim],
-            paired=same,
+            scope=found.scope,
+            difference=EstimatePublic.model_validate(found.difference),
+            claim=CLAIMS[found.claim],
+            paired=found.paired,
         )
-        for (a, b, scope, mine, theirs), claim, same in zip(found, claims, paired, strict=True)
+        for (a, b), found_all in zip(pairs, differences, strict=True)
+        for found in found_all
     ]

@@ -200,9 +200,12 @@ class ComparisonPublic(BaseModel):
     against_name: str
     against_kind: SubmissionKind
     is_leader: bool  # the board's first ranked entry other than this one
-    scope: str  # "headline" (mean robust_score over the suite's benchmarks) or a benchmark's name
+    # "headline" (mean robust_score over the suite's benchmarks), "transfer" (the same over the hidden-flip
+    # benchmarks), or a benchmark's name
+    scope: str
     difference: EstimatePublic
-    # What the difference shows, by Holm over every comparison of the list at 95 % family-wise: null claims nothing
+    # What the difference shows, by Holm at 95 % family-wise over the list's comparisons of its track (the headline
+    # and announced-flip benchmarks are one family, the transfer track another): null claims nothing
     claim: Literal["better", "worse"] | None
     # False when one of the two was recorded on another machine: the same seeds there give other runs, so the
     # difference is unpaired (Welch's interval, sd null), not paired over shared trials
@@ -284,7 +287,8 @@ class LeaderboardEntryPublic(BaseModel):
     description: str
     link: ShownLink
     headline: EstimatePublic  # mean robust_score over the suite's benchmarks per trial, then over trials
-    benchmarks: dict[str, dict[str, EstimatePublic]]  # benchmark -> metric -> estimate over its trials
+    # benchmark -> metric -> estimate over its trials; the hidden-flip benchmarks' too, of the current flip design
+    benchmarks: dict[str, dict[str, EstimatePublic]]
     average_rank: float  # mean over benchmarks of the rank by mean robust_score (no claim of noise)
     rerunning: bool  # a rerun is under way: these results stay until all its runs succeeded
     rerun_failed: bool  # the last rerun failed: these are still the results from before it
@@ -324,9 +328,10 @@ class PairedDifferencePublic(BaseModel):
 
     a_id: int
     b_id: int
-    scope: str
+    scope: str  # "headline", "transfer" or a benchmark's name
     difference: EstimatePublic
-    # a better or worse than b, by Holm over every difference of the comparison at 95 % family-wise; null: no claim
+    # a better or worse than b, by Holm at 95 % family-wise over the comparison's differences of its track (the
+    # headline and announced-flip benchmarks, or the transfer track); null: no claim
     claim: Literal["better", "worse"] | None
     paired: bool  # False when one of the two was recorded on another machine: Welch's unpaired interval
 
@@ -335,6 +340,8 @@ class ComparePublic(BaseModel):
     suite: str
     harness_version: str
     benchmarks: list[str]
+    transfer_benchmarks: list[str]  # the same benchmarks with a hidden flip: the transfer score's
+    flip_design: int  # the hidden flip's current design: transfer scores of another are shown, never compared
     trials_planned: int
     data: list[LeaderboardEntryPublic]  # in the order asked for
     differences: list[PairedDifferencePublic]  # every pair (a before b in `data`), headline and each benchmark

@@ -28,6 +28,7 @@ from scoring.statistics import (
 )
 
 HEADLINE = "headline"  # the scope of a comparison of headlines, beside the benchmarks' names
+TRANSFER = "transfer"  # the scope of a comparison of transfer scores, beside the hidden-flip benchmarks' names
 SCORE_RANGE = (0.0, 1.0)  # every metric of a board is a fraction: intervals are clipped to it
 
 
@@ -82,7 +83,8 @@ class LeaderboardEntry:
     scores: TrialScores
     headline_by_trial: dict[TrialKey, float]
     headline: Estimate
-    benchmarks: dict[str, dict[str, Estimate]]  # benchmark -> metric -> estimate over its trials
+    # benchmark -> metric -> estimate over its trials; the hidden-flip benchmarks' of the current design too
+    benchmarks: dict[str, dict[str, Estimate]]
     provisional: bool  # fewer complete current trials than the plan's: shown, never ranked
     trials_planned: int
     average_rank: float = 0.0  # mean over benchmarks of the rank by mean robust_score, ties sharing the mean rank
@@ -114,16 +116,26 @@ class LeaderboardEntry:
 
 
 @dataclass(frozen=True)
-class Comparison:
-    """The paired difference subject - against over their shared trials, on the headline or one benchmark, and
-    what may be claimed from it: +1 better, -1 worse, 0 nothing, by Holm over every comparison of its page."""
+class ScopeDifference:
+    """a - b over their shared trials on one scope, and what may be claimed from it: +1 better, -1 worse, 0
+    nothing, by Holm over its track's family (scope_differences)."""
 
-    against: ShownSubmission
-    is_leader: bool
-    scope: str  # HEADLINE or a benchmark's name
+    scope: str  # HEADLINE, TRANSFER or a benchmark's name
     difference: Estimate
     claim: int
     paired: bool  # False: one of the two was recorded on another machine, compared unpaired
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A submission against one entry of the board on one scope: the difference submission - entry."""
+
+    against: ShownSubmission
+    is_leader: bool
+    scope: str
+    difference: Estimate
+    claim: int
+    paired: bool
 
 
 def group_by_submission(rows: Iterable[TrialRow]) -> dict[int, TrialScores]:
@@ -152,7 +164,7 @@ def rank_entries(scores: Mapping[int, TrialScores], plan: SuitePlan) -> list[Lea
     cells = [
         (sid, benchmark, metric, list(scores[sid].cells[benchmark][metric].values()))
         for sid in shown
-        for benchmark in benchmarks
+        for benchmark in (*benchmarks, *plan.transfer_benchmarks)
         for metric in METRIC_NAMES
         if scores[sid].cells[benchmark][metric]
     ]
@@ -255,20 +267,40 @@ def comparisons(subject: TrialScores, board: Sequence[LeaderboardEntry], plan: S
     """
     others = [entry for entry in board if entry.submission.id != subject.submission.id]
     leader = next((entry for entry in others if entry.rank is not None), None)
-    found = [
-        (entry, scope, mine, theirs)
-        for entry in others
-        if entry.submission.reference or entry is leader
-        for scope, mine, theirs in paired_scopes(subject, entry.scores, plan.benchmarks)
-    ]
-    paired = [subject.submission.recorded == entry.submission.recorded for entry, *_ in found]
-    claims = family_claims(
-        [(mine, theirs) for *_, mine, theirs in found], plan_looks(plan), unpaired=[not p for p in paired]
-    )
+    compared = [entry for entry in others if entry.submission.reference or entry is leader]
+    differences = scope_differences([(subject, entry.scores) for entry in compared], plan)
     return [
-        Comparison(entry.submission, entry is leader, scope, difference(mine, theirs, same), claim, same)
-        for (entry, scope, mine, theirs), claim, same in zip(found, claims, paired, strict=True)
+        Comparison(entry.submission, entry is leader, found.scope, found.difference, found.claim, found.paired)
+        for entry, found_all in zip(compared, differences, strict=True)
+        for found in found_all
     ]
+
+
+def scope_differences(
+    pairs: Sequence[tuple[TrialScores, TrialScores]], plan: SuitePlan
+) -> list[list[ScopeDifference]]:
+    """Each pair's a - b on every scope they share a trial on: the headline and each benchmark's robust_score, then
+    the transfer score and each hidden-flip benchmark's (the current flip design's). Paired over shared trials, or
+    unpaired (Welch) between an entry trained here and one recorded on another machine.
+
+    A claim is made only where Holm's procedure over its track's differences of every pair rejects "no difference"
+    at 95 % family-wise: the announced flip's scopes are one family and the transfer track's another, so showing
+    the transfer track takes nothing from the headline's claims."""
+    found_all: list[list[ScopeDifference]] = [[] for _ in pairs]
+    tracks = ((HEADLINE, plan.benchmarks), (TRANSFER, plan.transfer_benchmarks))
+    for headline, benchmarks in (track for track in tracks if track[1]):  # a suite may have no transfer track
+        found = [
+            (index, scope, mine, theirs)
+            for index, (a, b) in enumerate(pairs)
+            for scope, mine, theirs in paired_scopes(a, b, benchmarks, headline)
+        ]
+        paired = [pairs[index][0].submission.recorded == pairs[index][1].submission.recorded for index, *_ in found]
+        claims = family_claims(
+            [(mine, theirs) for *_, mine, theirs in found], plan_looks(plan), unpaired=[not p for p in paired]
+        )
+        for (index, scope, mine, theirs), claim, same in zip(found, claims, paired, strict=True):
+            found_all[index].append(ScopeDifference(scope, difference(mine, theirs, same), claim, same))
+    return found_all
 
 
 def difference(mine: Mapping[TrialKey, float], theirs: Mapping[TrialKey, float], paired: bool) -> Estimate:
@@ -282,14 +314,14 @@ def plan_looks(plan: SuitePlan) -> dict[TrialKey, float]:
 
 
 def paired_scopes(
-    a: TrialScores, b: TrialScores, benchmarks: Sequence[str]
+    a: TrialScores, b: TrialScores, benchmarks: Sequence[str], headline: str = HEADLINE
 ) -> list[tuple[str, dict[TrialKey, float], dict[TrialKey, float]]]:
-    """(scope, a's scores, b's scores) for the headline and each benchmark's robust_score they share a trial on:
-    a scope without one has nothing to pair."""
-    mine = {HEADLINE: a.headline(benchmarks), **a.robust_scores()}
-    theirs = {HEADLINE: b.headline(benchmarks), **b.robust_scores()}
+    """(scope, a's scores, b's scores) for the mean over `benchmarks` (named `headline`) and each benchmark's
+    robust_score they share a trial on: a scope without one has nothing to pair."""
+    mine = {headline: a.headline(benchmarks), **a.robust_scores()}
+    theirs = {headline: b.headline(benchmarks), **b.robust_scores()}
     return [
         (scope, mine[scope], theirs[scope])
-        for scope in (HEADLINE, *benchmarks)
+        for scope in (headline, *benchmarks)
         if mine.get(scope, {}).keys() & theirs.get(scope, {}).keys()
     ]

@@ -48,6 +48,8 @@ def read_comparison(leaderboard: LeaderboardDep, ids: IdsQuery, settings: Settin
         suite=board.suite,
         harness_version=board.harness_version,
         benchmarks=board.benchmarks,
+        transfer_benchmarks=board.transfer_benchmarks,
+        flip_design=board.flip_design,
         trials_planned=board.trials_planned,
         data=[entries[submission_id] for submission_id in wanted],
         differences=differences_between(leaderboard, wanted, settings),

@@ -8,7 +8,7 @@ import harness
 from db import queries
 from db.models import Run, SubmissionKind
 from harness.registry import FLIP_DESIGN, Suite, benchmark_names
-from scoring.leaderboard import HEADLINE, comparisons, group_by_submission
+from scoring.leaderboard import HEADLINE, TRANSFER, comparisons, group_by_submission, scope_differences
 from tests.conftest import Factory
 
 BENCHMARKS = benchmark_names(Suite.SMOKE)
@@ -139,6 +139,23 @@ def test_the_transfer_score_and_rank_stand_beside_the_headline_and_leave_it_and_
     assert board[exploiter.id].transfer.mean == pytest.approx(0.41) and board[exploiter.id].transfer.n == 3
     assert (board[general.id].transfer_rank.best, board[exploiter.id].transfer_rank.best) == (1, 2)
     assert board[announced_only.id].transfer is None and board[announced_only.id].transfer_rank is None
+
+
+def test_the_transfer_track_is_compared_scope_by_scope_in_a_claim_family_of_its_own(any_factory):
+    exploiter = _with_transfer(any_factory, {1: 0.90, 2: 0.91, 3: 0.92}, {1: 0.40, 2: 0.41, 3: 0.42})
+    general = _with_transfer(any_factory, {1: 0.80, 2: 0.81, 3: 0.82}, {1: 0.79, 2: 0.80, 3: 0.81})
+    board = {e.submission.id: e for e in _board(any_factory.session)}
+    transfer_names = Factory.plan(TRIALS, transfer=True).transfer_benchmarks
+    assert transfer_names and all(board[general.id].benchmarks[name]["robust_score"].n == 3 for name in transfer_names)
+    pair = [(board[general.id].scores, board[exploiter.id].scores)]
+    (both,) = scope_differences(pair, Factory.plan(TRIALS, transfer=True))
+    (announced,) = scope_differences(pair, Factory.plan(TRIALS))
+    found = {d.scope: d for d in both}
+    assert list(found) == [HEADLINE, *BENCHMARKS, TRANSFER, *transfer_names]
+    assert found[TRANSFER].difference.mean == pytest.approx(0.39) and found[TRANSFER].claim == 1
+    assert found[HEADLINE].difference.mean == pytest.approx(-0.10) and found[HEADLINE].claim == -1
+    # the transfer scopes take nothing from the announced ones: the same claims as on a board without them
+    assert both[: len(announced)] == announced
 
 
 def test_a_transfer_score_with_fewer_trials_than_planned_is_provisional_and_unranked(any_factory):

@@ -7,12 +7,13 @@ from playwright.sync_api import Page, expect
 from db import queries
 from db.models import SubmissionKind
 from db.session import session_scope
-from harness.registry import Suite, benchmark_names
+from harness.registry import Suite, benchmark_names, transfer_benchmark_names
 from scoring.statistics import estimate, paired_difference
 
 pytestmark = pytest.mark.slow
 
 SMOKE_BENCHMARKS = benchmark_names(Suite.SMOKE)
+SMOKE_TRANSFER_BENCHMARKS = transfer_benchmark_names(Suite.SMOKE)
 # Three trials: ours - generalized_ce = [0.20, 0.21, 0.21] (p = 0.0003 on every scope) survives Holm over the
 # page's differences; with two trials (1 degree of freedom) no difference of the page could.
 SCORES = {
@@ -42,21 +43,27 @@ def _curve(score: float) -> list[dict]:
     ]
 
 
-@pytest.fixture
-def seeded(service_settings, factory_for) -> dict[str, int]:
+def _seed(settings, factory_for, transfer_scores: dict[str, dict[int, float]] | None = None) -> dict[str, int]:
+    """The entries of SCORES, finished; with `transfer_scores`, those entries trained on the transfer track too."""
     ids = {}
-    with session_scope(service_settings.sqlalchemy_url) as session:
+    with session_scope(settings.sqlalchemy_url) as session:
         factory = factory_for(session)
         for name, by_trial in SCORES.items():
-            submission = factory.submission(kind=KINDS[name], trials=3)
+            transfer = transfer_scores is not None and name in transfer_scores
+            submission = factory.submission(kind=KINDS[name], trials=3, transfer=transfer)
             submission.name = name
             for run in submission.runs:
                 attempt = queries.runs.claim_run(session, run.id, "test-worker").attempt
-                score = by_trial[run.trial]
+                score = (transfer_scores[name] if run.transfer else by_trial)[run.trial]
                 result = {**factory.result(robust_score=score), "curve": _curve(score)}
                 queries.runs.complete_run(session, run.id, attempt, result, log_tail="")
             ids[name] = submission.id
     return ids
+
+
+@pytest.fixture
+def seeded(service_settings, factory_for) -> dict[str, int]:
+    return _seed(service_settings, factory_for)
 
 
 def _plus_minus(mean: float, half: float, sign: bool = False) -> str:
@@ -83,6 +90,22 @@ def test_two_entries_side_by_side_with_their_paired_difference_per_benchmark_and
     for scope in ("headline", *SMOKE_BENCHMARKS):
         cell = pair.locator(f'td[data-scope="{scope}"]')
         expect(cell).to_have_text(f"{_plus_minus(difference.mean, difference.half_width, sign=True)} better")
+
+
+def test_the_transfer_track_is_compared_beside_the_headline_where_the_entries_have_it(
+    page: Page, base_url, service_settings, factory_for
+):
+    transfer_scores = {"ours": {1: 0.50, 2: 0.52, 3: 0.51}, "generalized_ce": {1: 0.70, 2: 0.71, 3: 0.70}}
+    ids = _seed(service_settings, factory_for, transfer_scores)
+    page.goto(f"{base_url}/compare?ids={ids['ours']},{ids['generalized_ce']}")
+    rows = page.locator("#scores tbody tr")
+    expect(rows.locator("th")).to_have_text(["headline", *SMOKE_BENCHMARKS, "transfer", *SMOKE_TRANSFER_BENCHMARKS])
+    expected = estimate(list(transfer_scores["ours"].values()))
+    transfer = page.locator('#scores tbody tr[data-scope="transfer"] td').first
+    expect(transfer).to_have_text(f"{_plus_minus(expected.mean, expected.half_width)} n=3")
+    difference = paired_difference(transfer_scores["ours"], transfer_scores["generalized_ce"])
+    cell = page.locator('#differences tbody tr td[data-scope="transfer"]')
+    expect(cell).to_have_text(f"{_plus_minus(difference.mean, difference.half_width, sign=True)} worse")
 
 
 def test_four_entries_give_every_pair_and_a_difference_within_the_noise_is_not_marked(page: Page, base_url, seeded):

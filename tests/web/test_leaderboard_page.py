@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from db import queries
 from db.models import FailureCause, Submission, SubmissionKind
 from db.session import session_scope
-from harness.registry import Suite, benchmark_names
+from harness.registry import Suite, benchmark_names, transfer_benchmark_names
 from scoring.statistics import estimate
 
 pytestmark = pytest.mark.slow
@@ -228,6 +228,18 @@ def test_a_row_opens_from_the_keyboard_to_every_metric_its_description_link_and_
     expect(page_link).to_have_attribute("href", "/submissions/{}".format(seeded["ada's loss"]))
     leaderboard.keyboard.press("Space")
     expect(details).to_be_hidden()
+
+
+def test_a_rows_details_show_the_transfer_score_and_each_hidden_flip_benchmark_where_it_has_them(leaderboard: Page):
+    trained = _row(leaderboard, "truncated_gce_ce")
+    trained.locator(".row-toggle").click()
+    transfer_rows = trained.locator("tr.details-row tr.transfer-detail")
+    expect(transfer_rows.locator("th")).to_have_text(["transfer", *transfer_benchmark_names(Suite.SMOKE)])
+    expect(transfer_rows.first).to_contain_text(_plus_minus({1: 0.80, 2: 0.82}))
+    announced_only = _row(leaderboard, "generalized_ce")
+    announced_only.locator(".row-toggle").click()
+    expect(announced_only.locator("tr.details-row")).to_be_visible()
+    expect(announced_only.locator("tr.details-row tr.transfer-detail")).to_have_count(0)
 
 
 def test_a_link_that_is_not_http_is_never_made_clickable(leaderboard: Page):

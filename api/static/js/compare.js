@@ -39,21 +39,43 @@
     return cell;
   }
 
+  const TRACKS = ["headline", "transfer"];
+
+  // The headline and its benchmarks, then the transfer track and its hidden-flip benchmarks where an entry has them.
+  function scopesOf(comparison) {
+    const has = (scope) => comparison.data.some((entry) => estimateOf(entry, scope) !== null);
+    return ["headline", ...comparison.benchmarks, "transfer", ...comparison.transfer_benchmarks].filter(has);
+  }
+
+  // An entry's estimate on a scope, or null where it has none (no transfer trial complete yet).
+  function estimateOf(entry, scope) {
+    if (scope === "headline") return entry.headline;
+    if (scope === "transfer") return entry.transfer;
+    return entry.benchmarks[scope]?.[poisonbenchSchema.primaryMetric] ?? null;
+  }
+
   function renderScores(comparison) {
     const table = $("scores");
     header(table, ["Benchmark", ...comparison.data.map(() => "")]);
     comparison.data.forEach((entry, index) => {
       table.tHead.rows[0].cells[index + 1].replaceChildren(entryName(entry));
     });
-    const scopes = ["headline", ...comparison.benchmarks];
-    const rows = scopes.map((scope) => {
+    const rows = scopesOf(comparison).map((scope) => {
       const row = element("tr");
       row.dataset.scope = scope;
-      row.append(rowHeader(scope, scope === "headline" ? "" : "mono"));
+      row.append(rowHeader(scope, TRACKS.includes(scope) ? "" : "mono"));
       for (const entry of comparison.data) {
-        const estimate = scope === "headline" ? entry.headline : entry.benchmarks[scope][poisonbenchSchema.primaryMetric];
+        const estimate = estimateOf(entry, scope);
+        if (!estimate) {
+          row.append(element("td", "—", "num"));
+          continue;
+        }
         const cell = element("td", estimateText.plusMinus(estimate), "num");
         cell.append(element("span", ` n=${estimate.n}`, "trial-count"));
+        if (scope === "transfer" && entry.transfer_flip_design !== comparison.flip_design) {
+          // kept from an earlier design of the hidden flip: shown, never compared with the current one
+          cell.append(" ", element("span", `flip design ${entry.transfer_flip_design}`, "design-mark"));
+        }
         row.append(cell);
       }
       return row;
@@ -64,7 +86,7 @@
 
   function renderDifferences(comparison) {
     const names = new Map(comparison.data.map((entry) => [entry.submission_id, entry.name]));
-    const scopes = ["headline", ...comparison.benchmarks];
+    const scopes = scopesOf(comparison);
     const table = $("differences");
     header(table, ["Pair", ...scopes]);
     const pairs = new Map();
