@@ -8,7 +8,7 @@ EXECUTE_RUN = "poisonbench.execute_run"
 REAP = "poisonbench.reap"
 RUNS_QUEUE = "runs"  # consumed by the GPU workers, one process per GPU
 MAINTENANCE_QUEUE = "maintenance"  # the reaper: consumed by the one worker that also runs the beat scheduler
-HARD_LIMIT_GRACE = 60  # seconds between the soft time limit (reported as the loss's) and the hard kill
+HARD_LIMIT_GRACE = 60  # seconds between the hang guard's soft limit (the run is queued again) and the hard kill
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -25,8 +25,8 @@ def make_celery(settings: Settings) -> Celery:
         task_routes={EXECUTE_RUN: {"queue": RUNS_QUEUE}, REAP: {"queue": MAINTENANCE_QUEUE}},
         task_annotations={
             EXECUTE_RUN: {
-                "soft_time_limit": settings.run_time_limit,
-                "time_limit": settings.run_time_limit + HARD_LIMIT_GRACE,
+                "soft_time_limit": settings.run_hang_limit,
+                "time_limit": settings.run_hang_limit + HARD_LIMIT_GRACE,
             }
         },
         # Publishing gives up after about 3 s when the broker is down: the run stays undispatched in the

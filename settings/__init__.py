@@ -52,13 +52,19 @@ class Settings(BaseSettings):
     max_file_bytes: PositiveInt = Field(MAX_FILE_BYTES, le=MAX_FILE_BYTES)
     submissions_per_day: PositiveInt = 5  # per participant; infrastructure failures, cancelled ones are free
     max_attempts: PositiveInt = 3  # starts of one run before an infrastructure failure is final
-    run_time_limit: PositiveInt = 3600  # seconds of wall time per run; an official run takes ~15 min on a GPU
+    # A run's own budget: seconds of CPU time of the process that trains it (every thread; the sandboxed loss has
+    # limits of its own), checked after each epoch. Time spent waiting for a core on a busy host is not counted, so
+    # a slow host never fails a run. An official run takes ~15 min on a GPU.
+    run_time_limit: PositiveInt = 3600
+    # Wall seconds after which a run still unfinished is taken as stuck (a hang guard: a trainer that neither
+    # progresses nor uses CPU) and queued again. At the default a run may take 6x its CPU budget on a busy host.
+    run_hang_limit: PositiveInt = 6 * 3600
     heartbeat_interval: PositiveInt = 15  # seconds between a running run's heartbeats
     heartbeat_timeout: PositiveInt = 120  # seconds of silence after which the reaper requeues a run
     reaper_interval: PositiveInt = 30  # seconds between two passes of the reaper
     # Redis redelivers an unacknowledged message after this many seconds: it must outlast the longest run, or
     # a run still training is delivered a second time (the guarded claim drops it, but a worker is held up).
-    broker_visibility_timeout: PositiveInt = 3 * 3600
+    broker_visibility_timeout: PositiveInt = 7 * 3600
     check_timeout: PositiveInt = 60  # seconds the sandbox's validation of an upload may take
     # Check processes kept warm (api/validation.py): each takes about 5 s of CPU to start (torch, twice); a burst
     # of uploads beyond this many waits for the replacements.
@@ -82,9 +88,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if self.broker_visibility_timeout <= self.run_time_limit:
+        if self.broker_visibility_timeout <= self.run_hang_limit:
             raise ValueError(
-                "broker_visibility_timeout must exceed run_time_limit, or a running run is delivered twice"
+                "broker_visibility_timeout must exceed run_hang_limit, or a running run is delivered twice"
             )
         if self.heartbeat_timeout <= 2 * self.heartbeat_interval:
             raise ValueError("heartbeat_timeout must be more than twice heartbeat_interval")

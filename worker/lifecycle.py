@@ -5,6 +5,7 @@ What a failure becomes (final and the loss's, or queued again) is worker.retry's
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
@@ -22,7 +23,7 @@ from scoring.trials import run_seeds
 from settings import Settings
 from worker.heartbeat import Heartbeat
 from worker.log_tail import LogTail, capture_log_tail
-from worker.retry import decide, settle, write_retrying
+from worker.retry import RunOverBudget, decide, settle, write_retrying
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +73,11 @@ def train(claimed: ClaimedRun, settings: Settings, heartbeat: Heartbeat, open_lo
     benchmark = get_benchmark(claimed.benchmark, claimed.suite)
     splits = load_splits(benchmark, settings.datasets_dir)
     curve: list[dict] = []
+    cpu_at_start = time.process_time()  # this process's CPU time, every thread: a busy host does not advance it
 
     def on_epoch(record: EpochRecord) -> None:
+        if time.process_time() - cpu_at_start > settings.run_time_limit:
+            raise RunOverBudget
         curve.append(dataclasses.asdict(record))
         owned = write_retrying(
             settings,

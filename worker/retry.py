@@ -32,6 +32,11 @@ class WorkerWentSilent(Exception):
     """The reaper's finding: the attempt's worker stopped sending heartbeats (crashed, killed or cut off)."""
 
 
+class RunOverBudget(Exception):
+    """The process training the run used more than run_time_limit seconds of CPU time: a harness or machine
+    matter, never the loss's (the sandboxed loss's own time is limited and charged separately)."""
+
+
 @dataclass(frozen=True)
 class Decision:
     """What becomes of a run after a failed attempt."""
@@ -44,9 +49,9 @@ def decide(failure: Exception, attempt: int, settings: Settings) -> Decision:
     """The policy. The loss's faults (it broke the contract, it used up its own time, CPU or memory: the sandbox's
     limits, docs/security.md) are final and the participant's. A result that does not match the schema is the
     harness's bug: final (another attempt makes the same result), reported as the infrastructure's so it is not
-    held against the participant. Anything else is the infrastructure's, the run's wall-time limit included (a
-    busy host or a stuck trainer; the loss's part of the time is bounded on its own): queued again while attempts
-    remain, then final."""
+    held against the participant. Anything else is the infrastructure's, the run's CPU budget and its hang guard
+    included (the loss's part of the time is bounded on its own): queued again while attempts remain, then
+    final."""
     if isinstance(failure, LossContractError):
         return Decision(str(failure), FailureCause.LOSS)
     if isinstance(failure, ResultSchemaError):
@@ -55,8 +60,10 @@ def decide(failure: Exception, attempt: int, settings: Settings) -> Decision:
         return Decision(error, FailureCause.INFRASTRUCTURE)
     if isinstance(failure, WorkerWentSilent):
         reason = f"the worker stopped sending heartbeats on attempt {attempt} (crashed, killed or cut off)"
+    elif isinstance(failure, RunOverBudget):
+        reason = f"the run used more than its {settings.run_time_limit} s of CPU time on attempt {attempt}"
     elif isinstance(failure, SoftTimeLimitExceeded):
-        reason = f"the run exceeded its {settings.run_time_limit} s wall-time limit on attempt {attempt}"
+        reason = f"the run was unfinished after {settings.run_hang_limit} s, taken as stuck, on attempt {attempt}"
     else:
         reason = f"infrastructure failure on attempt {attempt}: {type(failure).__name__}"
     if attempt < settings.max_attempts:

@@ -53,7 +53,7 @@ def test_production_refuses_unsafe_values(unsafe, message):
 
 def test_a_visibility_timeout_shorter_than_a_run_is_refused_everywhere():
     with pytest.raises(ValidationError, match="visibility_timeout"):
-        Settings(run_time_limit=7200, broker_visibility_timeout=3600)
+        Settings(run_hang_limit=7200, broker_visibility_timeout=3600)
 
 
 def test_the_upload_limit_cannot_exceed_the_harnesss_own():

@@ -82,17 +82,33 @@ def test_a_loss_that_raises_fails_its_run_for_good_and_says_where(worker_setting
     assert run.submission.status is SubmissionStatus.FAILED
 
 
-def test_a_run_over_its_wall_time_limit_is_queued_again_not_failed_as_the_losss_fault(worker_settings):
+def test_a_run_past_its_hang_guard_is_queued_again_not_failed_as_the_losss_fault(worker_settings):
     @contextlib.contextmanager
-    def too_slow(_source: str, _filename: str | None):
+    def stuck(_source: str, _filename: str | None):
         raise SoftTimeLimitExceeded()
         yield
 
     run_id = _queued_run(worker_settings)
     with pytest.raises(lifecycle.RetryLater):
-        lifecycle.execute_run(run_id, worker_settings, "worker", too_slow)
+        lifecycle.execute_run(run_id, worker_settings, "worker", stuck)
     run = _run(worker_settings, run_id)
-    assert run.status is RunStatus.QUEUED and run.failure_cause is None and "wall-time limit" in run.error
+    assert run.status is RunStatus.QUEUED and run.failure_cause is None and "taken as stuck" in run.error
+
+
+def test_a_run_over_its_cpu_budget_is_stopped_after_the_epoch_and_queued_again(worker_settings):
+    signature = "def compute_loss(self, logits, labels, epoch):"
+    burning = CROSS_ENTROPY.replace(signature, signature + """
+        import time
+        spin_until = time.process_time() + 0.5
+        while time.process_time() < spin_until:  # in-process here, so the trainer's CPU time
+            pass""")
+    assert burning != CROSS_ENTROPY
+    run_id = _queued_run(worker_settings, code=burning)
+    with pytest.raises(lifecycle.RetryLater):
+        lifecycle.execute_run(run_id, worker_settings.model_copy(update={"run_time_limit": 1}), "worker", in_process)
+    run = _run(worker_settings, run_id)
+    assert run.status is RunStatus.QUEUED and run.failure_cause is None
+    assert "more than its 1 s of CPU time on attempt 1" in run.error
 
 
 def test_an_infrastructure_failure_queues_the_run_again_until_the_attempts_run_out(worker_settings):

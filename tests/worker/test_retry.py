@@ -9,7 +9,7 @@ from sqlalchemy.exc import OperationalError
 from db.models import FailureCause
 from harness.contract import LossContractError
 from harness.result import ResultSchemaError
-from worker.retry import WorkerWentSilent, decide, write_retrying
+from worker.retry import RunOverBudget, WorkerWentSilent, decide, write_retrying
 
 
 def test_the_losss_own_failures_are_final_and_the_losss_on_the_first_attempt(worker_settings):
@@ -17,10 +17,16 @@ def test_the_losss_own_failures_are_final_and_the_losss_on_the_first_attempt(wor
     assert decision.cause is FailureCause.LOSS
 
 
-def test_the_wall_time_limit_is_not_the_losss_fault_and_is_reported_with_its_seconds(worker_settings):
+def test_the_hang_guard_is_not_the_losss_fault_and_is_reported_with_its_seconds(worker_settings):
     decision = decide(SoftTimeLimitExceeded(), 1, worker_settings)
-    assert decision.cause is None  # queued again: a busy host or a stuck trainer, not the loss
-    assert f"{worker_settings.run_time_limit} s wall-time limit" in decision.error
+    assert decision.cause is None  # queued again: a stuck trainer, not the loss
+    assert f"unfinished after {worker_settings.run_hang_limit} s, taken as stuck" in decision.error
+
+
+def test_the_cpu_budget_is_not_the_losss_fault_and_is_reported_with_its_seconds(worker_settings):
+    decision = decide(RunOverBudget(), 1, worker_settings)
+    assert decision.cause is None
+    assert f"more than its {worker_settings.run_time_limit} s of CPU time" in decision.error
 
 
 def test_a_result_that_breaks_the_schema_is_final_at_once_and_not_held_against_the_participant(worker_settings):
@@ -28,7 +34,9 @@ def test_a_result_that_breaks_the_schema_is_final_at_once_and_not_held_against_t
     assert decision.cause is FailureCause.INFRASTRUCTURE and "not counted against you" in decision.error
 
 
-@pytest.mark.parametrize("failure", [RuntimeError("the sandbox died"), WorkerWentSilent(), SoftTimeLimitExceeded()])
+@pytest.mark.parametrize(
+    "failure", [RuntimeError("the sandbox died"), WorkerWentSilent(), SoftTimeLimitExceeded(), RunOverBudget()]
+)
 def test_an_infrastructure_failure_is_queued_again_until_the_last_attempt_then_final(worker_settings, failure):
     last = worker_settings.max_attempts
     assert all(decide(failure, attempt, worker_settings).cause is None for attempt in range(1, last))
