@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     # overlaps the leader's or a neighbour's, behind every participant's runs (docs/statistics.md, "Extra
     # trials"). 0 (or at most a suite's trials) adds none: a CPU machine would spend hours on them.
     extra_trials_up_to: NonNegativeInt = 0
+    # Idle workers retrain the baselines and published methods whose results were recorded on another machine, one
+    # entry at a time and behind every participant's runs, so that submissions are compared with them paired
+    # (worker/recorded_replacement.py). Off, the recorded results stay until an admin reruns them.
+    replace_recorded_when_idle: bool = True
     # The upload limit: every message and the web form's hint say this number (the sandbox refuses more anyway).
     max_file_bytes: PositiveInt = Field(MAX_FILE_BYTES, le=MAX_FILE_BYTES)
     submissions_per_day: PositiveInt = 5  # per participant; infrastructure failures, cancelled ones are free

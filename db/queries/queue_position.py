@@ -37,8 +37,9 @@ class QueueEstimate:
 
 
 def fair_order() -> list[ColumnElement]:
-    """The order queued runs start in, round-robin by submission: extra trials (docs/statistics.md) after every
-    other run, so they never hold back anyone's planned trials; the transfer track (docs/transfer.md) after every
+    """The order queued runs start in, round-robin by submission: background runs (extra trials, docs/statistics.md,
+    and reruns of the service's entries, whose results stay shown meanwhile) after every other run, so they never
+    hold back anyone's planned trials; the transfer track (docs/transfer.md) after every
     announced-flip run, so it delays no one's scores; then every submission's trial 1 on every benchmark
     before anyone's trial 2; within a trial participants' submissions before the service's own (baselines and
     published methods, which have no one waiting for them); then the submission with fewest runs of that trial
@@ -61,13 +62,16 @@ def fair_order() -> list[ColumnElement]:
         .scalar_subquery()
     )
     service_last = case((Submission.kind == SubmissionKind.SUBMISSION, 0), else_=1)
-    return [extra_trial_last(), Run.transfer, Run.trial, service_last, started_in_trial, Run.queued_at, Run.id]
+    return [background_last(), Run.transfer, Run.trial, service_last, started_in_trial, Run.queued_at, Run.id]
 
 
-def extra_trial_last() -> ColumnElement:
-    """1 for a run of a trial beyond the submission's planned ones (queries.submissions.add_extra_trial), else 0.
-    Needs `Submission` joined to `Run`."""
-    return case((Run.trial > Submission.trials_planned, 1), else_=0)
+def background_last() -> ColumnElement:
+    """1 for a run no one waits for, else 0: a trial beyond the submission's planned ones
+    (queries.submissions.add_extra_trial), or a rerun of a baseline or published method, whose results stay on the
+    board until it is done (worker/recorded_replacement.py, or an admin's rerun). Needs `Submission` joined to
+    `Run`."""
+    service_rerun = Run.pending_replacement.is_(True) & (Submission.kind != SubmissionKind.SUBMISSION)
+    return case((Run.trial > Submission.trials_planned, 1), (service_rerun, 1), else_=0)
 
 
 def queued_in_fair_order(*columns: ColumnElement) -> Select:

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from db.models import FailureCause, Participant, Run, RunStatus, Submission, SubmissionKind, SubmissionStatus, utcnow
@@ -117,6 +117,30 @@ def create_recorded_submission(
     refresh_submission(session, submission.id)
     session.expire(submission)
     return queued
+
+
+def next_recorded_service_entry(session: Session, suites: Sequence[str]) -> Submission | None:
+    """The oldest visible, succeeded baseline or published method of `suites` whose current results were recorded
+    on another machine, with no rerun under way and none failed: the next to be trained here instead."""
+    recorded = select(Run.id).where(
+        Run.submission_id == Submission.id,
+        Run.recorded.is_(True),
+        Run.superseded_at.is_(None),
+        Run.pending_replacement.is_(False),
+    )
+    rerun_pending = select(Run.id).where(
+        Run.submission_id == Submission.id, Run.pending_replacement.is_(True), Run.superseded_at.is_(None)
+    )
+    query = select(Submission).where(
+        Submission.suite.in_(suites),
+        Submission.kind.in_((SubmissionKind.BASELINE, SubmissionKind.PUBLISHED)),
+        Submission.status == SubmissionStatus.SUCCEEDED,
+        Submission.hidden.is_(False),
+        Submission.rerun_error.is_(None),  # a failed replacement is an admin's to look at, not retried in a loop
+        exists(recorded),
+        ~exists(rerun_pending),
+    )
+    return session.scalar(query.order_by(Submission.id).limit(1))
 
 
 def add_extra_trial(session: Session, submission_id: int, plan: SuitePlan) -> list[int]:
@@ -316,7 +340,7 @@ def rerun_submission(
     new_runs = _new_runs(submission.id, rerun, plan.trials, rerun_transfer, pending_replacement=keeps_results)
     run_ids = _add_runs(session, new_runs)
     # the rerun's trials are the plan's: a submission claims the trial count it runs now, and trials past it are
-    # extra ones (queries.queue_position.extra_trial_last)
+    # extra ones (queries.queue_position.background_last)
     values = {"rerun_error": None, "trials_planned": len(plan.trials)}
     session.execute(update(Submission).where(Submission.id == submission.id).values(**values))
     mark_board_changed(session, submission.id)  # it shows as being rerun
