@@ -21,6 +21,7 @@ from harness.registry import FLIP_DESIGN
 from harness.result import METRICS, Metric
 from scoring.leaderboard import (
     LeaderboardEntry,
+    board_leader,
     comparisons,
     group_by_submission,
     rank_entries,
@@ -96,15 +97,18 @@ def _entry_public(entry: LeaderboardEntry) -> LeaderboardEntryPublic:
 
 def comparisons_for(
     request: Request, session: Session, settings: Settings, submission: Submission
-) -> list[ComparisonPublic]:
+) -> tuple[list[ComparisonPublic], bool]:
     """The submission against the baselines, the published methods and the leader of its suite's board, paired
-    over shared trials; the board comes from the app's cache. Called from a worker thread (a sync route)."""
+    over shared trials, and whether it leads the board itself; the board comes from the app's cache. Called from a
+    worker thread (a sync route)."""
     cache: LeaderboardCache = request.app.state.leaderboard_cache
     cached = cache.get_blocking(submission.suite, compute_leaderboard(settings), session)
+    leader = board_leader(cached.entries)
+    leads = leader is not None and leader.submission.id == submission.id
     rows = queries.leaderboard.submission_rows(session, submission.suite, [submission.id], harness.HARNESS_VERSION)
     scores = group_by_submission(rows)
     if submission.id not in scores:
-        return []
+        return [], leads
     return [
         ComparisonPublic(
             against_id=found.against.id,
@@ -117,7 +121,7 @@ def comparisons_for(
             paired=found.paired,
         )
         for found in comparisons(scores[submission.id], cached.entries, suite_plan(settings, submission.suite))
-    ]
+    ], leads
 
 
 def compared_ids(raw: list[str]) -> list[int]:

@@ -199,7 +199,7 @@ class ComparisonPublic(BaseModel):
     against_id: int
     against_name: str
     against_kind: SubmissionKind
-    is_leader: bool  # the board's first ranked entry other than this one
+    is_leader: bool  # the board's first ranked entry other than this one: the runner-up when this one leads
     # "headline" (mean robust_score over the suite's benchmarks), "transfer" (the same over the hidden-flip
     # benchmarks), or a benchmark's name
     scope: str
@@ -224,6 +224,7 @@ class SubmissionProgress(BaseModel):
     estimated_finish: datetime | None
     trials_planned: int
     comparisons: list[ComparisonPublic]
+    leads: bool  # this submission is its board's first ranked entry
 
 
 class SubmissionDetail(SubmissionPublic, SubmissionProgress):

@@ -256,6 +256,11 @@ def _places_shared(a: RankInterval, b: RankInterval) -> int:
     return max(0, min(a.worst, b.worst) - max(a.best, b.best) + 1)
 
 
+def board_leader(board: Sequence[LeaderboardEntry]) -> LeaderboardEntry | None:
+    """The first ranked entry in board order (ranked entries come first, by mean); None while none is ranked."""
+    return next((entry for entry in board if entry.rank is not None), None)
+
+
 def comparisons(subject: TrialScores, board: Sequence[LeaderboardEntry], plan: SuitePlan) -> list[Comparison]:
     """`subject` against every baseline and published method on the board and against the leader (the first ranked
     entry other than it), on the headline and on each benchmark's robust_score, paired over the trials both have;
@@ -266,7 +271,7 @@ def comparisons(subject: TrialScores, board: Sequence[LeaderboardEntry], plan: S
     all of them rejects "no difference" at 95 % family-wise, so a page of 28 comparisons does not claim by chance.
     """
     others = [entry for entry in board if entry.submission.id != subject.submission.id]
-    leader = next((entry for entry in others if entry.rank is not None), None)
+    leader = board_leader(others)
     compared = [entry for entry in others if entry.submission.reference or entry is leader]
     differences = scope_differences([(subject, entry.scores) for entry in compared], plan)
     return [

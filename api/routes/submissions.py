@@ -201,12 +201,14 @@ def _detail(request: Request, session: SessionDep, settings: SettingsDep, submis
 def _progress(request: Request, session: SessionDep, settings: SettingsDep, submission: Submission) -> dict:
     """The fields of SubmissionProgress: the queue's estimates, the planned trials and the paired comparisons."""
     estimate = queries.queue_position.queue_estimate(session, submission)
+    comparisons, leads = comparisons_for(request, session, settings, submission)
     return {
         "queue_position": estimate.position if estimate else None,
         "estimated_start": estimate.estimated_start if estimate else None,
         "estimated_finish": estimate.estimated_finish if estimate else None,
         "trials_planned": submission.trials_planned,
-        "comparisons": comparisons_for(request, session, settings, submission),
+        "comparisons": comparisons,
+        "leads": leads,
     }
 
 

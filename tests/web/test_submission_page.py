@@ -369,6 +369,8 @@ def test_an_entry_that_leads_the_board_calls_no_other_entry_the_leader(
     ids = _three_entries(service_settings, factory_for)
     board = page.request.get(f"{base_url}/api/leaderboard?suite=smoke").json()["data"]
     assert board[0]["submission_id"] == ids["ours"] and board[0]["rank_best"] is not None  # ours leads
+    progress = {name: page.request.get(f"{base_url}/api/submissions/{ids[name]}/public").json() for name in ids}
+    assert {name: answer["leads"] for name, answer in progress.items()} == {name: name == "ours" for name in ids}
     page.goto(f"{base_url}/submissions/{ids['ours']}")
     marks = page.locator("#comparisons .leader-mark")
     expect(marks).to_have_count(1)

@@ -267,16 +267,9 @@
     $("trials-section").hidden = runs.length === 0;
   }
 
-  // The board's leader, its first ranked entry: the API's is_leader marks the first ranked entry other than this
-  // one, which is the runner-up when this one leads.
-  async function boardLeader(suite) {
-    const response = await fetch(`/api/leaderboard?suite=${encodeURIComponent(suite)}&limit=1`).catch(() => null);
-    const first = response && response.ok ? (await response.json()).data[0] : undefined;
-    return first && first.rank_best !== null ? String(first.submission_id) : null;
-  }
-
   // One row per other entry, one column per scope (headline first): "+0.012 ± 0.008", marked when significant.
-  function renderComparisons(comparisons, leader) {
+  // is_leader marks the board's first ranked entry other than this one: the runner-up when this one leads.
+  function renderComparisons(comparisons, leads) {
     const list = comparisons || [];
     $("comparisons-section").hidden = list.length === 0;
     if (list.length === 0) return;
@@ -300,7 +293,7 @@
       link.href = `/submissions/${comparison.against_id}`;
       name.append(link, " ", element("span", comparison.against_kind, `kind kind-${comparison.against_kind}`));
       if (comparison.is_leader) {
-        name.append(" ", element("span", leader === id ? "runner-up" : "leader", "leader-mark"));
+        name.append(" ", element("span", leads ? "runner-up" : "leader", "leader-mark"));
       }
       row.append(name);
       for (const scope of scopes) {
@@ -364,8 +357,7 @@
     renderAbout(submission);
     renderQueue(submission);
     renderTrialGrid(submission.runs);
-    const leader = submission.comparisons.length > 0 ? await boardLeader(submission.suite) : null;
-    renderComparisons(submission.comparisons, leader);
+    renderComparisons(submission.comparisons, submission.leads);
     renderRuns(submission.runs);
     renderCurves(submission.runs);
     const active = ACTIVE.has(submission.status);
