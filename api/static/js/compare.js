@@ -8,12 +8,7 @@
   // Colour-blind-safe (Okabe-Ito) and dark enough on white; an entry keeps its colour in every chart.
   const COLOURS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7"];
 
-  function element(tag, text, className) {
-    const made = document.createElement(tag);
-    if (text !== undefined) made.textContent = text;
-    if (className) made.className = className;
-    return made;
-  }
+  const { element } = dom;
 
   function header(table, labels) {
     const row = table.tHead.rows[0];

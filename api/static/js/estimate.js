@@ -14,7 +14,7 @@ const estimateText = {
   // A table cell of one comparison from the API ({difference, claim, paired}): the signed difference, the claim the
   // family-wise correction allows, and "unpaired" where one side was recorded on another machine.
   fillDifference(cell, found) {
-    const span = (text, className) => Object.assign(document.createElement("span"), { textContent: text, className });
+    const span = (text, className) => dom.element("span", text, className);
     cell.append(span(this.difference(found.difference), "difference"));
     if (found.claim) cell.append(" ", span(found.claim, `verdict verdict-${found.claim}`));
     if (!found.paired) {

@@ -13,12 +13,7 @@
   let isOwner = false;
   let polling = false;
 
-  function element(tag, text, className) {
-    const made = document.createElement(tag);
-    if (text !== undefined) made.textContent = text;
-    if (className) made.className = className;
-    return made;
-  }
+  const { element } = dom;
 
   // Training seeds are 63-bit integers: a JavaScript number keeps 53 bits, so a seed is read as its exact digits.
   async function exactJson(response) {
