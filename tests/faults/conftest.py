@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -315,6 +316,30 @@ def run_mid_training(database, progress_of) -> Callable[[int, tuple[subprocess.P
         return _wait_until(found, 90, "a run mid-training", progress=progress_of(submission_id, workers))
 
     return wait
+
+
+@dataclass(frozen=True)
+class MidTraining:
+    """A slow submission with one of its runs mid-training, where a fault test strikes."""
+
+    workers: tuple[subprocess.Popen, subprocess.Popen]  # the training worker, then the maintenance worker
+    submission_id: int
+    run_id: int  # the run found mid-training
+
+
+@pytest.fixture
+def slow_submission_mid_training(upload, start_worker, run_mid_training) -> Callable[..., MidTraining]:
+    """Starts a worker (its output to `log`) and the maintenance worker, uploads cross-entropy that sleeps 0.5 s a
+    step, and waits until one of its runs has trained an epoch."""
+
+    def start(log: Path | None = None) -> MidTraining:
+        workers = start_worker(log=log), start_worker("--maintenance")
+        accepted = upload(slow_loss(0.5), "slow")
+        assert accepted.status_code == 202, accepted.text
+        submission_id = accepted.json()["id"]
+        return MidTraining(workers, submission_id, run_mid_training(submission_id, workers))
+
+    return start
 
 
 def _assert_each_run_succeeded_once(trials: int, status: SubmissionStatus, runs: list[Run]) -> None:

@@ -56,20 +56,17 @@ def busy_loops() -> Iterator[None]:
 
 
 def test_a_run_whose_wall_time_passes_its_limit_on_a_busy_host_succeeds_on_its_first_attempt(
-    busy_loops, upload, start_worker, run_mid_training, final_runs, succeeded_once, slow_loss_file
+    busy_loops, slow_submission_mid_training, final_runs, succeeded_once
 ):
-    workers = start_worker(), start_worker("--maintenance")
-    accepted = upload(slow_loss_file(0.05), "slow")
-    assert accepted.status_code == 202, accepted.text
-    submission_id = accepted.json()["id"]
-    paused_run = run_mid_training(submission_id, workers)
-    os.killpg(workers[0].pid, signal.SIGSTOP)  # the training worker, its pool and its loss process get no CPU
+    training = slow_submission_mid_training()
+    trainer = training.workers[0]
+    os.killpg(trainer.pid, signal.SIGSTOP)  # the training worker, its pool and its loss process get no CPU
     time.sleep(PAUSE)
-    os.killpg(workers[0].pid, signal.SIGCONT)
-    status, runs = final_runs(submission_id, 150, workers)
+    os.killpg(trainer.pid, signal.SIGCONT)
+    status, runs = final_runs(training.submission_id, 150, training.workers)
     succeeded_once(status, runs)
     assert [run.attempts for run in runs] == [1] * len(runs)  # neither failed nor queued again
-    paused = next(run for run in runs if run.id == paused_run)
+    paused = next(run for run in runs if run.id == training.run_id)
     assert (paused.finished_at - paused.started_at).total_seconds() > CPU_BUDGET  # the limit mattered
 
 

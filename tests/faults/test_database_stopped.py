@@ -19,23 +19,11 @@ def service_settings(service_settings: Settings) -> Settings:
 
 
 def test_a_worker_waits_out_a_database_outage_mid_run_and_neither_loses_nor_doubles_a_result(
-    upload,
-    start_worker,
-    tmp_path,
-    postgres_server,
-    run_mid_training,
-    wait_until,
-    progress_of,
-    final_runs,
-    succeeded_once,
-    slow_loss_file,
+    tmp_path, postgres_server, slow_submission_mid_training, wait_until, progress_of, final_runs, succeeded_once
 ):
     log = tmp_path / "worker.log"
-    workers = start_worker(log=log), start_worker("--maintenance")
-    accepted = upload(slow_loss_file(0.5), "slow")
-    assert accepted.status_code == 202, accepted.text
-    submission_id = accepted.json()["id"]
-    run_mid_training(submission_id, workers)
+    training = slow_submission_mid_training(log)
+    workers = training.workers
     postgres_server.stop()
     waiting = progress_of(None, workers)  # the database is down: the worker's own work is the only news
     wait_until(
@@ -43,6 +31,6 @@ def test_a_worker_waits_out_a_database_outage_mid_run_and_neither_loses_nor_doub
     )
     time.sleep(3)
     postgres_server.start()
-    status, runs = final_runs(submission_id, 150, workers)
+    status, runs = final_runs(training.submission_id, 150, workers)
     succeeded_once(status, runs)
     assert [run.attempts for run in runs] == [1] * len(runs)  # the worker waited instead of giving up
