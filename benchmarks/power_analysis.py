@@ -1,29 +1,28 @@
-"""How many trials a suite needs: the measured spread of paired differences and the difference K trials detect.
+"""How many trials a suite needs: the measured spread of paired differences between the board's entries and the
+difference K trials detect.
 
-Reads a suite's stored runs (one JSON per loss, benchmark and seed, made by loss_table.py; seed s was both the
-training and the poison seed, so seed s of two losses is one paired trial; the proxy's are committed), and prints
-markdown tables for docs/statistics.md:
+Reads the entries a new service's board shows, the baselines and published methods, from the suite's shipped
+recorded results (worker/records/<suite>.jsonl: the service's own trials, so trial t of two entries is one paired
+trial; docs/recorded-results.md), and prints markdown tables for docs/statistics.md:
 
 1. per benchmark and for the headline (the mean over the suite's benchmarks), the sd of paired differences in
-   robust_score between the CONTESTED losses, pooled over their pairs, beside the sd the same differences would
-   have on unpaired seeds, and the smallest true difference K trials detect with 80 % power (K = 2, 3, 5, 10),
+   robust_score between the board's entries, pooled over their pairs, beside the sd the same differences would
+   have on unpaired trials, and the smallest true difference K trials detect with 80 % power (K = 2, 3, 5, 10),
    and the fewest trials that detect the gaps seen between published top methods;
-2. each contested pair's mean paired difference with its interval, its sd and the sd if unpaired;
-3. every loss's headline over its trials with its 95 % interval and its noise-aware rank;
-4. the stored runs' median wall time per benchmark, the cost of one trial of one entry.
+2. each pair's mean paired difference with its interval, its sd and the sd if unpaired;
+3. every entry's headline over its trials with its 95 % interval and its rank interval;
+4. the recorded runs' median wall time per benchmark, the cost of one trial of one entry.
 
     python benchmarks/power_analysis.py
-    python benchmarks/power_analysis.py --suite official   # once official runs of CONTESTED are stored
+    python benchmarks/power_analysis.py --suite smoke
 """
 
 import argparse
 import itertools
-import json
 import math
-import re
 import statistics
-from pathlib import Path
 
+from harness.losses import BASELINES, PUBLISHED_METHODS
 from harness.registry import Suite, benchmark_names
 from harness.result import PRIMARY_METRIC
 from scoring.statistics import (
@@ -34,56 +33,48 @@ from scoring.statistics import (
     paired_difference,
     rank_intervals,
 )
+from worker.records_file import read_records
 
-# The four losses that fit at most 3 % of the flipped labels on every proxy benchmark (mean poison_fit over the
-# stored seeds; mean robust_score 0.93-0.99 on each): the close contests a board has to settle are among entries
-# like these. cross_entropy, symmetric_ce and bootstrap fit 5-13 % on at least two benchmarks; their spread
-# measures whether memorisation sets in on a seed (sd up to 0.10 on VGG-16-BN), and they trail the four by 0.10 or
-# more on the headline.
-CONTESTED = ("generalized_ce", "truncated_gce_ce", "inverse_flip_correction", "reference")
+ENTRIES = (*PUBLISHED_METHODS, *BASELINES)  # the service's entries: on every board of the suite
 TRIAL_COUNTS = (2, 3, 5, 10)
 # The published top methods' headline scores differ from one another by 0.001 to 0.007 robust_score.
 GAPS = (0.001, 0.003, 0.005, 0.007)
-RESULT_FILE = re.compile(r"(?P<loss>.+)-seed(?P<seed>\d+)\.json")
 
-Scores = dict[str, dict[str, dict[int, float]]]  # benchmark -> loss -> seed -> robust_score
+Scores = dict[str, dict[str, dict[int, float]]]  # benchmark -> entry -> trial -> robust_score
 
 
-def load_scores(results_dirs: list[Path], benchmarks: list[str]) -> tuple[Scores, dict[str, list[float]]]:
-    """robust_score per benchmark, loss and seed, and the runs' wall seconds per benchmark, from every folder."""
-    results_dir = results_dirs[0]
-    scores: Scores = {}
-    wall_seconds: dict[str, list[float]] = {}
-    for benchmark in benchmarks:
-        scores[benchmark], wall_seconds[benchmark] = {}, []
-        for path in sorted(path for folder in results_dirs for path in (folder / benchmark).glob("*-seed*.json")):
-            match = RESULT_FILE.fullmatch(path.name)
-            result = json.loads(path.read_text())
-            if result["seed"] != result["poison_seed"] or result["seed"] != int(match["seed"]):
-                raise SystemExit(f"{path}: seed {result['seed']} / poison seed {result['poison_seed']} is no trial")
-            scores[benchmark].setdefault(match["loss"], {})[result["seed"]] = result["metrics"][PRIMARY_METRIC]
-            wall_seconds[benchmark].append(result["wall_seconds"])
-        missing = [loss for loss in CONTESTED if len(scores[benchmark].get(loss, {})) < 2]
+def load_scores(suite: str, benchmarks: list[str]) -> tuple[Scores, dict[str, list[float]]]:
+    """robust_score per benchmark, entry and trial of the announced flip, and the runs' wall seconds per benchmark,
+    from the suite's recorded results."""
+    records = read_records(suite)
+    if records is None:
+        raise SystemExit(
+            f"no recorded results of the {suite} suite: `poisonbench admin baselines record --suite {suite}`"
+        )
+    scores: Scores = {benchmark: {} for benchmark in benchmarks}
+    wall_seconds: dict[str, list[float]] = {benchmark: [] for benchmark in benchmarks}
+    for run in records.runs:
+        if run.benchmark in scores and run.loss in ENTRIES:
+            scores[run.benchmark].setdefault(run.loss, {})[run.trial] = run.result["metrics"][PRIMARY_METRIC]
+            wall_seconds[run.benchmark].append(run.result["wall_seconds"])
+    for benchmark, by_entry in scores.items():
+        missing = [entry for entry in ENTRIES if len(by_entry.get(entry, {})) < 2]
         if missing:
-            raise SystemExit(
-                f"{results_dir / benchmark} lacks 2 seeds of {', '.join(missing)}: run benchmarks/loss_table.py "
-                f"--suite {results_dir.name} --losses {' '.join(CONTESTED)} --seeds 1 2 3 4 5 "
-                f"--results-dir {results_dir.parent}"
-            )
+            raise SystemExit(f"the {suite} records lack 2 trials of {', '.join(missing)} on {benchmark}")
     return scores, wall_seconds
 
 
 def headlines(scores: Scores, benchmarks: list[str]) -> dict[str, dict[int, float]]:
-    """loss -> seed -> the mean robust_score over the benchmarks, on seeds run on all of them."""
+    """entry -> trial -> the mean robust_score over the benchmarks, on trials run on all of them."""
     losses = set.intersection(*(set(scores[b]) for b in benchmarks))
     return {loss: headline_per_trial({b: scores[b][loss] for b in benchmarks}, benchmarks) for loss in sorted(losses)}
 
 
 def pair_spread(by_loss: dict[str, dict[int, float]], a: str, b: str) -> tuple[Estimate, float]:
-    """a - b paired over their shared seeds, and the sd the difference would have on independent seeds.
+    """a - b paired over their shared trials, and the sd the difference would have on independent trials.
 
-    Unpaired, a difference of two losses has variance sd_a^2 + sd_b^2, each sd taken here over the same shared
-    seeds, so that the two figures differ only by the pairing.
+    Unpaired, a difference of two entries has variance sd_a^2 + sd_b^2, each sd taken here over the same shared
+    trials, so that the two figures differ only by the pairing.
     """
     shared = sorted(by_loss[a].keys() & by_loss[b].keys())
     spread_a = estimate([by_loss[a][seed] for seed in shared]).sd
@@ -92,13 +83,13 @@ def pair_spread(by_loss: dict[str, dict[int, float]], a: str, b: str) -> tuple[E
 
 
 def pooled_sds(by_loss: dict[str, dict[int, float]]) -> tuple[float, float, int]:
-    """Over the CONTESTED pairs: the pooled sd of paired differences, of unpaired ones, and the degrees of freedom.
+    """Over the pairs of ENTRIES: the pooled sd of paired differences, of unpaired ones, and the degrees of freedom.
 
-    Each pair's variance is weighted by its degrees of freedom (shared seeds - 1).
+    Each pair's variance is weighted by its degrees of freedom (shared trials - 1).
     """
     paired = unpaired = 0.0
     dof = 0
-    for a, b in itertools.combinations(CONTESTED, 2):
+    for a, b in itertools.combinations(ENTRIES, 2):
         difference, unpaired_sd = pair_spread(by_loss, a, b)
         paired += (difference.n - 1) * difference.sd**2
         unpaired += (difference.n - 1) * unpaired_sd**2
@@ -128,7 +119,7 @@ def spread_table(scores: Scores, benchmarks: list[str]) -> str:
 def pair_table(scores: Scores, benchmarks: list[str]) -> str:
     scopes = {benchmark: scores[benchmark] for benchmark in benchmarks} | {"headline": headlines(scores, benchmarks)}
     lines = ["| pair (a - b) | trials | " + " | ".join(scopes) + " |", "|---" * (2 + len(scopes)) + "|"]
-    for a, b in itertools.combinations(CONTESTED, 2):
+    for a, b in itertools.combinations(ENTRIES, 2):
         spreads = [pair_spread(by_loss, a, b) for by_loss in scopes.values()]
         cells = [f"{d.mean:+.4f} ± {d.half_width:.4f} (sd {d.sd:.4f}; unpaired {u:.4f})" for d, u in spreads]
         lines.append(f"| {a} - {b} | {spreads[-1][0].n} | " + " | ".join(cells) + " |")
@@ -139,7 +130,10 @@ def ranking_table(scores: Scores, benchmarks: list[str]) -> str:
     by_loss = headlines(scores, benchmarks)
     ranks = rank_intervals(by_loss)
     shown = {loss: estimate(list(trials.values())) for loss, trials in by_loss.items()}
-    lines = ["| rank (places it could hold) | loss | trials | headline (mean ± 95 % half-width) |", "|---|---|---|---|"]
+    lines = [
+        "| rank (places it could hold) | entry | trials | headline (mean ± 95 % half-width) |",
+        "|---|---|---|---|",
+    ]
     for loss in sorted(shown, key=lambda name: -shown[name].mean):
         headline, rank = shown[loss], ranks[loss]
         lines.append(
@@ -165,25 +159,22 @@ def wall_time_line(wall_seconds: dict[str, list[float]]) -> str:
     listed = ", ".join(f"{benchmark} {seconds:.0f} s" for benchmark, seconds in medians.items())
     runs = sum(len(seconds) for seconds in wall_seconds.values())
     return (
-        f"Median wall time of the {runs} stored runs (one thread each): {listed}; "
+        f"Median wall time of the {runs} recorded runs: {listed}; "
         f"one trial of one entry = {sum(medians.values()):.0f} s."
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--suite", default=Suite.PROXY.value, choices=[Suite.PROXY.value, Suite.OFFICIAL.value])
-    parser.add_argument("--results-dir", type=Path, default=Path("benchmarks/results"), help="holds <suite>/")
+    parser.add_argument("--suite", default=Suite.PROXY.value, choices=[Suite.PROXY.value, Suite.SMOKE.value])
     args = parser.parse_args()
     benchmarks = benchmark_names(args.suite)
-    # The retired reference and the former reading of inverse-flip correction measure the seed-to-seed spread as
-    # well as any loss does: their runs are kept apart (docs/published-methods.md, "History") and read here too.
-    folders = [args.results_dir / args.suite, args.results_dir / "retired" / args.suite]
-    scores, wall_seconds = load_scores(folders, benchmarks)
-    pairs = len(CONTESTED) * (len(CONTESTED) - 1) // 2
+    scores, wall_seconds = load_scores(args.suite, benchmarks)
+    pairs = len(ENTRIES) * (len(ENTRIES) - 1) // 2
     print(
-        f"Pooled over the {pairs} pairs of {', '.join(CONTESTED)}; detectable = the smallest true mean difference "
-        "a two-sided paired t-test over K trials finds with 80 % power at the 5 % level."
+        f"The {args.suite} board's entries from its recorded results; pooled over the {pairs} pairs of "
+        f"{', '.join(ENTRIES)}; detectable = the smallest true mean difference a two-sided paired t-test over K "
+        "trials finds with 80 % power at the 5 % level."
     )
     print()
     print(spread_table(scores, benchmarks))
@@ -194,7 +185,7 @@ def main() -> None:
     print()
     print(pair_table(scores, benchmarks))
     print()
-    print("Every loss on the headline, ranked by 1 + the number of losses significantly better.")
+    print("Every entry on the headline with its rank interval (Holm over its paired comparisons at 95 %).")
     print()
     print(ranking_table(scores, benchmarks))
     print()

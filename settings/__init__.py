@@ -39,8 +39,8 @@ class Settings(BaseSettings):
     # set it to that value on upgrade, so runs queued before the upgrade train as they would have.
     master_seed: int = PUBLISHED_SEED
     # Trials per entry in each suite: the paired runs whose spread gives each score its interval. 3 detects a
-    # true paired difference of 3.26 sd of the per-trial differences with 80 % power,
-    # 0.023 on the proxy headline (docs/statistics.md, "Power").
+    # true paired difference of 3.26 sd of the per-trial differences with 80 % power: 0.15 on the proxy board's
+    # headline, whose sd is 0.046 (docs/statistics.md, "Power").
     trials_official: PositiveInt = 3
     trials_proxy: PositiveInt = 3
     trials_smoke: PositiveInt = 2
