@@ -19,6 +19,7 @@ import torch
 from harness.datasets import digit_scenes, load_splits
 from harness.loss_file import load_loss, read_loss_source
 from harness.losses import loss_path
+from harness.models import vgg16bn
 from harness.registry import Benchmark, Suite
 from harness.trainer import run
 
@@ -44,11 +45,16 @@ def main() -> None:
     parser.add_argument("--image", type=int, default=32, help="pixels the model sees")
     parser.add_argument("--pad", type=int, default=4, help="crop padding in pixels")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--classifier-hidden", type=int, help="VGG-16-BN: keep the classifier's hidden width at this many units"
+    )
     parser.add_argument("--recipe", default="{}", help="JSON of SceneRecipe fields to override")
     parser.add_argument("--data-root", type=Path, default=Path("data"))
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
+    if args.classifier_hidden:  # the width multiplier scales the hidden width too; undo that for the classifier
+        vgg16bn.CLASSIFIER_WIDTH = args.classifier_hidden / args.width
     architecture, dataset, classes, rate = CELLS[args.cell]
     dataset = args.dataset or dataset
     changes = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(args.recipe).items()}
