@@ -126,16 +126,12 @@ class ScopeDifference:
     paired: bool  # False: one of the two was recorded on another machine, compared unpaired
 
 
-@dataclass(frozen=True)
-class Comparison:
+@dataclass(frozen=True, kw_only=True)
+class Comparison(ScopeDifference):
     """A submission against one entry of the board on one scope: the difference submission - entry."""
 
     against: ShownSubmission
     is_leader: bool
-    scope: str
-    difference: Estimate
-    claim: int
-    paired: bool
 
 
 def group_by_submission(rows: Iterable[TrialRow]) -> dict[int, TrialScores]:
@@ -275,7 +271,7 @@ def comparisons(subject: TrialScores, board: Sequence[LeaderboardEntry], plan: S
     compared = [entry for entry in others if entry.submission.reference or entry is leader]
     differences = scope_differences([(subject, entry.scores) for entry in compared], plan)
     return [
-        Comparison(entry.submission, entry is leader, found.scope, found.difference, found.claim, found.paired)
+        Comparison(**vars(found), against=entry.submission, is_leader=entry is leader)
         for entry, found_all in zip(compared, differences, strict=True)
         for found in found_all
     ]
